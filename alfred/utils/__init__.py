@@ -1,0 +1,1 @@
+"""Utilities for training code: ``from alfred.utils import *``."""
