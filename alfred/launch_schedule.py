@@ -1,0 +1,215 @@
+"""Run every UNHATCHED seed of some storage dirs with N worker processes.
+
+Several launches (on one machine or many nodes sharing the filesystem) may run at once on
+the same storage dirs: each seed is claimed by exactly one worker. Exit code 0 when every
+run completed, 1 when a seed crashed or a worker died, 2 for bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from alfred.utils.config import load_dict_from_json, parse_log_level
+from alfred.utils.misc import AlfredError, cli_main
+from alfred.utils.selection import add_selection_args, select_storage_dirs
+
+
+@dataclass
+class LaunchReport:
+    completed: int = 0
+    crashed: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    died: list[str] = field(default_factory=list)  # workers killed or failed to start, with why
+
+    @property
+    def ok(self) -> bool:
+        return not (self.crashed or self.died or self.lost)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m alfred.launch_schedule", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_selection_args(parser)
+    parser.add_argument("--over_tasks", action="store_true",
+                        help="the storage dirs are one search over several tasks: run experiment k of every "
+                             "storage dir before experiment k+1 of any")
+    parser.add_argument("--n_processes", type=_positive_int, default=1,
+                        help="number of worker processes on this machine (default: 1, in this process)")
+    parser.add_argument("--n_experiments_per_proc", type=_positive_int, default=None,
+                        help="a worker process exits after this many runs and a fresh one replaces it "
+                             "(frees memory the training code leaks; default: no limit)")
+    parser.add_argument("--use_pbar", action="store_true",
+                        help="give main() a tqdm progress bar (one line per worker process)")
+    parser.add_argument("--check_hash", action="store_true",
+                        help="refuse to launch if a tracked git repo is not at the commit the search was "
+                             "prepared with")
+    parser.add_argument("--run_clean_interrupted", action="store_true",
+                        help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
+    parser.add_argument("--heartbeat_s", type=_positive_float, default=30.0,
+                        help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
+    parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
+                        help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def check_hashes(storage_dirs: list[Path]) -> None:
+    """AlfredError if a tracked repo moved since prepare_schedule recorded its commit."""
+    from alfred.utils.directory_tree import get_git_commits
+
+    for storage_dir in storage_dirs:
+        recorded = load_dict_from_json(storage_dir / "prepare_info.json").get("git", {})
+        current = get_git_commits({name: r["path"] for name, r in recorded.items()})
+        for name, r in recorded.items():
+            if current[name]["commit"] != r["commit"]:
+                raise AlfredError(f"--check_hash: repo {name!r} ({r['path']}) is at {current[name]['commit'][:7]}, "
+                                  f"but {storage_dir.name} was prepared at {r['commit'][:7]}; check out that "
+                                  "commit or launch without --check_hash")
+
+
+def _worker_entry(conn, storage_dirs, kwargs) -> None:
+    from alfred.worker import run_worker
+
+    logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stdout, force=True)
+    try:
+        report = run_worker(storage_dirs, **kwargs)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    conn.send(asdict(report))
+    conn.close()
+
+
+def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_proc: int | None = None,
+           use_pbar: bool = False, heartbeat_s: float = 30.0, log_level: int = logging.INFO,
+           over_tasks: bool = False, project_dir: str | os.PathLike = ".") -> LaunchReport:
+    """Run the storage dirs' UNHATCHED seeds with ``n_processes`` workers; wait for them."""
+    from alfred.worker import run_worker
+
+    tag = f"{os.getpid()}"
+    common = dict(heartbeat_s=heartbeat_s, use_pbar=use_pbar, log_level=log_level, over_tasks=over_tasks,
+                  project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc)
+    report = LaunchReport()
+    if n_processes == 1 and n_experiments_per_proc is None:
+        _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common)))
+        return report
+    ctx = multiprocessing.get_context("spawn")
+    running: dict = {}  # sentinel -> (process, reader, worker_id, slot)
+    generation = [0] * n_processes
+
+    def start(slot: int) -> None:
+        worker_id = f"{tag}-w{slot}" + (f".{generation[slot]}" if generation[slot] else "")
+        generation[slot] += 1
+        reader, writer = ctx.Pipe(duplex=False)
+        kwargs = dict(common, worker_id=worker_id, pbar_position=slot)
+        process = ctx.Process(target=_worker_entry, args=(writer, storage_dirs, kwargs), name=worker_id)
+        process.start()
+        writer.close()
+        running[process.sentinel] = (process, reader, worker_id, slot)
+
+    for slot in range(n_processes):
+        start(slot)
+    try:
+        while running:
+            ready = wait([*running, *(r for _, r, _, _ in running.values())])
+            for sentinel, (process, reader, worker_id, slot) in list(running.items()):
+                if sentinel not in ready and reader not in ready:
+                    continue
+                result = None
+                if reader.poll():
+                    try:
+                        result = reader.recv()
+                    except EOFError:
+                        pass
+                if result is None and process.is_alive():
+                    continue
+                process.join()
+                del running[sentinel]
+                if result is None:
+                    report.died.append(f"worker {worker_id} (pid {process.pid}) died with exit code {process.exitcode}")
+                    continue
+                _merge(report, result)
+                if result["stopped_early"]:
+                    start(slot)
+    except KeyboardInterrupt:
+        deadline = time.time() + 10
+        for process, _, _, _ in running.values():
+            process.join(max(0.0, deadline - time.time()))
+            if process.is_alive():
+                process.terminate()
+        raise
+    return report
+
+
+def _merge(report: LaunchReport, worker: dict) -> None:
+    report.completed += worker["completed"]
+    report.crashed += worker["crashed"]
+    report.lost += worker["lost"]
+    if worker["error"]:
+        report.died.append(f"worker {worker['worker_id']} could not start: {worker['error']}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    storage_dirs = select_storage_dirs(args.from_file, args.storage_name, args.root_dir)
+    from alfred.utils.schedule import check_user_main_file
+
+    check_user_main_file(".")
+    if args.check_hash:
+        check_hashes(storage_dirs)
+    if args.run_clean_interrupted:
+        from alfred.clean_interrupted import clean, format_counts
+
+        for r in clean(storage_dirs):
+            print(f"clean_interrupted: {format_counts(r)} -> reset {r.reset}"
+                  + (" (skipped: another clean holds the lock)" if r.skipped_busy else ""))
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stdout)
+    print(f"launching {len(storage_dirs)} storage dir(s) with {args.n_processes} worker process(es)", flush=True)
+    start = time.time()
+    report = launch(storage_dirs, n_processes=args.n_processes, n_experiments_per_proc=args.n_experiments_per_proc,
+                    use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+                    over_tasks=args.over_tasks)
+    print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
+          f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
+    for path in report.crashed:
+        print(f"  crashed: {path}/CRASH.txt")
+    for line in report.died:
+        print(f"  {line}")
+    for path in report.lost:
+        print(f"  reset by clean_interrupted while running (not recorded): {path}")
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli_main(run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

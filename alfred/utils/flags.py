@@ -1,0 +1,299 @@
+"""The seed FLAG-file protocol: every state change of a seed folder is one atomic rename.
+
+    UNHATCHED --claim: rename(UNHATCHED, OPENED)------------------> OPENED (running)
+    OPENED    --complete: rename(OPENED, COMPLETED)---------------> COMPLETED
+    OPENED    --crash: rename(OPENED, CRASH.txt)------------------> CRASH.txt
+    OPENED    --release (Ctrl-C, preemption): rename(OPENED, UNHATCHED), files kept
+    OPENED interrupted / CRASH.txt --reset: rename(flag, attempts/<n>/flag), move the
+              attempt's files into attempts/<n>/, then create UNHATCHED (O_EXCL)
+
+rename(2) of a file within one folder is atomic on local filesystems and on NFS: the
+server performs it once, so when two processes rename the same source exactly one
+succeeds and the other gets ENOENT. That single winner is what makes a claim exclusive
+and what stops a cleaner and a finishing worker from both acting on one OPENED.
+
+Contents are written after the rename that decides the state (temp file + os.replace),
+so a reader may briefly see a flag holding the previous flag's content, never half a file.
+While a seed runs, its worker touches OPENED every ``heartbeat_s`` (os.utime): a seed is
+*interrupted* when that heartbeat is older than the stale threshold, or when OPENED names
+a pid on this host that is no longer alive.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import os
+import socket
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alfred.utils.directory_tree import COMPLETED, CRASH, OPENED, UNHATCHED, DirectoryTree
+from alfred.utils.misc import atomic_write_text
+
+__all__ = ["SeedState", "SeedStatus", "Claim", "claim", "complete", "crash", "release",
+           "read_status", "reset", "heartbeat", "pid_start_time", "MIN_STALE_S"]
+
+HOSTNAME = socket.gethostname()
+# NFS clients cache file attributes for up to 60 s (acregmax), so a heartbeat seen from
+# another node can look that much older than it is: never call a run stale sooner.
+MIN_STALE_S = 120.0
+STALE_HEARTBEATS = 5
+_KEEP_ON_RESET = frozenset({"config.json", "config_unique.json", "attempts"})
+
+
+class SeedState(str, enum.Enum):
+    UNHATCHED = "UNHATCHED"
+    RUNNING = "RUNNING"
+    INTERRUPTED = "INTERRUPTED"
+    CRASHED = "CRASHED"
+    COMPLETED = "COMPLETED"
+
+
+@dataclass
+class SeedStatus:
+    state: SeedState
+    reason: str = ""
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class Claim:
+    """What a worker holds while it runs a seed: the tree and the token written in OPENED."""
+
+    tree: DirectoryTree
+    token: str
+    info: dict
+
+
+def pid_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), to tell a live pid from a reused one."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _pid_alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if start is None:
+        return True
+    current = pid_start_time(pid)
+    return current is None or current == start
+
+
+def _next_attempt(tree: DirectoryTree) -> int:
+    try:
+        done = [int(n) for n in os.listdir(tree.attempts_dir) if n.isdigit()]
+    except FileNotFoundError:
+        return 1
+    return max(done, default=0) + 1
+
+
+def _now_iso(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def claim(tree: DirectoryTree, *, worker_id: str, heartbeat_s: float, extra: dict | None = None) -> Claim | None:
+    """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
+
+    Returns None when another worker (or state) got there first.
+    """
+    try:
+        os.rename(tree.flag_path(UNHATCHED), tree.flag_path(OPENED))
+    except FileNotFoundError:
+        return None
+    now = time.time()
+    info = {
+        "host": HOSTNAME,
+        "pid": os.getpid(),
+        "pid_start": pid_start_time(os.getpid()),
+        "worker_id": worker_id,
+        "start_time": _now_iso(now),
+        "start_epoch": now,
+        "attempt": _next_attempt(tree),
+        "heartbeat_s": heartbeat_s,
+        "token": uuid.uuid4().hex,
+        **(extra or {}),
+    }
+    atomic_write_text(tree.flag_path(OPENED), json.dumps(info, indent=1) + "\n")
+    return Claim(tree=tree, token=info["token"], info=info)
+
+
+def owns(c: Claim) -> bool:
+    """True while OPENED still holds this claim's token (no cleaner has reset the seed)."""
+    return _read_json(c.tree.flag_path(OPENED)).get("token") == c.token
+
+
+def heartbeat(c: Claim) -> bool:
+    """Touch OPENED; False once it is gone (the seed was reset by a cleaner)."""
+    try:
+        os.utime(c.tree.flag_path(OPENED))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def complete(c: Claim) -> bool:
+    """OPENED -> COMPLETED. False if the seed was taken away (reset) while it ran."""
+    if not owns(c):
+        return False
+    try:
+        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(COMPLETED))
+    except FileNotFoundError:
+        return False
+    end = time.time()
+    info = {**c.info, "end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}
+    atomic_write_text(c.tree.flag_path(COMPLETED), json.dumps(info, indent=1) + "\n")
+    return True
+
+
+def crash(c: Claim, exc: BaseException | None = None, message: str | None = None) -> bool:
+    """OPENED -> CRASH.txt holding time, host, attempt, the exception and its full traceback."""
+    if not owns(c):
+        return False
+    try:
+        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(CRASH))
+    except FileNotFoundError:
+        return False
+    if exc is not None:
+        message = "".join(traceback.format_exception(exc))
+        headline = f"{type(exc).__name__}: {exc}"
+    else:
+        headline = (message or "").strip().splitlines()[0] if message else "crash"
+    header = [
+        f"exception: {headline}",
+        f"time: {_now_iso(time.time())}",
+        f"host: {c.info['host']}  pid: {c.info['pid']}  worker: {c.info['worker_id']}",
+        f"attempt: {c.info['attempt']}  started: {c.info['start_time']}",
+        f"seed folder: {c.tree.seed_dir}",
+        "",
+    ]
+    atomic_write_text(c.tree.flag_path(CRASH), "\n".join(header) + (message or "") + "\n")
+    return True
+
+
+def release(c: Claim, reason: str) -> bool:
+    """OPENED -> UNHATCHED, keeping the run's files so the next attempt can resume.
+
+    The attempt is recorded in ``attempts/<n>/RELEASED`` (its OPENED info and the reason).
+    """
+    if not owns(c):
+        return False
+    attempt_dir = _make_attempt_dir(c.tree)
+    atomic_write_text(attempt_dir / "RELEASED", json.dumps({**c.info, "released": reason}, indent=1) + "\n")
+    try:
+        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(UNHATCHED))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_status(tree: DirectoryTree, *, stale_after_s: float | None = None, now: float | None = None,
+                names: set[str] | None = None) -> SeedStatus:
+    """The state of one seed folder, read from its FLAG-files.
+
+    Args:
+        stale_after_s: heartbeat age (s) after which a run on another host is interrupted;
+            default: max(5 heartbeats, MIN_STALE_S), using the heartbeat_s recorded in OPENED.
+        names: the folder's entries if the caller already listed them (saves a syscall).
+    """
+    if names is None:
+        try:
+            names = set(os.listdir(tree.seed_dir))
+        except FileNotFoundError:
+            return SeedStatus(SeedState.INTERRUPTED, "seed folder is gone")
+    if COMPLETED in names:
+        return SeedStatus(SeedState.COMPLETED)
+    if CRASH in names:
+        return SeedStatus(SeedState.CRASHED)
+    if OPENED in names:
+        return _opened_status(tree, stale_after_s, now)
+    if UNHATCHED in names:
+        return SeedStatus(SeedState.UNHATCHED)
+    return SeedStatus(SeedState.INTERRUPTED, "no FLAG-file (a reset was interrupted)")
+
+
+def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float | None) -> SeedStatus:
+    path = tree.flag_path(OPENED)
+    info = _read_json(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:  # finished between listing and now: read again
+        return read_status(tree, stale_after_s=stale_after_s, now=now)
+    if info.get("host") == HOSTNAME and isinstance(info.get("pid"), int):
+        if _pid_alive(info["pid"], info.get("pid_start")):
+            return SeedStatus(SeedState.RUNNING, f"pid {info['pid']} is alive on this host", info)
+        return SeedStatus(SeedState.INTERRUPTED, f"pid {info['pid']} is dead on this host", info)
+    if stale_after_s is None:
+        stale_after_s = max(STALE_HEARTBEATS * float(info.get("heartbeat_s", 30.0)), MIN_STALE_S)
+    # rename() updates ctime and utime() updates both, so the newer one is the last sign of life.
+    age = (time.time() if now is None else now) - max(st.st_mtime, st.st_ctime)
+    if age > stale_after_s:
+        return SeedStatus(SeedState.INTERRUPTED, f"no heartbeat for {age:.0f} s", info)
+    return SeedStatus(SeedState.RUNNING, f"heartbeat {age:.0f} s ago", info)
+
+
+def _make_attempt_dir(tree: DirectoryTree) -> Path:
+    tree.attempts_dir.mkdir(exist_ok=True)
+    n = _next_attempt(tree)
+    while True:
+        attempt_dir = tree.attempts_dir / str(n)
+        try:
+            attempt_dir.mkdir()
+            return attempt_dir
+        except FileExistsError:
+            n += 1
+
+
+def reset(tree: DirectoryTree, status: SeedStatus) -> bool:
+    """Send an INTERRUPTED or CRASHED seed back to UNHATCHED, keeping the attempt's files.
+
+    The flag is renamed into ``attempts/<n>/`` first: that rename is the one decision point
+    against a worker that would finish the same seed, so exactly one of them acts. Then the
+    attempt's other files follow, and UNHATCHED is created last, so no worker can claim
+    the seed while its files move. Returns False if the seed changed state meanwhile.
+    """
+    if status.state not in (SeedState.INTERRUPTED, SeedState.CRASHED):
+        raise ValueError(f"reset takes an INTERRUPTED or CRASHED seed, not {status.state.value}")
+    flag = CRASH if status.state is SeedState.CRASHED else OPENED
+    attempt_dir = _make_attempt_dir(tree)
+    names = set(os.listdir(tree.seed_dir))
+    if flag in names:
+        try:
+            os.rename(tree.flag_path(flag), attempt_dir / flag)
+        except FileNotFoundError:
+            attempt_dir.rmdir()
+            return False
+    elif names & {UNHATCHED, OPENED, COMPLETED, CRASH}:
+        attempt_dir.rmdir()  # state changed since it was read
+        return False
+    for name in names - _KEEP_ON_RESET - {flag}:
+        try:
+            os.rename(tree.seed_dir / name, attempt_dir / name)
+        except FileNotFoundError:
+            pass
+    tree.create_directories()
+    try:
+        os.close(os.open(tree.flag_path(UNHATCHED), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        pass
+    return True

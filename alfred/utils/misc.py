@@ -1,0 +1,116 @@
+"""Small shared helpers: the user-facing error, atomic writes, loggers, prompts."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = [
+    "AlfredError",
+    "atomic_write_text",
+    "create_logger",
+    "close_logger",
+    "ask_yes_no",
+    "cli_main",
+]
+
+
+class AlfredError(Exception):
+    """A problem with the user's input or files: shown as one line, exit code 2."""
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old content or the new, never half.
+
+    The data goes to a temporary file in the same folder, then ``os.replace`` swaps it in:
+    rename within one directory is atomic on POSIX filesystems and on NFS (the server
+    performs it as one operation). A process killed mid-write leaves at most a stray
+    ``.tmp-*`` file, never a truncated ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)-8s %(message)s"
+
+
+def create_logger(
+    name: str,
+    loglevel: int | str = logging.INFO,
+    logfile: str | os.PathLike | None = None,
+    stream: bool = True,
+) -> logging.Logger:
+    """Return the logger ``name`` with fresh handlers: to ``stream`` (stdout) and/or ``logfile``.
+
+    Calling it again with the same name closes and replaces the previous handlers, so a
+    worker that runs thousands of seeds reuses one logger and never leaks file handles.
+    """
+    logger = logging.getLogger(name)
+    close_logger(logger)
+    logger.setLevel(loglevel)
+    logger.propagate = False
+    formatter = logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    if stream:
+        handler: logging.Handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    if logfile is not None:
+        handler = logging.FileHandler(logfile, encoding="utf-8")
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    return logger
+
+
+def close_logger(logger: logging.Logger) -> None:
+    """Remove and close every handler of ``logger`` (closing releases their files)."""
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def ask_yes_no(question: str, *, stdin=None, stdout=None) -> bool:
+    """Ask ``question`` until the answer is yes or no; end of input counts as no.
+
+    Works with an answer piped on stdin (``yes | python -m alfred.prepare_schedule ...``).
+    """
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    while True:
+        stdout.write(f"{question} (y/n) ")
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            stdout.write("\nno answer (end of input): aborting\n")
+            return False
+        if not getattr(stdin, "isatty", lambda: False)():
+            stdout.write(line if line.endswith("\n") else line + "\n")  # echo a piped answer
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        stdout.write("please answer y or n\n")
+
+
+def cli_main(run, argv: list[str] | None) -> int:
+    """Run a script's ``run(argv)``; an AlfredError becomes one line on stderr and exit code 2."""
+    try:
+        return run(argv)
+    except AlfredError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,183 @@
+"""Recorder: a tape of metrics, one entry per ``write_to_tape`` call.
+
+Saved by file suffix: ``.pkl`` (pickle, any Python values), ``.jsonl`` (one JSON object per
+line) or ``.csv`` (one row per entry). A recorder made with ``stream_to=path.jsonl`` or
+``.csv`` appends and flushes every entry as the run goes, so the results of a run killed
+halfway are still readable.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Iterable
+
+from alfred.utils.misc import AlfredError, atomic_write_text
+
+__all__ = ["Recorder"]
+
+_SCALARS = (int, float, str, bool, type(None))
+TEXT_SUFFIXES = (".jsonl", ".csv")
+
+
+def _to_jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, without importing numpy
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _from_jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if value == "inf":
+        return math.inf
+    if value == "-inf":
+        return -math.inf
+    return value
+
+
+class Recorder:
+    """Record metrics over a run.
+
+    Args:
+        metrics_to_record: names of the metrics; an entry may leave some out (they get None).
+        stream_to: optional ``.jsonl`` or ``.csv`` path that each entry is appended to at once.
+    """
+
+    def __init__(self, metrics_to_record: Iterable[str], stream_to: str | os.PathLike | None = None):
+        self.tape: dict[str, list] = {m: [] for m in metrics_to_record}
+        if not self.tape:
+            raise ValueError("Recorder needs at least one metric name")
+        self._stream = None
+        self._stream_path = None
+        if stream_to is not None:
+            self._open_stream(Path(stream_to))
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tape.values())))
+
+    def write_to_tape(self, new_values: dict[str, Any]) -> None:
+        """Append one entry; values are copied, so later changes to them do not alter the tape."""
+        unknown = set(new_values) - set(self.tape)
+        if unknown:
+            raise AlfredError(f"unknown metric(s) {sorted(unknown)}; this recorder records {list(self.tape)}")
+        entry = {}
+        for metric, values in self.tape.items():
+            value = new_values.get(metric)
+            value = value if isinstance(value, _SCALARS) else copy.deepcopy(value)
+            values.append(value)
+            entry[metric] = value
+        if self._stream is not None:
+            self._append(entry)
+
+    # Streaming ------------------------------------------------------------------------
+    def _open_stream(self, path: Path) -> None:
+        if path.suffix not in TEXT_SUFFIXES:
+            raise AlfredError(f"stream_to must end in {' or '.join(TEXT_SUFFIXES)}, got {path.name}")
+        new = not path.exists() or path.stat().st_size == 0
+        self._stream_path = path
+        self._stream = open(path, "a", encoding="utf-8", newline="")
+        if path.suffix == ".csv" and new:
+            csv.writer(self._stream).writerow(list(self.tape))
+            self._stream.flush()
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        if self._stream_path.suffix == ".jsonl":
+            self._stream.write(json.dumps({k: _to_jsonable(v) for k, v in entry.items()}) + "\n")
+        else:
+            csv.writer(self._stream).writerow([_csv_cell(entry[k]) for k in self.tape])
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Close the stream file, if any (the tape stays readable in memory)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # Saving and loading -----------------------------------------------------------------
+    def save(self, filename: str | os.PathLike) -> None:
+        """Write the whole tape, atomically; the format follows the suffix (.pkl, .jsonl, .csv)."""
+        path = Path(filename)
+        if path.suffix == ".pkl":
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            with open(tmp, "wb") as f:
+                pickle.dump(self.tape, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        elif path.suffix == ".jsonl":
+            rows = (json.dumps({k: _to_jsonable(v[i]) for k, v in self.tape.items()}) for i in range(len(self)))
+            atomic_write_text(path, "".join(r + "\n" for r in rows))
+        elif path.suffix == ".csv":
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(list(self.tape))
+            for i in range(len(self)):
+                writer.writerow([_csv_cell(v[i]) for v in self.tape.values()])
+            atomic_write_text(path, buf.getvalue())
+        else:
+            raise AlfredError(f"cannot save a recorder as {path.name}: use a .pkl, .jsonl or .csv file name")
+
+    @classmethod
+    def init_from_pickle_file(cls, filename: str | os.PathLike) -> Recorder:
+        with open(filename, "rb") as f:
+            tape = pickle.load(f)
+        return cls._from_tape(tape)
+
+    @classmethod
+    def load(cls, filename: str | os.PathLike) -> Recorder:
+        """Read a recorder saved (or streamed) in any supported format; a torn last line is skipped."""
+        path = Path(filename)
+        if path.suffix == ".pkl":
+            return cls.init_from_pickle_file(path)
+        if path.suffix == ".jsonl":
+            rows = []
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        break  # a run killed mid-write leaves at most one torn last line
+            names = list(dict.fromkeys(k for r in rows for k in r))
+            return cls._from_tape({k: [_from_jsonable(r.get(k)) for r in rows] for k in names})
+        if path.suffix == ".csv":
+            with open(path, encoding="utf-8", newline="") as f:
+                rows = list(csv.reader(f))
+            if not rows:
+                raise AlfredError(f"{path} is empty: no header row")
+            header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]
+            return cls._from_tape({k: [_parse_csv_cell(r[i]) for r in body] for i, k in enumerate(header)})
+        raise AlfredError(f"cannot load {path.name}: recorders are .pkl, .jsonl or .csv files")
+
+    @classmethod
+    def _from_tape(cls, tape: dict[str, list]) -> Recorder:
+        if not isinstance(tape, dict) or not tape:
+            raise AlfredError("not a recorder: expected a non-empty dict of metric lists")
+        recorder = cls(tape.keys())
+        recorder.tape = {k: list(v) for k, v in tape.items()}
+        return recorder
+
+
+def _csv_cell(value: Any) -> str:
+    value = _to_jsonable(value)
+    return "" if value is None else (value if isinstance(value, str) else json.dumps(value))
+
+
+def _parse_csv_cell(cell: str) -> Any:
+    if cell == "":
+        return None
+    try:
+        return _from_jsonable(json.loads(cell))
+    except json.JSONDecodeError:
+        return cell

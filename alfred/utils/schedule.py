@@ -1,0 +1,281 @@
+"""Load and validate a schedule file (grid or random search) and a project's ``main.py``."""
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import itertools
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Literal
+
+from alfred.utils.directory_tree import check_name
+from alfred.utils.misc import AlfredError
+
+__all__ = ["Schedule", "load_schedule", "import_user_main", "check_user_main_file"]
+
+SearchKind = Literal["grid", "random"]
+RESERVED = ("alg_name", "task_name", "seed", "desc")
+_REQUIRED = {
+    "grid": ("ALG_NAMES", "TASK_NAMES", "SEEDS", "VARIATIONS", "get_run_args"),
+    "random": ("ALG_NAMES", "TASK_NAMES", "SEEDS", "N_EXPERIMENTS", "sample_experiment", "get_run_args"),
+}
+_RESERVED_HINT = {"alg_name": "ALG_NAMES", "task_name": "TASK_NAMES", "seed": "SEEDS", "desc": "--desc"}
+
+
+@dataclass
+class Schedule:
+    """A validated schedule: what to create, before anything is written."""
+
+    path: Path
+    name: str
+    kind: SearchKind
+    alg_names: list[str]
+    task_names: list[str]
+    seeds: list[int]
+    default_config: argparse.Namespace
+    variations: dict[str, list] = field(default_factory=dict)
+    n_experiments: int = 0
+    sample_experiment: Callable[[], dict] | None = None
+
+    @property
+    def list_searches_path(self) -> Path:
+        return self.path.parent / f"list_searches_{self.name}.txt"
+
+    def grid_experiments(self) -> list[dict[str, Any]]:
+        """Every combination of VARIATIONS, in the order the lists give."""
+        keys = list(self.variations)
+        return [dict(zip(keys, values)) for values in itertools.product(*self.variations.values())]
+
+    def sample_experiments(self, n: int) -> list[dict[str, Any]]:
+        """``n`` calls of sample_experiment(), each checked like a VARIATIONS key."""
+        samples = []
+        for _ in range(n):
+            sample = self.sample_experiment()
+            if not isinstance(sample, dict):
+                raise AlfredError(f"{self.path}: sample_experiment() must return a dict, got {type(sample).__name__}")
+            _check_keys(self.path, "sample_experiment()", sample, self.default_config)
+            _check_json(self.path, "sample_experiment()", sample)
+            samples.append(sample)
+        return samples
+
+
+def _fail(path: Path, message: str) -> AlfredError:
+    return AlfredError(f"schedule {path}: {message}")
+
+
+def import_user_main(project_dir: str | os.PathLike = ".") -> ModuleType:
+    """Import ``<project_dir>/main.py`` as module ``main`` (schedules do ``from main import ...``).
+
+    The project folder goes first on sys.path so main's own imports work; a ``main`` module
+    cached from another folder is replaced.
+    """
+    project_dir = Path(project_dir).resolve()
+    path = project_dir / "main.py"
+    if not path.is_file():
+        raise AlfredError(f"no main.py in {project_dir}: run alfred from your project folder, "
+                          "which holds main.py with get_run_args() and main()")
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    cached = sys.modules.get("main")
+    if cached is not None and Path(getattr(cached, "__file__", "") or "").resolve() == path:
+        return cached
+    spec = importlib.util.spec_from_file_location("main", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["main"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop("main", None)
+        raise
+    return module
+
+
+def check_user_main_file(project_dir: str | os.PathLike = ".") -> Path:
+    """Cheap check, without importing it, that main.py exists and defines ``main``."""
+    path = Path(project_dir).resolve() / "main.py"
+    if not path.is_file():
+        raise AlfredError(f"no main.py in {path.parent}: run alfred from your project folder, "
+                          "which holds main.py with main(config, dir_tree, logger, pbar)")
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as e:
+        raise AlfredError(f"syntax error in {path} line {e.lineno}: {e.msg}") from None
+    defined = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+    if "main" not in defined:
+        raise AlfredError(f"{path} defines no main(config, dir_tree, logger, pbar) function")
+    return path
+
+
+def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".") -> Schedule:
+    """Load a ``grid_schedule_*.py`` / ``random_schedule_*.py`` file and validate all of it.
+
+    Raises AlfredError with one line naming the problem and what is valid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AlfredError(f"schedule file {path} does not exist")
+    if path.suffix != ".py":
+        raise AlfredError(f"schedule file {path} must be a Python file ending in .py")
+    source = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as e:
+        raise AlfredError(f"syntax error in schedule {path} line {e.lineno}: {e.msg}") from None
+    _check_duplicate_keys(path, tree)
+    module = _exec_schedule(path, source, project_dir)
+    kind = _search_kind(path, module)
+    missing = [name for name in _REQUIRED[kind] if not hasattr(module, name)]
+    if missing:
+        raise _fail(path, f"a {kind} schedule must define {', '.join(_REQUIRED[kind])}; missing: {', '.join(missing)}")
+
+    alg_names = _name_list(path, "ALG_NAMES", module.ALG_NAMES, "alg_name")
+    task_names = _name_list(path, "TASK_NAMES", module.TASK_NAMES, "task_name")
+    seeds = _seed_list(path, module.SEEDS)
+    default_config = _default_config(path, module.get_run_args)
+    name = path.stem
+    for prefix in ("grid_schedule_", "random_schedule_"):
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix):]
+    schedule = Schedule(path=path.resolve(), name=name, kind=kind, alg_names=alg_names, task_names=task_names,
+                        seeds=seeds, default_config=default_config)
+    if kind == "grid":
+        schedule.variations = _variations(path, module.VARIATIONS, default_config)
+    else:
+        n = module.N_EXPERIMENTS
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise _fail(path, f"N_EXPERIMENTS must be a positive integer, got {n!r}")
+        if not callable(module.sample_experiment):
+            raise _fail(path, "sample_experiment must be a function returning a dict of hyperparameters")
+        schedule.n_experiments = n
+        schedule.sample_experiment = module.sample_experiment
+    return schedule
+
+
+def _exec_schedule(path: Path, source: str, project_dir: str | os.PathLike) -> ModuleType:
+    project_dir = Path(project_dir).resolve()
+    if (project_dir / "main.py").is_file():
+        import_user_main(project_dir)  # so that ``from main import get_run_args`` finds this project's
+    elif str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    module = ModuleType(f"alfred_schedule_{path.stem}")
+    module.__file__ = str(path.resolve())
+    try:
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    except ModuleNotFoundError as e:
+        hint = " (run alfred from the project folder that holds main.py)" if e.name == "main" else ""
+        raise _fail(path, f"{e}{hint}") from None
+    except Exception as e:
+        raise _fail(path, f"loading it raised {type(e).__name__}: {e}") from None
+    return module
+
+
+def _search_kind(path: Path, module: ModuleType) -> SearchKind:
+    if path.name.startswith("grid_schedule"):
+        return "grid"
+    if path.name.startswith("random_schedule"):
+        return "random"
+    has_grid, has_random = hasattr(module, "VARIATIONS"), hasattr(module, "sample_experiment")
+    if has_grid != has_random:
+        return "grid" if has_grid else "random"
+    raise _fail(path, "cannot tell grid from random search: name it grid_schedule_<name>.py (with VARIATIONS) "
+                      "or random_schedule_<name>.py (with N_EXPERIMENTS and sample_experiment())")
+
+
+def _check_duplicate_keys(path: Path, tree: ast.Module) -> None:
+    """A key written twice in VARIATIONS would silently keep only its last list."""
+    seen_subscripts: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "VARIATIONS" for t in node.targets):
+            if isinstance(node.value, ast.Dict):
+                keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
+                dupes = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+                if dupes:
+                    raise _fail(path, f"VARIATIONS defines {', '.join(map(repr, dupes))} more than once "
+                                      f"(line {node.lineno}); give each hyperparameter one list")
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if (isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == "VARIATIONS"
+                        and isinstance(t.slice, ast.Constant)):
+                    if t.slice.value in seen_subscripts:
+                        raise _fail(path, f"VARIATIONS[{t.slice.value!r}] is set more than once (line {t.lineno})")
+                    seen_subscripts.add(t.slice.value)
+
+
+def _name_list(path: Path, attr: str, value: object, kind: str) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _fail(path, f"{attr} must be a non-empty list of names, got {value!r}")
+    names = [check_name(kind, v) for v in value]
+    if len(set(names)) != len(names):
+        raise _fail(path, f"{attr} lists a name twice: {names}")
+    return names
+
+
+def _seed_list(path: Path, value: object) -> list[int]:
+    if not isinstance(value, (list, tuple, range)) or not len(value):
+        raise _fail(path, f"SEEDS must be a non-empty list of integers, got {value!r}")
+    seeds = list(value)
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise _fail(path, f"SEEDS must hold integers only, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise _fail(path, f"SEEDS lists a seed twice: {seeds}")
+    return seeds
+
+
+def _default_config(path: Path, get_run_args: Callable) -> argparse.Namespace:
+    try:
+        config = get_run_args("")
+    except SystemExit as e:
+        raise _fail(path, f"get_run_args('') exited (argparse error?) with code {e.code}") from None
+    except Exception as e:
+        raise _fail(path, f"get_run_args('') raised {type(e).__name__}: {e}") from None
+    if isinstance(config, dict):
+        config = argparse.Namespace(**config)
+    if not isinstance(config, argparse.Namespace):
+        raise _fail(path, f"get_run_args must return an argparse.Namespace, got {type(config).__name__}")
+    missing = [k for k in RESERVED if not hasattr(config, k)]
+    if missing:
+        raise _fail(path, f"get_run_args('') must define {', '.join(RESERVED)}; missing: {', '.join(missing)}")
+    _check_json(path, "get_run_args('')", vars(config))
+    return config
+
+
+def _check_keys(path: Path, where: str, params: dict, config: argparse.Namespace) -> None:
+    for key in params:
+        if key in RESERVED:
+            raise _fail(path, f"{where} must not set {key!r}: use {_RESERVED_HINT[key]} instead")
+    unknown = [k for k in params if k not in vars(config)]
+    if unknown:
+        valid = sorted(k for k in vars(config) if k not in RESERVED)
+        raise _fail(path, f"{where} sets {', '.join(map(repr, unknown))}, which get_run_args does not define; "
+                          f"valid: {', '.join(valid)}")
+
+
+def _check_json(path: Path, where: str, params: dict) -> None:
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError) as e:
+        raise _fail(path, f"{where} holds a value that JSON cannot store ({e}); use numbers, strings, "
+                          "booleans, None, lists or dicts") from None
+
+
+def _variations(path: Path, variations: object, config: argparse.Namespace) -> dict[str, list]:
+    if not isinstance(variations, dict):
+        raise _fail(path, f"VARIATIONS must be a dict of lists, got {type(variations).__name__}")
+    _check_keys(path, "VARIATIONS", variations, config)
+    for key, values in variations.items():
+        if not isinstance(values, (list, tuple)) or len(values) == 0:
+            raise _fail(path, f"VARIATIONS[{key!r}] must be a non-empty list of values, got {values!r}")
+    _check_json(path, "VARIATIONS", variations)
+    return {k: list(v) for k, v in variations.items()}

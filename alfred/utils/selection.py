@@ -1,0 +1,80 @@
+"""Which storage dirs a script works on: ``--from_file`` / ``--storage_name`` / ``--root_dir``.
+
+A list file (``list_searches_<name>.txt``, ``list_retrains_<name>.txt``) holds one storage
+name per line. ``# root_dir=<path>`` lines, written by prepare_schedule, say where the
+names below them live; other ``#`` lines and blank lines are ignored.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.misc import AlfredError
+
+__all__ = ["add_selection_args", "select_storage_dirs", "append_to_list_file", "read_list_file"]
+
+ROOT_PREFIX = "# root_dir="
+
+
+def add_selection_args(parser: argparse.ArgumentParser, *, storage_help: str = "storage dir") -> None:
+    """Add ``--from_file``, ``--storage_name`` and ``--root_dir`` to a script's parser."""
+    parser.add_argument("--from_file", type=Path, default=None,
+                        help=f"a list file with one {storage_help} name per line, e.g. "
+                             "schedules/list_searches_<name>.txt written by prepare_schedule")
+    parser.add_argument("--storage_name", default=None,
+                        help=f"the name of one {storage_help} (a folder of the root dir)")
+    parser.add_argument("--root_dir", type=Path, default=None,
+                        help="the folder holding the storage dirs (default: the root recorded in the list "
+                             f"file, else DirectoryTree.default_root = {DirectoryTree.default_root})")
+
+
+def read_list_file(path: Path) -> list[tuple[str, Path | None]]:
+    """``(storage_name, recorded_root or None)`` for each line of a list file."""
+    if not path.is_file():
+        raise AlfredError(f"list file {path} does not exist")
+    entries = []
+    root: Path | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith(ROOT_PREFIX):
+            root = Path(line[len(ROOT_PREFIX):].strip())
+        elif line and not line.startswith("#"):
+            entries.append((line, root))
+    return entries
+
+
+def select_storage_dirs(from_file: Path | None, storage_name: str | None, root_dir: Path | None) -> list[Path]:
+    """The storage dirs named on the command line; AlfredError if any is missing.
+
+    Exactly one of ``from_file`` and ``storage_name`` must be given.
+    """
+    if (from_file is None) == (storage_name is None):
+        raise AlfredError("give exactly one of --from_file (a list of storage names) or --storage_name (one name)")
+    if storage_name is not None:
+        entries = [(storage_name, None)]
+    else:
+        entries = read_list_file(Path(from_file))
+        if not entries:
+            raise AlfredError(f"list file {from_file} names no storage dir")
+    dirs = []
+    for name, recorded_root in entries:
+        root = root_dir or recorded_root or Path(DirectoryTree.default_root)
+        path = Path(name) if os.sep in name else root / name
+        if not path.is_dir():
+            raise AlfredError(f"storage dir {path} does not exist (root dir: {root}; pass --root_dir "
+                              "if the searches live elsewhere)")
+        dirs.append(path)
+    return list(dict.fromkeys(dirs))
+
+
+def append_to_list_file(path: Path, root: Path, names: list[str]) -> None:
+    """Append names under a ``# root_dir=`` line, in one write (one O_APPEND write is not
+    interleaved with another process's on a local filesystem)."""
+    text = f"{ROOT_PREFIX}{Path(root).resolve()}\n" + "".join(f"{n}\n" for n in names)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)

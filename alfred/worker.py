@@ -1,0 +1,184 @@
+"""The worker loop: claim the next UNHATCHED seed, run the user's main on it, repeat.
+
+``run_worker`` is a plain function: launch_schedule runs it in each worker process, and a
+SLURM job can call it as well. Workers coordinate only through FLAG-files (alfred.utils.flags).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from alfred.utils import flags
+from alfred.utils.config import load_config_from_json
+from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.misc import AlfredError, close_logger, create_logger
+from alfred.utils.schedule import import_user_main
+
+__all__ = ["WorkerReport", "run_worker", "seeds_in_launch_order"]
+
+RUN_LOGGER = "alfred.run"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerReport:
+    worker_id: str
+    completed: int = 0
+    crashed: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # runs a cleaner took away while they ran
+    stopped_early: bool = False  # reached max_runs with seeds possibly left
+    error: str | None = None  # the worker could not start (e.g. main.py failed to import)
+
+
+def seeds_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[DirectoryTree]:
+    """Every seed folder, first seeds of all experiments before the second seed of any.
+
+    Without ``over_tasks`` storage dirs run one after the other; with it, experiment k of
+    every storage dir (e.g. every task) comes before experiment k+1 of any.
+    """
+    keyed = []
+    for s, storage_dir in enumerate(storage_dirs):
+        for experiment_dir in DirectoryTree.get_experiment_dirs(storage_dir):
+            n = DirectoryTree.experiment_num_of(experiment_dir)
+            for rank, seed_dir in enumerate(DirectoryTree.get_seed_dirs(experiment_dir)):
+                key = (rank, n, s) if over_tasks else (s, rank, n)
+                keyed.append((key, seed_dir))
+    keyed.sort(key=lambda kv: kv[0])
+    return [DirectoryTree(seed_dir) for _, seed_dir in keyed]
+
+
+class _Heartbeat(threading.Thread):
+    """Touches the OPENED of the current run every ``interval_s`` seconds.
+
+    It never dies of an error (a failed touch is retried at the next beat) and it says when
+    OPENED disappeared, i.e. a cleaner took the run away.
+    """
+
+    def __init__(self, interval_s: float):
+        super().__init__(name="alfred-heartbeat", daemon=True)
+        self.interval_s = interval_s
+        self.lock = threading.Lock()
+        self.current: flags.Claim | None = None
+        self.lost = False
+        self.stopping = threading.Event()
+
+    def set(self, claim: flags.Claim | None) -> None:
+        with self.lock:
+            self.current, self.lost = claim, False
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval_s):
+            try:
+                with self.lock:
+                    if self.current is not None and not flags.heartbeat(self.current):
+                        self.lost = True
+            except Exception as e:  # e.g. NFS hiccup: keep beating
+                log.warning("heartbeat failed (%s); retrying in %.0f s", e, self.interval_s)
+
+
+def run_worker(
+    storage_dirs: list[Path],
+    *,
+    worker_id: str,
+    heartbeat_s: float = 30.0,
+    max_runs: int | None = None,
+    use_pbar: bool = False,
+    pbar_position: int = 0,
+    log_level: int = logging.INFO,
+    over_tasks: bool = False,
+    project_dir: str | os.PathLike = ".",
+    claim_info: dict | None = None,
+    user_main: Callable | None = None,
+) -> WorkerReport:
+    """Run seeds of ``storage_dirs`` until none is UNHATCHED (or ``max_runs`` are done).
+
+    Args:
+        worker_id: written in OPENED, to tell workers apart.
+        heartbeat_s: seconds between touches of OPENED while a run goes on.
+        max_runs: stop after this many runs (the launcher then starts a fresh process).
+        claim_info: extra facts recorded in OPENED (e.g. a SLURM job id).
+        user_main: the function to run; default: ``main`` from ``<project_dir>/main.py``.
+    """
+    report = WorkerReport(worker_id)
+    if user_main is None:
+        try:
+            user_main = import_user_main(project_dir).main
+        except AlfredError as e:
+            report.error = str(e)
+            return report
+        except Exception as e:
+            report.error = f"importing {Path(project_dir).resolve() / 'main.py'} raised {type(e).__name__}: {e}"
+            return report
+    beat = _Heartbeat(heartbeat_s)
+    beat.start()
+    runs = 0
+    try:
+        while True:
+            claimed_any = False
+            for tree in seeds_in_launch_order(storage_dirs, over_tasks=over_tasks):
+                if max_runs is not None and runs >= max_runs:
+                    report.stopped_early = True
+                    return report
+                claim = flags.claim(tree, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
+                if claim is None:
+                    continue
+                claimed_any = True
+                runs += 1
+                _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
+                         log_level=log_level)
+            if not claimed_any:  # a full pass found nothing: resets and additions are caught too
+                return report
+    finally:
+        beat.stopping.set()
+
+
+def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: WorkerReport, *,
+             use_pbar: bool, pbar_position: int, log_level: int) -> None:
+    tree = claim.tree
+    name = tree.get_run_name()
+    tree.create_directories()
+    logger = create_logger(RUN_LOGGER, log_level, logfile=tree.log_path, stream=False)
+    pbar = None
+    if use_pbar:
+        from tqdm import tqdm
+        pbar = tqdm(desc=f"{report.worker_id} {tree.experiment_dir.name}/{tree.seed_dir.name}",
+                    position=pbar_position, leave=False, dynamic_ncols=True)
+    beat.set(claim)
+    start = time.time()
+    error: BaseException | None = None
+    try:
+        config = load_config_from_json(tree.config_path)
+        user_main(config, tree, logger, pbar)
+    except KeyboardInterrupt:
+        beat.set(None)
+        flags.release(claim, "KeyboardInterrupt")
+        log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
+        raise
+    except SystemExit as e:
+        if e.code not in (0, None):
+            error = e
+    except BaseException as e:
+        error = e
+    finally:
+        lost = beat.lost
+        beat.set(None)
+        if pbar is not None:
+            pbar.close()
+    if error is not None:
+        logger.error("run crashed", exc_info=error)
+    close_logger(logger)
+    done = flags.crash(claim, error) if error is not None else flags.complete(claim)
+    if not done or lost:
+        report.lost.append(str(tree.seed_dir))
+        log.warning("%s: the seed was reset by clean_interrupted while it ran; its result was not recorded", name)
+    elif error is not None:
+        report.crashed.append(str(tree.seed_dir))
+        log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path("CRASH.txt"))
+    else:
+        report.completed += 1
+        log.info("COMPLETED %s in %.1f s", name, time.time() - start)

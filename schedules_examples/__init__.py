@@ -1,0 +1,1 @@
+"""Example schedules that run against the demo project (``python -m alfred.demo``)."""

@@ -1,0 +1,32 @@
+from pathlib import Path
+
+from setuptools import setup
+
+here = Path(__file__).parent
+version = {}
+exec((here / "alfred" / "__init__.py").read_text(), version)
+
+setup(
+    name="alfred",
+    version=version["__version__"],
+    description="Hyperparameter searches from folders and FLAG-files: prepare, launch, clean, summarise.",
+    long_description=(here / "README.md").read_text(encoding="utf-8") if (here / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=["alfred", "alfred.utils", "alfred.demo_project", "alfred.schedules_examples"],
+    # The top-level schedules_examples/ folder ships inside the package, for the demo.
+    package_dir={"alfred.schedules_examples": "schedules_examples"},
+    install_requires=[
+        "numpy>=1.24",
+        "pandas>=2.0",
+        "matplotlib>=3.7",
+        "seaborn>=0.13",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "wandb": ["wandb>=0.17"],
+        "slurm": ["submitit>=1.5"],
+        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0"],
+    },
+    entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
+)
