@@ -68,27 +68,39 @@ class Claim:
     info: dict
 
 
-def pid_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (Linux), to tell a live pid from a reused one."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (Linux); None if there is none."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read().decode(errors="replace")
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    return stat.rsplit(")", 1)[1].split()
+
+
+def pid_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), to tell a live pid from a reused one."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields else None
 
 
 def _pid_alive(pid: int, start: str | None) -> bool:
+    """Whether ``pid`` on this host is still the process that wrote ``start``.
+
+    A killed process whose parent has not reaped it yet is a zombie: dead, though kill(0) works.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    if start is None:
-        return True
-    current = pid_start_time(pid)
-    return current is None or current == start
+    fields = _proc_stat(pid)
+    if fields is None:
+        return not os.path.isdir("/proc/self")  # no procfs: trust kill(0)
+    if fields[0] in ("Z", "X"):
+        return False
+    return start is None or fields[19] == start
 
 
 def _next_attempt(tree: DirectoryTree) -> int:
@@ -245,8 +257,10 @@ def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float 
         return SeedStatus(SeedState.INTERRUPTED, f"pid {info['pid']} is dead on this host", info)
     if stale_after_s is None:
         stale_after_s = max(STALE_HEARTBEATS * float(info.get("heartbeat_s", 30.0)), MIN_STALE_S)
-    # rename() updates ctime and utime() updates both, so the newer one is the last sign of life.
-    age = (time.time() if now is None else now) - max(st.st_mtime, st.st_ctime)
+    # The heartbeat is the mtime. An OPENED without info is mid-claim: the rename kept the old
+    # mtime of UNHATCHED but set ctime, so ctime tells when the claim happened.
+    last_sign = st.st_mtime if info else max(st.st_mtime, st.st_ctime)
+    age = (time.time() if now is None else now) - last_sign
     if age > stale_after_s:
         return SeedStatus(SeedState.INTERRUPTED, f"no heartbeat for {age:.0f} s", info)
     return SeedStatus(SeedState.RUNNING, f"heartbeat {age:.0f} s ago", info)

@@ -17,27 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from statistics import NormalDist
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "aggregate_scores",
-    "bootstrap_mean_ci",
-    "iqm",
-    "mean_and_stderr_ci",
-    "performance_profile",
-    "performance_profile_ci",
-    "quantile_band",
-    "stratified_bootstrap_ci",
+    "aggregate_scores", "bootstrap_mean_ci", "iqm", "mean_and_stderr_ci", "performance_profile",
+    "performance_profile_ci", "quantile_band", "stratified_bootstrap_ci",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-Result = Union[FloatArray, np.float64]  # a numpy scalar when the output is 0-d
+Result = FloatArray | np.float64  # a numpy scalar when the output is 0-d
 Interval = tuple[Result, Result, Result]  # (point, lower, upper)
-Scores = Union[npt.ArrayLike, Mapping[str, npt.ArrayLike]]
-Seed = Union[int, np.integer, np.random.Generator]
+Scores = npt.ArrayLike | Mapping[str, npt.ArrayLike]
+Seed = int | np.integer | np.random.Generator
 AggregateMode = Literal["min", "max", "avg", "last"]  # or "last_<k>%", e.g. "last_10%"
 
 _VALID_MODES = "'min', 'max', 'avg', 'last' or 'last_<k>%' with 0 < k <= 100 (e.g. 'last_10%')"
@@ -64,7 +58,7 @@ def _check_confidence(confidence: float) -> float:
 
 
 def _to_2d(x: npt.ArrayLike, axis: int | None) -> tuple[FloatArray, tuple[int, ...]]:
-    """Move the run axis first and flatten the others: returns (n_runs, n_columns) and their shape."""
+    """Move the run axis first and flatten the others: (n_runs, n_columns) and their shape."""
     a = np.asarray(x, dtype=np.float64)
     if axis is None:
         return a.reshape(-1, 1), ()
@@ -340,7 +334,9 @@ def stratified_bootstrap_ci(
         if vectorized:
             stats.append(np.asarray(aggregate_fn(rebuild(parts)), dtype=np.float64))
         else:
-            stats.extend(np.asarray(aggregate_fn(rebuild([p[b] for p in parts]))) for b in range(size))
+            for b in range(size):
+                stat = aggregate_fn(rebuild([p[b] for p in parts]))
+                stats.append(np.asarray(stat, dtype=np.float64))
     lower, upper = np.quantile(np.concatenate(stats) if vectorized else np.stack(stats),
                                [alpha, 1 - alpha], axis=0)
     return point[()], np.asarray(lower)[()], np.asarray(upper)[()]

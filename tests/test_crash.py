@@ -1,0 +1,194 @@
+"""Kill anything at any moment: the search resumes, live runs are never wiped."""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import grid_schedule
+
+from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.flags import SeedState, read_status
+
+
+def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def states(project) -> collections.Counter:
+    return collections.Counter(read_status(t).state for d in project.storage_dirs()
+                               for t in DirectoryTree.iter_seed_trees(d))
+
+
+def opened_files(project) -> list[Path]:
+    return [p for d in project.storage_dirs() for p in d.glob("experiment*/seed*/OPENED")]
+
+
+def test_sigkill_workers_then_clean_and_relaunch_completes_everything(project):
+    schedule = project.write_schedule("grid_schedule_kill.py",
+                                      grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "sleep_s": [0.4]},
+                                                    seeds=[1, 2, 3]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_kill.txt",
+                                    "--n_processes", "3", "--heartbeat_s", "0.2")
+
+    def running_with_some_done():
+        opened = opened_files(project)
+        return len(opened) >= 2 and states(project)[SeedState.COMPLETED] >= 2 and opened
+
+    wait_for(running_with_some_done, what="runs in flight after some completed")
+    # SIGKILL every worker mid-run (their pids are in OPENED), then the launcher.
+    pids = set()
+    for path in opened_files(project):
+        info = json.loads(path.read_text() or "{}")
+        if "pid" in info:
+            pids.add(info["pid"])
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    launcher.kill()
+    launcher.wait(timeout=30)
+    # A worker may have claimed a new seed between our read and its death: those too are dead now.
+    time.sleep(0.3)
+    before = states(project)
+    assert before[SeedState.INTERRUPTED] >= 1
+    assert before[SeedState.RUNNING] == 0
+    interrupted = [t for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)
+                   if read_status(t).state is SeedState.INTERRUPTED]
+    completed_before = {t.seed_dir for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)
+                        if read_status(t).state is SeedState.COMPLETED}
+    completed_mtimes = {p: (p / "COMPLETED").stat().st_mtime_ns for p in completed_before}
+
+    clean = project.run_module("alfred.clean_interrupted", "--from_file", "schedules/list_searches_kill.txt", "--yes")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert f"reset {len(interrupted)} seed(s)" in clean.stdout
+    for tree in interrupted:
+        assert read_status(tree).state is SeedState.UNHATCHED
+        assert (tree.attempts_dir / "1" / "OPENED").exists()  # the killed attempt is kept
+        assert tree.config_path.exists() and tree.config_unique_path.exists()
+
+    relaunch = project.run_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_kill.txt",
+                                  "--n_processes", "3")
+    assert relaunch.returncode == 0, relaunch.stdout + relaunch.stderr
+    assert states(project) == {SeedState.COMPLETED: 18}
+    # Completed results were not touched, and only the killed seeds ran a second time.
+    assert all((p / "COMPLETED").stat().st_mtime_ns == m for p, m in completed_mtimes.items())
+    counts = collections.Counter(project.calls())
+    assert {s for s, n in counts.items() if n > 1} <= {str(t.seed_dir) for t in interrupted}
+    assert all(n <= 2 for n in counts.values())
+
+
+def test_clean_beside_a_live_launch_leaves_the_live_run_alone(project):
+    schedule = project.write_schedule("grid_schedule_live.py",
+                                      grid_schedule({"lr": [0.1], "sleep_s": [3.0]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_live.txt",
+                                    "--heartbeat_s", "0.2")
+    seed = wait_for(lambda: opened_files(project), what="the run to start")[0].parent
+    wait_for(lambda: project.calls(), what="main to be called")
+    snapshot = sorted(p.name for p in seed.iterdir())
+
+    clean = project.run_module("alfred.clean_interrupted", "--from_file", "schedules/list_searches_live.txt",
+                               "--yes", "--clean_crashes", "--stale_after_s", "1")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "1 running" in clean.stdout
+    assert sorted(p.name for p in seed.iterdir()) == snapshot
+    assert not (seed / "attempts").exists()
+
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 0, out
+    assert read_status(DirectoryTree(seed)).state is SeedState.COMPLETED
+    assert project.calls() == [str(seed)]
+
+
+def test_heartbeat_decides_for_runs_on_other_hosts(project):
+    schedule = project.write_schedule("grid_schedule_hosts.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    fresh, stale = list(DirectoryTree.iter_seed_trees(project.storage_dirs()[0]))
+    for tree in (fresh, stale):
+        os.rename(tree.flag_path("UNHATCHED"), tree.flag_path("OPENED"))
+        tree.flag_path("OPENED").write_text(json.dumps({"host": "another-node", "pid": 1, "heartbeat_s": 30}))
+    old = time.time() - 600
+    os.utime(stale.flag_path("OPENED"), (old, old))
+
+    from alfred.clean_interrupted import main
+
+    # Default threshold: 5 heartbeats of 30 s (150 s): 600 s old is stale, just-touched is not.
+    assert main(["--storage_name", stale.storage_name, "--yes"]) == 0
+    assert read_status(stale).state is SeedState.UNHATCHED
+    assert read_status(fresh).state is SeedState.RUNNING
+    assert fresh.flag_path("OPENED").exists()
+
+
+def test_killed_worker_makes_the_launch_fail(project):
+    schedule = project.write_schedule("grid_schedule_died.py",
+                                      grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4], "sleep_s": [1.0]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_died.txt",
+                                    "--n_processes", "2")
+    victim = wait_for(lambda: [json.loads(p.read_text() or "{}").get("pid") for p in opened_files(project)
+                               if p.read_text()], what="a running worker")[0]
+    os.kill(victim, signal.SIGKILL)
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 1, out
+    assert "died with exit code -9" in out
+
+
+def test_crashed_seed_sets_exit_code_and_clean_crashes_keeps_the_trace(project):
+    schedule = project.write_schedule("grid_schedule_crash.py", grid_schedule({"crash": [0, 1]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    result = project.run_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_crash.txt")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 run(s) completed, 1 crashed" in result.stdout
+    crash_file = next(project.storage_dirs()[0].glob("experiment*/seed1/CRASH.txt"))
+    text = crash_file.read_text()
+    assert text.startswith("exception: RuntimeError: boom lr=0.1")
+    assert "Traceback (most recent call last)" in text and "host: " in text and "time: " in text
+    assert "boom lr=0.1" in (crash_file.parent / "logger.out").read_text()
+
+    from alfred.clean_interrupted import main
+
+    assert main(["--from_file", "schedules/list_searches_crash.txt", "--yes"]) == 0
+    assert crash_file.exists()  # crashes are kept unless asked
+    assert main(["--from_file", "schedules/list_searches_crash.txt", "--yes", "--clean_crashes"]) == 0
+    seed = crash_file.parent
+    assert (seed / "UNHATCHED").exists() and not crash_file.exists()
+    assert "boom" in (seed / "attempts" / "1" / "CRASH.txt").read_text()
+    assert (seed / "attempts" / "1" / "logger.out").exists()
+
+
+def test_sigint_sends_the_running_seed_back_with_its_files(project):
+    schedule = project.write_schedule("grid_schedule_int.py",
+                                      grid_schedule({"lr": [0.1], "sleep_s": [5.0]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_int.txt")
+    seed = wait_for(lambda: opened_files(project), what="the run to start")[0].parent
+    wait_for(lambda: project.calls(), what="main to be called")
+    launcher.send_signal(signal.SIGINT)
+    out = launcher.communicate(timeout=30)[0]
+    assert launcher.returncode == 130, out
+    assert read_status(DirectoryTree(seed)).state is SeedState.UNHATCHED
+    assert (seed / "logger.out").exists()  # files kept for a resume
+    assert json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"] == "KeyboardInterrupt"
+
+
+@pytest.mark.parametrize("corrupt", ["{not json", ""])
+def test_half_written_config_crashes_only_its_seed(project, corrupt):
+    schedule = project.write_schedule("grid_schedule_cfg.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    bad, good = list(DirectoryTree.iter_seed_trees(project.storage_dirs()[0]))
+    bad.config_path.write_text(corrupt)
+    from alfred.launch_schedule import main
+
+    assert main(["--from_file", "schedules/list_searches_cfg.txt"]) == 1
+    assert "corrupted JSON" in bad.flag_path("CRASH.txt").read_text()
+    assert read_status(good).state is SeedState.COMPLETED
