@@ -117,9 +117,9 @@ def _seed_configs(schedule: Schedule, plan: StoragePlan, desc: str, params: dict
 
 def _write_seed(seed_dir: Path, config: dict, unique: dict) -> None:
     # Written inside a temporary folder that appears by one rename: plain writes suffice.
+    # recorders/ and incrementals/ are made when the run starts (DirectoryTree.create_directories):
+    # two fewer mkdirs per seed here, where 100,000 seeds are written at once.
     seed_dir.mkdir()
-    (seed_dir / "recorders").mkdir()
-    (seed_dir / "incrementals").mkdir()
     (seed_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (seed_dir / "config_unique.json").write_text(json.dumps(unique, indent=2) + "\n", encoding="utf-8")
     (seed_dir / UNHATCHED).touch()

@@ -67,7 +67,7 @@ def create_logger(
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     if logfile is not None:
-        handler = logging.FileHandler(logfile, encoding="utf-8")
+        handler = logging.FileHandler(logfile, encoding="utf-8", delay=True)  # opened at the first record
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return logger
