@@ -88,7 +88,7 @@ alive() {
     [ -s "$pidfile" ] || return 1
     pid=$(cat "$pidfile" 2>/dev/null) || return 1
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    running_pids "$comm" | grep -qx "$pid"
+    running_pids "$comm" | grep -x "$pid" >/dev/null
 }
 
 # stop_daemon <comm> <pidfile>: SIGTERM (pid file, else exact name), wait, SIGKILL.
@@ -114,7 +114,7 @@ stop_daemon() {
 
 HOST=$(hostname -s)
 [ -n "$HOST" ] || { echo "slurm: empty hostname" >&2; exit 1; }
-HOST_ADDR=$(getent ahostsv4 "$HOST" | awk 'NR==1 {print $1}')
+HOST_ADDR=$(getent ahostsv4 "$HOST" | awk 'NR==1 {print $1}') || HOST_ADDR=""
 case "$HOST_ADDR" in
     127.*) ;;
     *) echo "slurm: ERROR: hostname '$HOST' resolves to '${HOST_ADDR:-nothing}', not a" \
@@ -126,7 +126,8 @@ esac
 # ---------------------------------------------------------------- packages
 missing=()
 for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || st=""
+    [ "$st" = "install ok installed" ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
@@ -151,6 +152,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 T_INSTALLED=$(date +%s)
+INSTALL_NOTE=""
+[ ${#missing[@]} -eq 0 ] || INSTALL_NOTE=" ($((T_INSTALLED - T0)) s of it installing packages)"
 
 # ---------------------------------------------------------------- directories
 install -d -m 755 "$ETC" "$LOGDIR" "$RUNDIR" "$STATEDIR" "$SPOOLDIR"
@@ -369,7 +372,7 @@ fi
 
 node_ready() {
     local state
-    state=$(sinfo -h -N -n "$HOST" -o '%T' 2>/dev/null | head -n1)
+    state=$(sinfo -h -N -n "$HOST" -o '%T' 2>/dev/null | head -n1) || state=""
     case "$state" in
         idle|mixed|allocated|completing) return 0 ;;
         down*|drain*|drained*|fail*)
@@ -385,23 +388,42 @@ until node_ready; do
 done
 
 # ---------------------------------------------------------------- smoke test
+# Job ids must keep increasing past what accounting already holds; if not,
+# slurmctld lost recent state (e.g. it was SIGKILLed before saving it) and old
+# and new records would mix: recreate both, once.
+db_max=$(sql "SELECT COALESCE(MAX(id_job), 0) FROM \`$DB_NAME\`.\`${CLUSTER}_job_table\`") \
+    || die "cannot read the accounting database"
 JOBID=$(sbatch --parsable --job-name=cluster-healthcheck --partition="$PARTITION" \
             --chdir=/tmp --output="$LOGDIR/healthcheck.out" --wrap 'true') \
     || die "sbatch of the health-check job failed"
 JOBID=${JOBID%%;*}
+if [ "$JOBID" -le "$db_max" ]; then
+    [ "${SLURM_START_RETRIED:-0}" = 0 ] \
+        || die "job id $JOBID reused (accounting already has ids up to $db_max) even after recreating"
+    log "job id $JOBID reused (accounting already has ids up to $db_max): slurmctld state is stale, recreating"
+    export SLURM_START_RETRIED=1
+    exec bash "$0" --fresh
+fi
+# Wait until accounting has the complete record: right after a (re)creation
+# "sacct -j" first shows a partial record (name "allocation") and time-window
+# queries miss the job for ~2 s.
+since=$(date -d '-1 hour' +%Y-%m-%dT%H:%M:%S)
 deadline=$(( $(date +%s) + WAIT_S ))
 while :; do
-    st=$(sacct -n -X -P -j "$JOBID" -o State 2>/dev/null | head -n1)
-    [ "$st" = COMPLETED ] && break
+    st=$(sacct -n -X -P -j "$JOBID" -o State 2>/dev/null | head -n1) || st=""
     case "$st" in
         FAILED*|CANCELLED*|TIMEOUT*|NODE_FAIL*|OUT_OF_ME*|BOOT_FAIL*|DEADLINE*)
             die "health-check job $JOBID ended $st" ;;
     esac
+    if [ "$st" = COMPLETED ] && sacct -n -X -P -a -S "$since" -o JobID,JobName,State 2>/dev/null \
+            | grep -x "$JOBID|cluster-healthcheck|COMPLETED" >/dev/null; then
+        break
+    fi
     [ "$(date +%s)" -lt "$deadline" ] \
         || die "health-check job $JOBID not COMPLETED in sacct after ${WAIT_S}s (sacct: '${st}', squeue: $(squeue -h -j "$JOBID" -o '%T %R' 2>&1))"
     sleep 0.2
 done
 
 T1=$(date +%s)
-log "cluster up on $HOST ($HOST_ADDR) in $((T1 - T0)) s" \
-    "($((T_INSTALLED - T0)) s installing): cluster=$CLUSTER partition=$PARTITION cpus=$CPUS, health-check job $JOBID COMPLETED"
+log "cluster up on $HOST ($HOST_ADDR) in $((T1 - T0)) s$INSTALL_NOTE:" \
+    "cluster=$CLUSTER partition=$PARTITION cpus=$CPUS, health-check job $JOBID COMPLETED"

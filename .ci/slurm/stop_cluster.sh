@@ -33,7 +33,7 @@ stop_daemon() {
     local comm=$1 pidfile=$2 pids="" pid i
     if [ -s "$pidfile" ]; then
         pid=$(cat "$pidfile" 2>/dev/null)
-        if [[ "$pid" =~ ^[0-9]+$ ]] && running_pids "$comm" | grep -qx "$pid"; then
+        if [[ "$pid" =~ ^[0-9]+$ ]] && running_pids "$comm" | grep -x "$pid" >/dev/null; then
             pids=$pid
         fi
     fi

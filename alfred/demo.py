@@ -1,0 +1,80 @@
+"""Run alfred's main job on a small real problem: a grid search of a numpy MLP, 2 workers.
+
+    python -m alfred.demo                # into ./alfred_demo
+    python -m alfred.demo --dir /tmp/d   # elsewhere
+
+It copies the demo project (main.py + schedules/) into the folder, prepares the grid
+search in schedules/grid_schedule_demo.py and runs it with 2 worker processes, as the
+README's "Typical usage" steps would, then prints where the results are.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from alfred.utils.misc import cli_main
+
+SCHEDULES = ("grid_schedule_demo.py", "random_schedule_demo.py")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m alfred.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", type=Path, default=Path("alfred_demo"),
+                        help="the demo project folder to create or reuse (default: ./alfred_demo)")
+    parser.add_argument("--n_processes", type=int, default=2, help="worker processes (default: 2)")
+    return parser
+
+
+def make_demo_project(folder: Path) -> Path:
+    """Copy the demo main.py and example schedules into ``folder`` (kept if already there)."""
+    import alfred.demo_project
+    import alfred.schedules_examples
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schedules").mkdir(exist_ok=True)
+    shutil.copyfile(Path(alfred.demo_project.__file__).with_name("main.py"), folder / "main.py")
+    examples = Path(alfred.schedules_examples.__file__).parent
+    for name in SCHEDULES:
+        shutil.copyfile(examples / name, folder / "schedules" / name)
+    return folder
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from alfred import launch_schedule, prepare_schedule
+
+    folder = make_demo_project(args.dir.resolve())
+    print(f"demo project: {folder}")
+    os.chdir(folder)
+    list_file = "schedules/list_searches_demo.txt"
+    if Path(list_file).exists():
+        Path(list_file).unlink()  # this run's searches only
+    steps = [
+        ("1. prepare the grid search", prepare_schedule.main,
+         ["--schedule_file", "schedules/grid_schedule_demo.py", "--desc", "demo", "--yes"]),
+        ("2. launch it with 2 workers", launch_schedule.main,
+         ["--from_file", list_file, "--n_processes", str(args.n_processes), "--log_level", "WARNING"]),
+    ]
+    for title, step, step_args in steps:
+        print(f"\n== {title}: python -m {step.__module__} {' '.join(step_args)}", flush=True)
+        code = step(step_args)
+        if code != 0:
+            print(f"demo step failed with exit code {code}", file=sys.stderr)
+            return code
+    print(f"\nresults: {folder / 'storage'}")
+    for line in Path(list_file).read_text().splitlines():
+        if not line.startswith("#"):
+            print(f"  {folder / 'storage' / line}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli_main(run, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
