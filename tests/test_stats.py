@@ -84,7 +84,8 @@ def test_iqm_matches_trim_mean_1d(n: int) -> None:
 def test_iqm_matches_trim_mean_along_axes_and_ignores_nan() -> None:
     x = np.random.default_rng(3).exponential(size=(17, 5, 6))
     for axis in (0, 1, 2, None):
-        np.testing.assert_allclose(iqm(x, axis=axis), scipy.stats.trim_mean(x, 0.25, axis=axis), rtol=1e-12)
+        ref = scipy.stats.trim_mean(x, 0.25, axis=axis)
+        np.testing.assert_allclose(iqm(x, axis=axis), ref, rtol=1e-12)
     curves = _ragged_curves(np.random.default_rng(4))
     expected = [scipy.stats.trim_mean(c[~np.isnan(c)], 0.25) for c in curves.T]
     np.testing.assert_allclose(iqm(curves), expected, rtol=1e-12)
@@ -99,8 +100,8 @@ def test_bootstrap_mean_ci_matches_scipy_percentile_bootstrap() -> None:
     width = ref.confidence_interval.high - ref.confidence_interval.low
     np.testing.assert_allclose(mean, x.mean(axis=0), rtol=1e-12)
     # Monte-Carlo error of each endpoint is ~0.5% of the width at 20k resamples.
-    np.testing.assert_allclose(lower, ref.confidence_interval.low, atol=0.04 * width.min())
-    np.testing.assert_allclose(upper, ref.confidence_interval.high, atol=0.04 * width.min())
+    assert np.all(np.abs(lower - ref.confidence_interval.low) < 0.03 * width)
+    assert np.all(np.abs(upper - ref.confidence_interval.high) < 0.03 * width)
 
 
 def test_bootstrap_mean_ci_rejects_a_per_column_bootstrap() -> None:
@@ -108,7 +109,8 @@ def test_bootstrap_mean_ci_rejects_a_per_column_bootstrap() -> None:
     base = np.random.default_rng(6).normal(size=200)
     x = np.stack([base, 2 * base + 5, base[::-1]], axis=1)
     _, lower, upper = bootstrap_mean_ci(x, n_resamples=2000, seed=1)
-    np.testing.assert_allclose([lower[1], upper[1]], [2 * lower[0] + 5, 2 * upper[0] + 5], rtol=1e-5)
+    np.testing.assert_allclose([lower[1], upper[1]], [2 * lower[0] + 5, 2 * upper[0] + 5],
+                               rtol=1e-5)
     # Reversing the runs changes which run each count applies to, so that interval differs.
     assert not np.isclose(lower[2], lower[0], rtol=1e-5)
 
@@ -169,7 +171,9 @@ def _all_intervals(x: np.ndarray, seed: int = 0) -> dict[str, tuple]:
         "stderr": mean_and_stderr_ci(x),
         "quantile": quantile_band(x),
         "bootstrap": bootstrap_mean_ci(x, n_resamples=1000, seed=seed),
-        "stratified_iqm": stratified_bootstrap_ci(x, _iqm_batched, n_resamples=500, seed=seed, vectorized=True),
+        "stratified_iqm": stratified_bootstrap_ci(
+            x, _iqm_batched, n_resamples=500, seed=seed, vectorized=True
+        ),
     }
 
 
@@ -188,7 +192,8 @@ def test_intervals_shrink_with_more_runs() -> None:
     for name in small:
         if name == "quantile":  # the spread of the runs does not shrink, only its noise
             continue
-        assert np.all(large[name][2] - large[name][1] < 0.5 * (small[name][2] - small[name][1])), name
+        width_many, width_few = large[name][2] - large[name][1], small[name][2] - small[name][1]
+        assert np.all(width_many < 0.5 * width_few), name
 
 
 @pytest.mark.parametrize(
@@ -244,7 +249,9 @@ def test_stratified_bootstrap_resamples_within_tasks() -> None:
     def share_of_high_scores(s: dict[str, np.ndarray]) -> float:
         return float(np.mean(np.concatenate(list(s.values())) > 50))
 
-    point, lower, upper = stratified_bootstrap_ci(scores, share_of_high_scores, n_resamples=300, seed=0)
+    point, lower, upper = stratified_bootstrap_ci(
+        scores, share_of_high_scores, n_resamples=300, seed=0
+    )
     assert point == lower == upper == 0.7  # a pooled bootstrap would vary this share
     _, lower, upper = stratified_bootstrap_ci(
         scores, lambda s: np.mean(s["hard"]), n_resamples=300, seed=0
@@ -315,7 +322,7 @@ def test_aggregate_scores_modes_on_ragged_curves() -> None:
     np.testing.assert_allclose(aggregate_scores(x, "avg"), [3.0, 4.8, np.nan])
     np.testing.assert_allclose(aggregate_scores(x, "last"), [4.0, 7.0, np.nan])
     np.testing.assert_allclose(aggregate_scores(x, "last_50%"), [3.0, 7.0, np.nan])  # 2 and 3 steps
-    np.testing.assert_allclose(aggregate_scores(x, "last_1%"), [4.0, 7.0, np.nan])  # at least one step
+    np.testing.assert_allclose(aggregate_scores(x, "last_1%"), [4.0, 7.0, np.nan])  # >= 1 step
     np.testing.assert_allclose(aggregate_scores(x, "last_100%"), aggregate_scores(x, "avg"))
     assert aggregate_scores(x[0], "last") == 4.0
 
@@ -327,7 +334,9 @@ def test_aggregate_scores_last_percent_counts_steps_exactly() -> None:
         assert aggregate_scores(curve, f"last_{k}%") == pytest.approx(curve[-n_last:].mean())
 
 
-@pytest.mark.parametrize("mode", ["mean", "last_0%", "last_150%", "last_ten%", "last10%", "LAST", None])
+@pytest.mark.parametrize(
+    "mode", ["mean", "last_0%", "last_150%", "last_ten%", "last10%", "LAST", None]
+)
 def test_aggregate_scores_rejects_invalid_modes(mode: object) -> None:
     with pytest.raises(ValueError) as info:
         aggregate_scores(np.ones((2, 3)), mode)  # type: ignore[arg-type]
