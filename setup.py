@@ -14,8 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=["alfred", "alfred.utils", "alfred.demo_project", "alfred.schedules_examples"],
-    # The top-level schedules_examples/ folder ships inside the package, for the demo.
-    package_dir={"alfred.schedules_examples": "schedules_examples"},
+    # alfred/schedules_examples is a link to the top-level schedules_examples/ folder:
+    # the example schedules ship inside the package, for the demo.
     install_requires=[
         "numpy>=1.24",
         "pandas>=2.0",
