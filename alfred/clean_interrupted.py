@@ -19,7 +19,7 @@ from alfred.utils import flags
 from alfred.utils.config import parse_bool
 from alfred.utils.directory_tree import CLEAN_LOCK, DirectoryTree
 from alfred.utils.flags import SeedState
-from alfred.utils.misc import AlfredError, ask_yes_no, cli_main
+from alfred.utils.misc import ask_yes_no, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
 LOCK_STALE_S = 3600.0

@@ -41,6 +41,7 @@ class Schedule:
     variations: dict[str, list] = field(default_factory=dict)
     n_experiments: int = 0
     sample_experiment: Callable[[], dict] | None = None
+    results: dict[str, Any] = field(default_factory=dict)  # RESULTS: defaults of summaries
 
     @property
     def list_searches_path(self) -> Path:
@@ -49,7 +50,7 @@ class Schedule:
     def grid_experiments(self) -> list[dict[str, Any]]:
         """Every combination of VARIATIONS, in the order the lists give."""
         keys = list(self.variations)
-        return [dict(zip(keys, values)) for values in itertools.product(*self.variations.values())]
+        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.variations.values())]
 
     def sample_experiments(self, n: int) -> list[dict[str, Any]]:
         """``n`` calls of sample_experiment(), each checked like a VARIATIONS key."""
@@ -150,6 +151,13 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".")
             name = name[len(prefix):]
     schedule = Schedule(path=path.resolve(), name=name, kind=kind, alg_names=alg_names, task_names=task_names,
                         seeds=seeds, default_config=default_config)
+    if hasattr(module, "RESULTS"):
+        from alfred.utils.results import validate_results_settings
+
+        try:
+            schedule.results = validate_results_settings(module.RESULTS)
+        except AlfredError as e:
+            raise _fail(path, str(e)) from None
     if kind == "grid":
         schedule.variations = _variations(path, module.VARIATIONS, default_config)
     else:
