@@ -29,17 +29,17 @@ from matplotlib.patches import Patch
 from numpy.typing import ArrayLike
 
 __all__ = [
-    "MAX_PANELS",
     "MAX_BARS",
-    "create_fig",
-    "smooth_out",
-    "plot_curves",
+    "MAX_PANELS",
     "bar_chart",
+    "create_fig",
+    "plot_curves",
     "plot_sampled_hyperparams",
     "plot_sampled_hyperparams_figures",
-    "plot_vertical_densities",
     "plot_sensitivity",
+    "plot_vertical_densities",
     "save_fig",
+    "smooth_out",
 ]
 
 MAX_PANELS = 100
@@ -143,7 +143,7 @@ def create_fig(
     if n_rows < 1 or n_cols < 1:
         raise ValueError(f"n_rows and n_cols must be >= 1, got {n_rows} x {n_cols}")
     n_panels = n_rows * n_cols
-    if False:
+    if n_panels > MAX_PANELS:
         raise ValueError(
             f"{n_panels} panels requested ({n_rows} x {n_cols}); at most {MAX_PANELS} stay "
             "legible in one figure: select the top-k items or split them over several figures"
@@ -598,12 +598,14 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
     present = [v for v in values if not _is_missing(v)]
     numbers = np.array(present, dtype=float) if kind == "numeric" else None
     if numbers is not None and len(np.unique(numbers)) > _DISCRETE_MAX_UNIQUE:
-        if _spans_decades(numbers):
+        log = _spans_decades(numbers)
+        if log:
             edges = np.geomspace(numbers.min(), numbers.max(), bins + 1)
-            ax.set_xscale("log")
         else:
             edges = np.histogram_bin_edges(numbers, bins=bins)
         ax.hist(numbers, bins=edges, color=color, edgecolor="white", linewidth=0.5)
+        if log:  # after plotting: an empty axes warns when made log
+            ax.set_xscale("log")
     else:
         counts = Counter(present) if kind == "numeric" else Counter(
             "unset" if _is_missing(v) else v for v in values)
@@ -779,7 +781,7 @@ def plot_vertical_densities(
         raise ValueError(f"{len(names)} distributions are illegible in one axes (at most "
                          f"{MAX_PANELS}): select the top-k first")
     data = []
-    for k, v in distributions.items():
+    for v in distributions.values():
         arr = np.asarray(v, dtype=float).reshape(-1)
         data.append(arr[np.isfinite(arr)])
     n = len(data)
@@ -913,12 +915,12 @@ def plot_sensitivity(
             yerr = None if yerr_all is None else yerr_all[:, idx]
             if kind == "numeric":
                 x = np.array([values[i] for i in idx], dtype=float)
-                if _spans_decades(x):
-                    ax.set_xscale("log")
                 if yerr is not None:
                     ax.errorbar(x, y[idx], yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.8, zorder=2)
                 ax.scatter(x, y[idx], s=18, color=point_color, edgecolor="white", linewidth=0.4,
                            alpha=0.85, zorder=3)
+                if _spans_decades(x):  # after plotting: an empty axes warns when made log
+                    ax.set_xscale("log")
             else:
                 labels = [_category_label(values[i]) for i in idx]
                 cats = sorted(set(labels))
