@@ -82,11 +82,14 @@ class Recorder:
         if path.suffix not in TEXT_SUFFIXES:
             raise AlfredError(f"stream_to must end in {' or '.join(TEXT_SUFFIXES)}, got {path.name}")
         new = not path.exists() or path.stat().st_size == 0
+        torn = not new and _ends_without_newline(path)
         self._stream_path = path
         self._stream = open(path, "a", encoding="utf-8", newline="")
+        if torn:  # a killed run's last line: end it, so that new entries start on their own line
+            self._stream.write("\n")
         if path.suffix == ".csv" and new:
             csv.writer(self._stream).writerow(list(self.tape))
-            self._stream.flush()
+        self._stream.flush()
 
     def _append(self, entry: dict[str, Any]) -> None:
         if self._stream_path.suffix == ".jsonl":
@@ -137,7 +140,7 @@ class Recorder:
 
     @classmethod
     def load(cls, filename: str | os.PathLike) -> Recorder:
-        """Read a recorder saved (or streamed) in any supported format; a torn last line is skipped."""
+        """Read a recorder saved (or streamed) in any supported format; torn lines are skipped."""
         path = Path(filename)
         if path.suffix == ".pkl":
             return cls.init_from_pickle_file(path)
@@ -148,7 +151,7 @@ class Recorder:
                     try:
                         rows.append(json.loads(line))
                     except json.JSONDecodeError:
-                        break  # a run killed mid-write leaves at most one torn last line
+                        continue  # torn by a run killed mid-write; a resumed run's lines follow it
             names = list(dict.fromkeys(k for r in rows for k in r))
             return cls._from_tape({k: [_from_jsonable(r.get(k)) for r in rows] for k in names})
         if path.suffix == ".csv":
@@ -169,6 +172,12 @@ class Recorder:
         return recorder
 
 
+def _ends_without_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
+
+
 def _csv_cell(value: Any) -> str:
     value = _to_jsonable(value)
     return "" if value is None else (value if isinstance(value, str) else json.dumps(value))
@@ -180,4 +189,4 @@ def _parse_csv_cell(cell: str) -> Any:
     try:
         return _from_jsonable(json.loads(cell))
     except json.JSONDecodeError:
-        return cell
+        return _from_jsonable(cell)  # plain strings, and the "inf"/"-inf" that _csv_cell writes bare
