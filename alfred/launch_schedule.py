@@ -40,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--over_tasks", action="store_true",
                         help="the storage dirs are one search over several tasks: run experiment k of every "
                              "storage dir before experiment k+1 of any")
-    parser.add_argument("--n_processes", type=_positive_int, default=1,
-                        help="number of worker processes on this machine (default: 1, in this process)")
+    parser.add_argument("--n_processes", type=_positive_int, default=None,
+                        help="number of worker processes on this machine (default: 1, in this process; "
+                             "with --gpus: len(gpus) x runs_per_gpu)")
     parser.add_argument("--n_experiments_per_proc", type=_positive_int, default=None,
                         help="a worker process exits after this many runs and a fresh one replaces it "
                              "(frees memory the training code leaks; default: no limit)")
@@ -56,7 +57,42 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
+    parser.add_argument("--no_summary", action="store_true",
+                        help="do not summarise the storage dirs whose seeds are all done (by default the "
+                             "first launcher to finish writes each one's plots/ and summary/, once)")
+    parser.add_argument("--max_attempts", type=_positive_int, default=5,
+                        help="a seed that failed (crashed or was interrupted, then reset) this many times is "
+                             "marked CRASH instead of run again; its attempts stay in attempts/<n>/ "
+                             "(default: 5; released attempts, e.g. preemptions, do not count)")
+    parser.add_argument("--gpus", type=_gpu_list, default=None, metavar="0,1,...",
+                        help="GPU ids of this machine: each worker process sees one of them as its only GPU "
+                             "(CUDA_VISIBLE_DEVICES), --runs_per_gpu workers per GPU")
+    parser.add_argument("--runs_per_gpu", type=_positive_int, default=None,
+                        help="with --gpus: worker processes sharing each GPU (default: 1)")
+    from alfred.slurm import add_slurm_args
+
+    add_slurm_args(parser)
     return parser
+
+
+def _gpu_list(text: str) -> list[str]:
+    gpus = [g.strip() for g in text.split(",") if g.strip()]
+    if not gpus or len(set(gpus)) != len(gpus):
+        raise argparse.ArgumentTypeError(f"expected distinct GPU ids separated by commas, e.g. 0,1,3; got {text!r}")
+    return gpus
+
+
+def resolve_processes(n_processes: int | None, gpus: list[str] | None, runs_per_gpu: int | None) -> int:
+    """The number of worker processes; AlfredError if --n_processes contradicts --gpus x --runs_per_gpu."""
+    if gpus is None:
+        if runs_per_gpu is not None:
+            raise AlfredError("--runs_per_gpu needs --gpus (the GPU ids to share)")
+        return n_processes or 1
+    wanted = len(gpus) * (runs_per_gpu or 1)
+    if n_processes is not None and n_processes != wanted:
+        raise AlfredError(f"--n_processes {n_processes} contradicts --gpus {','.join(gpus)} x --runs_per_gpu "
+                          f"{runs_per_gpu or 1} = {wanted} worker processes; give only --gpus and --runs_per_gpu")
+    return wanted
 
 
 def _positive_int(text: str) -> int:
@@ -93,7 +129,8 @@ def check_hashes(storage_dirs: list[Path]) -> None:
                                   "commit or launch without --check_hash")
 
 
-def _worker_entry(conn, storage_dirs, kwargs) -> None:
+def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
+    os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from alfred.worker import run_worker
 
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
@@ -108,15 +145,24 @@ def _worker_entry(conn, storage_dirs, kwargs) -> None:
 
 def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_proc: int | None = None,
            use_pbar: bool = False, heartbeat_s: float = 30.0, log_level: int = logging.INFO,
-           over_tasks: bool = False, project_dir: str | os.PathLike = ".") -> LaunchReport:
-    """Run the storage dirs' UNHATCHED seeds with ``n_processes`` workers; wait for them."""
+           over_tasks: bool = False, project_dir: str | os.PathLike = ".", max_attempts: int | None = None,
+           gpus: list[str] | None = None, runs_per_gpu: int = 1) -> LaunchReport:
+    """Run the storage dirs' UNHATCHED seeds with ``n_processes`` workers; wait for them.
+
+    With ``gpus``, worker process ``slot`` sees only GPU ``gpus[slot // runs_per_gpu]``
+    (CUDA_VISIBLE_DEVICES set in the child before main.py is imported); ``n_processes`` is
+    then ``len(gpus) * runs_per_gpu``.
+    """
     from alfred.worker import run_worker
 
     tag = f"{os.getpid()}"
     common = dict(heartbeat_s=heartbeat_s, use_pbar=use_pbar, log_level=log_level, over_tasks=over_tasks,
-                  project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc)
+                  project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc,
+                  max_attempts=max_attempts)
     report = LaunchReport()
-    if n_processes == 1 and n_experiments_per_proc is None:
+    if gpus:
+        n_processes = len(gpus) * runs_per_gpu
+    if n_processes == 1 and n_experiments_per_proc is None and not gpus:
         _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common)))
         return report
     ctx = multiprocessing.get_context("spawn")
@@ -128,7 +174,11 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
         generation[slot] += 1
         reader, writer = ctx.Pipe(duplex=False)
         kwargs = dict(common, worker_id=worker_id, pbar_position=slot)
-        process = ctx.Process(target=_worker_entry, args=(writer, storage_dirs, kwargs), name=worker_id)
+        env = {}
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[slot // runs_per_gpu]
+            kwargs["claim_info"] = {"gpu": env["CUDA_VISIBLE_DEVICES"]}
+        process = ctx.Process(target=_worker_entry, args=(writer, storage_dirs, kwargs, env), name=worker_id)
         process.start()
         writer.close()
         running[process.sentinel] = (process, reader, worker_id, slot)
@@ -189,13 +239,21 @@ def run(argv: list[str] | None = None) -> int:
         for r in clean(storage_dirs):
             print(f"clean_interrupted: {format_counts(r)} -> reset {r.reset}"
                   + (" (skipped: another clean holds the lock)" if r.skipped_busy else ""))
+    args.n_processes = resolve_processes(args.n_processes, args.gpus, args.runs_per_gpu)
+    if args.slurm:  # submit a job array of workers and return (alfred/slurm.py)
+        from alfred.slurm import run_slurm_launch
+
+        return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+                                                          over_tasks=args.over_tasks, max_attempts=args.max_attempts,
+                                                          summary=not args.no_summary))
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout)
     print(f"launching {len(storage_dirs)} storage dir(s) with {args.n_processes} worker process(es)", flush=True)
     start = time.time()
     report = launch(storage_dirs, n_processes=args.n_processes, n_experiments_per_proc=args.n_experiments_per_proc,
                     use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, log_level=args.log_level,
-                    over_tasks=args.over_tasks)
+                    over_tasks=args.over_tasks, max_attempts=args.max_attempts, gpus=args.gpus,
+                    runs_per_gpu=args.runs_per_gpu or 1)
     print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
           f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
     for path in report.crashed:
@@ -204,6 +262,13 @@ def run(argv: list[str] | None = None) -> int:
         print(f"  {line}")
     for path in report.lost:
         print(f"  reset by clean_interrupted while running (not recorded): {path}")
+    if not args.no_summary:
+        try:
+            from alfred.benchmark import summarize_finished
+
+            summarize_finished(storage_dirs, log=lambda line: print(line, flush=True))
+        except Exception as e:  # the runs are done and recorded: a summary problem is only reported
+            print(f"summary skipped: {type(e).__name__}: {e}", flush=True)
     return 0 if report.ok else 1
 
 

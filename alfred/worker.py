@@ -17,6 +17,7 @@ from alfred.utils import flags
 from alfred.utils.config import load_config_from_json
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, close_logger, create_logger
+from alfred.utils.preemption import Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
 
 __all__ = ["WorkerReport", "run_worker", "seeds_in_launch_order"]
@@ -33,6 +34,7 @@ class WorkerReport:
     lost: list[str] = field(default_factory=list)  # runs a cleaner took away while they ran
     stopped_early: bool = False  # reached max_runs with seeds possibly left
     error: str | None = None  # the worker could not start (e.g. main.py failed to import)
+    preempted: str | None = None  # name of the signal that stopped the worker (its run was released)
 
 
 def seeds_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[DirectoryTree]:
@@ -94,6 +96,7 @@ def run_worker(
     project_dir: str | os.PathLike = ".",
     claim_info: dict | None = None,
     user_main: Callable | None = None,
+    max_attempts: int | None = None,
 ) -> WorkerReport:
     """Run seeds of ``storage_dirs`` until none is UNHATCHED (or ``max_runs`` are done).
 
@@ -103,6 +106,12 @@ def run_worker(
         max_runs: stop after this many runs (the launcher then starts a fresh process).
         claim_info: extra facts recorded in OPENED (e.g. a SLURM job id).
         user_main: the function to run; default: ``main`` from ``<project_dir>/main.py``.
+        max_attempts: a seed that already has this many failed attempts (attempts/<n>/ without
+            RELEASED: crashed or interrupted, then reset) is marked CRASH at once instead of run.
+
+    A stop signal (see alfred.utils.preemption; SLURM jobs install the handlers) raises
+    ``Preempted`` in the user's main: the seed is released (UNHATCHED, files kept) and the
+    worker returns with ``report.preempted`` set.
     """
     report = WorkerReport(worker_id)
     if user_main is None:
@@ -124,17 +133,44 @@ def run_worker(
                 if max_runs is not None and runs >= max_runs:
                     report.stopped_early = True
                     return report
+                if stop_requested():
+                    report.preempted = stop_requested()
+                    return report
                 claim = flags.claim(tree, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
                 if claim is None:
                     continue
                 claimed_any = True
                 runs += 1
-                _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
-                         log_level=log_level)
+                if max_attempts is not None and _give_up(claim, max_attempts, report):
+                    continue
+                try:
+                    _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
+                             log_level=log_level)
+                except Preempted as e:
+                    report.preempted = e.signal_name
+                    return report
             if not claimed_any:  # a full pass found nothing: resets and additions are caught too
                 return report
     finally:
         beat.stopping.set()
+
+
+def _give_up(claim: flags.Claim, max_attempts: int, report: WorkerReport) -> bool:
+    """Mark the seed CRASH without running it if it failed ``max_attempts`` times already."""
+    failed = flags.failed_attempts(claim.tree)
+    if failed < max_attempts:
+        return False
+    tree = claim.tree
+    message = (f"gave up after {failed} failed attempt(s) (--max_attempts {max_attempts}): this attempt was "
+               f"not run. Every attempt's trace is kept in {tree.attempts_dir}/<n>/ (CRASH.txt, OPENED, "
+               "logger.out; nothing was deleted). Fix the cause, then run clean_interrupted --clean_crashes "
+               "and launch with a higher --max_attempts.")
+    if flags.crash(claim, message=message):
+        report.crashed.append(str(tree.seed_dir))
+        log.warning("CRASH %s: gave up after %d failed attempts", tree.get_run_name(), failed)
+    else:
+        report.lost.append(str(tree.seed_dir))
+    return True
 
 
 def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: WorkerReport, *,
@@ -153,11 +189,19 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
     error: BaseException | None = None
     try:
         config = load_config_from_json(tree.config_path)
-        user_main(config, tree, logger, pbar)
+        with user_code():
+            user_main(config, tree, logger, pbar)
     except KeyboardInterrupt:
         beat.set(None)
         flags.release(claim, "KeyboardInterrupt")
         log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
+        raise
+    except Preempted as e:
+        beat.set(None)
+        logger.warning("run stopped by %s: seed sent back to UNHATCHED with its files", e.signal_name)
+        close_logger(logger)
+        flags.release(claim, f"preempted ({e.signal_name})")
+        log.warning("%s: stopped by %s, seed sent back to UNHATCHED with its files", name, e.signal_name)
         raise
     except SystemExit as e:
         if e.code not in (0, None):

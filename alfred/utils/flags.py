@@ -34,7 +34,8 @@ from alfred.utils.directory_tree import COMPLETED, CRASH, OPENED, UNHATCHED, Dir
 from alfred.utils.misc import atomic_write_text
 
 __all__ = ["SeedState", "SeedStatus", "Claim", "claim", "complete", "crash", "release",
-           "read_status", "reset", "heartbeat", "pid_start_time", "MIN_STALE_S"]
+           "read_status", "state_from_names", "reset", "heartbeat", "pid_start_time",
+           "failed_attempts", "MIN_STALE_S"]
 
 HOSTNAME = socket.gethostname()
 # NFS clients cache file attributes for up to 60 s (acregmax), so a heartbeat seen from
@@ -111,6 +112,27 @@ def _next_attempt(tree: DirectoryTree) -> int:
     return max(done, default=0) + 1
 
 
+def failed_attempts(tree: DirectoryTree) -> int:
+    """Attempts that failed: ``attempts/<n>/`` without RELEASED (crashed or interrupted, then reset).
+
+    Released attempts (Ctrl-C, preemption) are not failures: a long run may be preempted many times.
+    """
+    try:
+        names = [n for n in os.listdir(tree.attempts_dir) if n.isdigit()]
+    except FileNotFoundError:
+        return 0
+    return sum(not os.path.exists(tree.attempts_dir / n / "RELEASED") for n in names)
+
+
+# Recorded in OPENED when the worker runs inside a SLURM job, to find a seed's job and its log.
+_SLURM_ENV = {"slurm_job_id": "SLURM_JOB_ID", "slurm_array_job_id": "SLURM_ARRAY_JOB_ID",
+              "slurm_array_task_id": "SLURM_ARRAY_TASK_ID", "slurm_restart_count": "SLURM_RESTART_COUNT"}
+
+
+def _slurm_info() -> dict:
+    return {key: os.environ[var] for key, var in _SLURM_ENV.items() if var in os.environ}
+
+
 def _now_iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
@@ -135,6 +157,7 @@ def claim(tree: DirectoryTree, *, worker_id: str, heartbeat_s: float, extra: dic
         "attempt": _next_attempt(tree),
         "heartbeat_s": heartbeat_s,
         "token": uuid.uuid4().hex,
+        **_slurm_info(),
         **(extra or {}),
     }
     atomic_write_text(tree.flag_path(OPENED), json.dumps(info, indent=1) + "\n")
@@ -233,15 +256,26 @@ def read_status(tree: DirectoryTree, *, stale_after_s: float | None = None, now:
             names = set(os.listdir(tree.seed_dir))
         except FileNotFoundError:
             return SeedStatus(SeedState.INTERRUPTED, "seed folder is gone")
-    if COMPLETED in names:
-        return SeedStatus(SeedState.COMPLETED)
-    if CRASH in names:
-        return SeedStatus(SeedState.CRASHED)
-    if OPENED in names:
+    state = state_from_names(names)
+    if state is None:
         return _opened_status(tree, stale_after_s, now)
+    if state is SeedState.INTERRUPTED:
+        return SeedStatus(state, "no FLAG-file (a reset was interrupted)")
+    return SeedStatus(state)
+
+
+def state_from_names(names: set[str] | frozenset[str]) -> SeedState | None:
+    """The state a seed folder's entries decide alone; None when OPENED must be read
+    (running or interrupted). A flag later in the protocol wins over an earlier one."""
+    if COMPLETED in names:
+        return SeedState.COMPLETED
+    if CRASH in names:
+        return SeedState.CRASHED
+    if OPENED in names:
+        return None
     if UNHATCHED in names:
-        return SeedStatus(SeedState.UNHATCHED)
-    return SeedStatus(SeedState.INTERRUPTED, "no FLAG-file (a reset was interrupted)")
+        return SeedState.UNHATCHED
+    return SeedState.INTERRUPTED
 
 
 def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float | None) -> SeedStatus:
