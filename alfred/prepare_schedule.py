@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,22 +155,33 @@ def create_searches(schedule: Schedule, plans: list[StoragePlan], *, desc: str, 
             continue
         rest = "_".join((git_hashes_field(commits), folder_name_part(plan.alg_name),
                          folder_name_part(plan.task_name), storage_desc))
-        reserved = allocate_storage_dir(root, get_id_prefix(), rest)
-        tmp = root / f".tmp-{reserved.name}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
+
+        def write(tmp: Path, plan: StoragePlan = plan) -> None:
             _write_storage_files(tmp, schedule, plan, desc, commits)
             for n, params in enumerate(plan.new_experiments, start=1):
                 _write_experiment(tmp / DirectoryTree.experiment_dir_name(n), schedule, plan, storage_desc, params)
                 if progress:
                     progress(len(schedule.seeds))
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            reserved.rmdir()
-            raise
-        _swap_in(tmp, reserved)
-        done.append(reserved)
+
+        done.append(build_storage_dir(root, rest, write))
     return done
+
+
+def build_storage_dir(root: Path, rest: str, write: Callable[[Path], None]) -> Path:
+    """Reserve ``root/<id>_<rest>`` (a new id, see allocate_storage_dir), let ``write(tmp)``
+    fill a temporary folder, then swap it in by one rename: readers see nothing or all of it.
+    If ``write`` raises, both folders are removed and the error goes on."""
+    reserved = allocate_storage_dir(root, get_id_prefix(), rest)
+    tmp = root / f".tmp-{reserved.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        write(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reserved.rmdir()
+        raise
+    _swap_in(tmp, reserved)
+    return reserved
 
 
 def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePlan, desc: str, commits: dict) -> None:
@@ -177,6 +189,8 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
             "task_name": plan.task_name, "desc": desc, "seeds": schedule.seeds,
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
             "command": " ".join(sys.argv), "git": commits}
+    if schedule.results:
+        info["results"] = schedule.results
     save_dict_to_json(info, storage_dir / PREPARE_INFO)
     if schedule.kind == "grid":
         save_dict_to_json(schedule.variations, storage_dir / "variations.json")

@@ -5,7 +5,12 @@
         GRID_SEARCH | RANDOM_SEARCH   kind of search (FLAG-file)
         variations.json               grid: the VARIATIONS that built it
         variations<k>.png             random: sampled hyperparameters
-        prepare_info.json             schedule, time, host, git commits
+        prepare_info.json             schedule, time, host, git commits, "results" defaults
+        RETRAIN_BEST                  a storage dir made by create_retrainbest (instead of *_SEARCH)
+        retrains.json                 a search's retrain dirs (create_retrainbest)
+        SUMMARY_ONGOING | SUMMARY_COMPLETED | SUMMARY_FAILED, PLOT_ARRAYS_ONGOING | _COMPLETED
+        summary/                      summarize_search: curves, bar chart, scores, bestConfig_exp<N>.json
+        plots/                        make_plot_arrays: one panel per experiment, one curve per seed
         experiment<N>/
           seed<S>/
             config.json  config_unique.json
@@ -37,6 +42,17 @@ CRASH = "CRASH.txt"
 GRID_SEARCH = "GRID_SEARCH"
 RANDOM_SEARCH = "RANDOM_SEARCH"
 CLEAN_LOCK = "CLEAN_ONGOING"
+RETRAIN_BEST = "RETRAIN_BEST"             # a storage dir made by create_retrainbest
+RETRAINS_RECORD = "retrains.json"         # in a search: the retrain dirs made from it
+# Results (see alfred.utils.results, alfred.benchmark, alfred.make_plot_arrays).
+SUMMARY_DIR = "summary"
+PLOTS_DIR = "plots"
+PLOT_ARRAYS_ONGOING = "PLOT_ARRAYS_ONGOING"
+PLOT_ARRAYS_COMPLETED = "PLOT_ARRAYS_COMPLETED"
+SUMMARY_ONGOING = "SUMMARY_ONGOING"
+SUMMARY_COMPLETED = "SUMMARY_COMPLETED"
+SUMMARY_FAILED = "SUMMARY_FAILED"
+RECORDER_SUFFIXES = (".pkl", ".jsonl", ".csv")
 
 _EXPERIMENT_RE = re.compile(r"^experiment(\d+)$")
 _SEED_RE = re.compile(r"^seed(-?\d+)$")
@@ -184,13 +200,26 @@ class DirectoryTree:
     @staticmethod
     def get_seed_dirs(experiment_dir: str | os.PathLike) -> list[Path]:
         """Seed folders of an experiment folder, by seed value (stray names ignored)."""
-        found = []
-        with os.scandir(experiment_dir) as it:
-            for entry in it:
-                m = _SEED_RE.match(entry.name)
-                if m:
-                    found.append((int(m.group(1)), Path(entry.path)))
-        return [p for _, p in sorted(found)]
+        return [Path(p) for _, p in DirectoryTree.list_seed_dirs(experiment_dir)]
+
+    @staticmethod
+    def list_seed_dirs(experiment_dir: str | os.PathLike) -> list[tuple[int, str]]:
+        """``(seed, path)`` of each seed folder, by seed: get_seed_dirs with plain strings, for
+        scans of 100,000 seeds where building a Path per seed costs more than listing it."""
+        base = os.path.join(os.fspath(experiment_dir), "")
+        match = _SEED_RE.match
+        found = [(int(m.group(1)), base + name) for name in os.listdir(base) if (m := match(name))]
+        found.sort()
+        return found
+
+    @staticmethod
+    def list_experiment_dirs(storage_dir: str | os.PathLike) -> list[tuple[int, str]]:
+        """``(experiment number, path)`` of each experiment folder, by number (plain strings)."""
+        base = os.path.join(os.fspath(storage_dir), "")
+        match = _EXPERIMENT_RE.match
+        found = [(int(m.group(1)), base + name) for name in os.listdir(base) if (m := match(name))]
+        found.sort()
+        return found
 
     @classmethod
     def iter_seed_trees(cls, storage_dir: str | os.PathLike) -> Iterator[DirectoryTree]:
