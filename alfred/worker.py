@@ -183,7 +183,7 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
     if use_pbar:
         from tqdm import tqdm
         pbar = tqdm(desc=f"{report.worker_id} {tree.experiment_dir.name}/{tree.seed_dir.name}",
-                    position=pbar_position, leave=False, dynamic_ncols=True)
+                    position=pbar_position, leave=False)
     beat.set(claim)
     start = time.time()
     error: BaseException | None = None
@@ -225,4 +225,5 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
         log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path("CRASH.txt"))
     else:
         report.completed += 1
-        log.info("COMPLETED %s in %.1f s", name, time.time() - start)
+        # With progress bars, a line per run would scroll the other processes' bars away.
+        log.log(logging.DEBUG if use_pbar else logging.INFO, "COMPLETED %s in %.1f s", name, time.time() - start)
