@@ -17,7 +17,7 @@ from pathlib import Path
 
 from alfred.utils import flags
 from alfred.utils.config import parse_bool
-from alfred.utils.directory_tree import CLEAN_LOCK, DirectoryTree
+from alfred.utils.directory_tree import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, DirectoryTree
 from alfred.utils.flags import SeedState
 from alfred.utils.misc import ask_yes_no, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -32,6 +32,8 @@ class CleanReport:
     to_reset: list[tuple[DirectoryTree, flags.SeedStatus]] = field(default_factory=list)
     reset: int = 0
     skipped_busy: bool = False
+    stale_flags: list[Path] = field(default_factory=list)  # SUMMARY_ONGOING / PLOT_ARRAYS_ONGOING of dead owners
+    removed_flags: int = 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +63,11 @@ def survey(storage_dir: Path, *, clean_crashes: bool, stale_after_s: float | Non
         report.counts[status.state] += 1
         if status.state is SeedState.INTERRUPTED or (clean_crashes and status.state is SeedState.CRASHED):
             report.to_reset.append((tree, status))
+    from alfred.utils.summary_flags import owner_is_dead
+
+    for name in (SUMMARY_ONGOING, PLOT_ARRAYS_ONGOING):
+        if owner_is_dead(storage_dir / name):
+            report.stale_flags.append(storage_dir / name)
     return report
 
 
@@ -78,6 +85,10 @@ def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
             status = flags.read_status(tree, stale_after_s=stale_after_s)
             if status.state is old.state and flags.reset(tree, status):
                 report.reset += 1
+        from alfred.utils.summary_flags import remove_if_dead
+
+        for path in report.stale_flags:  # checked again under a lock: a summariser may have taken it over
+            report.removed_flags += remove_if_dead(path)
     finally:
         _release_lock(report.storage_dir)
     return report
@@ -135,11 +146,11 @@ def clean(storage_dirs: list[Path], *, clean_crashes: bool = False, stale_after_
           confirm=None) -> list[CleanReport]:
     """Survey every storage dir, ask ``confirm(reports)`` once (if given), then reset."""
     reports = [survey(d, clean_crashes=clean_crashes, stale_after_s=stale_after_s) for d in storage_dirs]
-    if not any(r.to_reset for r in reports):
+    if not any(r.to_reset or r.stale_flags for r in reports):
         return reports
     if confirm is not None and not confirm(reports):
         return reports
-    return [apply(r, stale_after_s=stale_after_s) if r.to_reset else r for r in reports]
+    return [apply(r, stale_after_s=stale_after_s) if r.to_reset or r.stale_flags else r for r in reports]
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -152,8 +163,15 @@ def run(argv: list[str] | None = None) -> int:
             print(format_counts(r))
             for tree, status in r.to_reset:
                 print(f"  will reset {tree.get_run_name()} ({status.state.value.lower()}: {status.reason or 'crash'})")
+            for path in r.stale_flags:
+                print(f"  will remove {path.name}: the summary process that wrote it is gone")
         n = sum(len(r.to_reset) for r in reports)
-        return ask_yes_no(f"Reset these {n} seed(s) to UNHATCHED?") if asked else True
+        n_flags = sum(len(r.stale_flags) for r in reports)
+        question = f"Reset these {n} seed(s) to UNHATCHED?" if n else ""
+        if n_flags:
+            question = (question[:-1] + f" and remove {n_flags} stale flag(s)?") if n else \
+                f"Remove these {n_flags} stale flag(s)?"
+        return ask_yes_no(question) if asked else True
 
     reports = clean(storage_dirs, clean_crashes=args.clean_crashes, stale_after_s=args.stale_after_s, confirm=confirm)
     busy = [r for r in reports if r.skipped_busy]
@@ -161,13 +179,16 @@ def run(argv: list[str] | None = None) -> int:
     pending = sum(len(r.to_reset) for r in reports)
     for r in reports:
         print(f"{format_counts(r)} -> reset {r.reset}")
+        if r.removed_flags:
+            print(f"{r.storage_dir.name}: removed {r.removed_flags} stale summary flag(s)")
     for r in busy:
         print(f"skipped {r.storage_dir.name}: another clean_interrupted holds {r.storage_dir / CLEAN_LOCK}",
               file=sys.stderr)
     if pending and not total and not busy:
         print("nothing was reset")
         return 1 if asked else 0
-    print(f"reset {total} seed(s) to UNHATCHED" if pending else "nothing to clean")
+    flags_removed = sum(r.removed_flags for r in reports)
+    print(f"reset {total} seed(s) to UNHATCHED" if pending else ("no seed to reset" if flags_removed else "nothing to clean"))
     return 1 if busy else 0
 
 

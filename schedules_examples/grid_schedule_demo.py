@@ -29,3 +29,13 @@ VARIATIONS = {
     "learning_rate": [0.03, 0.3, 1.0],
     "hidden_size": [4, 16],
 }
+
+# Optional: how summaries read the results (used by the automatic summary at the end of
+# launch_schedule, by benchmark, make_plot_arrays and create_retrainbest; flags override).
+RESULTS = {
+    "x_metric": "step",
+    "y_metric": "test_accuracy",
+    "performance_metric": "test_accuracy",
+    "performance_aggregation": "last_10%",  # min | max | avg | last | last_<k>%
+    "y_error_bars": "bootstrapped_CI",  # bootstrapped_CI | stderr | 10th_quantile | none
+}
