@@ -3,9 +3,12 @@
     python -m alfred.demo                # into ./alfred_demo
     python -m alfred.demo --dir /tmp/d   # elsewhere
 
-It copies the demo project (main.py + schedules/) into the folder, prepares the grid
-search in schedules/grid_schedule_demo.py and runs it with 2 worker processes, as the
-README's "Typical usage" steps would, then prints where the results are.
+It copies the demo project (main.py + schedules/) into the folder and runs the README's
+"Typical usage" steps there: prepare the grid search of schedules/grid_schedule_demo.py,
+run it with 2 worker processes (each search is summarised when its last seed is done),
+retrain the best configuration of each search on more seeds with twice the budget, run
+the retrains, then compare the searches and the retrained models. It prints where each
+result is.
 """
 from __future__ import annotations
 
@@ -53,11 +56,23 @@ def run(argv: list[str] | None = None) -> int:
     list_file = "schedules/list_searches_demo.txt"
     if Path(list_file).exists():
         Path(list_file).unlink()  # this run's searches only
+    from alfred import benchmark, create_retrainbest
+
+    retrains = "schedules/list_retrains_demo.txt"
+    if Path(retrains).exists():
+        Path(retrains).unlink()
+    workers = ["--n_processes", str(args.n_processes), "--log_level", "WARNING"]
     steps = [
-        ("1. prepare the grid search", prepare_schedule.main,
+        ("1. create the search folders", prepare_schedule.main,
          ["--schedule_file", "schedules/grid_schedule_demo.py", "--desc", "demo", "--yes"]),
-        ("2. launch it with 2 workers", launch_schedule.main,
-         ["--from_file", list_file, "--n_processes", str(args.n_processes), "--log_level", "WARNING"]),
+        ("2. launch the searches (each is summarised when done)", launch_schedule.main,
+         ["--from_file", list_file, *workers]),
+        ("3. create the folders to retrain the best configuration", create_retrainbest.main,
+         ["--from_file", list_file, "--n_retrain_seeds", "5", "--budget_params", "n_steps",
+          "--train_time_factor", "2", "--yes"]),
+        ("4. launch the retrains", launch_schedule.main, ["--from_file", retrains, *workers]),
+        ("5. benchmark the searches", benchmark.main, ["--from_file", list_file, "--benchmark_type", "compare_searches"]),
+        ("6. benchmark the retrains", benchmark.main, ["--from_file", retrains, "--benchmark_type", "compare_models"]),
     ]
     for title, step, step_args in steps:
         print(f"\n== {title}: python -m {step.__module__} {' '.join(step_args)}", flush=True)
@@ -65,10 +80,13 @@ def run(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"demo step failed with exit code {code}", file=sys.stderr)
             return code
-    print(f"\nresults: {folder / 'storage'}")
-    for line in Path(list_file).read_text().splitlines():
-        if not line.startswith("#"):
-            print(f"  {folder / 'storage' / line}")
+    print(f"\nresults, under {folder}:")
+    for list_path in (list_file, retrains):
+        for line in Path(list_path).read_text().splitlines():
+            if not line.startswith("#"):
+                print(f"  storage/{line}/summary/")
+    for comparison in sorted(Path("schedules").glob("benchmark_*")):
+        print(f"  {comparison}/")
     return 0
 
 
