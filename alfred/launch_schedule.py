@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from alfred.utils.config import load_dict_from_json, parse_log_level
+from alfred.utils.config import load_dict_from_json, parse_log_level, positive_float, positive_int
 from alfred.utils.misc import AlfredError, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -40,10 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--over_tasks", action="store_true",
                         help="the storage dirs are one search over several tasks: run experiment k of every "
                              "storage dir before experiment k+1 of any")
-    parser.add_argument("--n_processes", type=_positive_int, default=None,
+    parser.add_argument("--n_processes", type=positive_int, default=None,
                         help="number of worker processes on this machine (default: 1, in this process; "
                              "with --gpus: len(gpus) x runs_per_gpu)")
-    parser.add_argument("--n_experiments_per_proc", type=_positive_int, default=None,
+    parser.add_argument("--n_experiments_per_proc", type=positive_int, default=None,
                         help="a worker process exits after this many runs and a fresh one replaces it "
                              "(frees memory the training code leaks; default: no limit)")
     parser.add_argument("--use_pbar", action="store_true",
@@ -53,21 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
                              "prepared with")
     parser.add_argument("--run_clean_interrupted", action="store_true",
                         help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
-    parser.add_argument("--heartbeat_s", type=_positive_float, default=30.0,
+    parser.add_argument("--heartbeat_s", type=positive_float, default=30.0,
                         help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
     parser.add_argument("--no_summary", action="store_true",
                         help="do not summarise the storage dirs whose seeds are all done (by default the "
                              "first launcher to finish writes each one's plots/ and summary/, once)")
-    parser.add_argument("--max_attempts", type=_positive_int, default=5,
+    parser.add_argument("--max_attempts", type=positive_int, default=5,
                         help="a seed that failed (crashed or was interrupted, then reset) this many times is "
                              "marked CRASH instead of run again; its attempts stay in attempts/<n>/ "
                              "(default: 5; released attempts, e.g. preemptions, do not count)")
     parser.add_argument("--gpus", type=_gpu_list, default=None, metavar="0,1,...",
                         help="GPU ids of this machine: each worker process sees one of them as its only GPU "
                              "(CUDA_VISIBLE_DEVICES), --runs_per_gpu workers per GPU")
-    parser.add_argument("--runs_per_gpu", type=_positive_int, default=None,
+    parser.add_argument("--runs_per_gpu", type=positive_int, default=None,
                         help="with --gpus: worker processes sharing each GPU (default: 1)")
     from alfred.slurm import add_slurm_args
 
@@ -95,24 +95,8 @@ def resolve_processes(n_processes: int | None, gpus: list[str] | None, runs_per_
     return wanted
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
 
 
 def check_hashes(storage_dirs: list[Path]) -> None:

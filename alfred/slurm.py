@@ -33,6 +33,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.utils.config import positive_int
+
 log = logging.getLogger(__name__)
 
 __all__ = ["SlurmOptions", "SubmittedJob", "add_slurm_args", "options_from_args", "submit", "job_main",
@@ -71,18 +73,18 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--slurm", action="store_true",
                    help="submit a SLURM job array of workers and return at once, instead of running workers here")
     g.add_argument("--slurm_partition", default=None, help="partition (default: the cluster's default)")
-    g.add_argument("--slurm_time_min", type=_positive_int, default=60,
+    g.add_argument("--slurm_time_min", type=positive_int, default=60,
                    help="time limit of each job in minutes (default: 60); a job near its limit releases its run "
                         "and requeues itself")
-    g.add_argument("--slurm_cpus_per_job", type=_positive_int, default=1, help="CPUs per job (default: 1)")
+    g.add_argument("--slurm_cpus_per_job", type=positive_int, default=1, help="CPUs per job (default: 1)")
     g.add_argument("--slurm_gpus_per_job", type=_non_negative_int, default=0, help="GPUs per job (default: 0)")
     g.add_argument("--slurm_mem_gb", type=float, default=None, help="memory per job in GB (default: the cluster's)")
-    g.add_argument("--slurm_n_jobs", type=_positive_int, default=None,
+    g.add_argument("--slurm_n_jobs", type=positive_int, default=None,
                    help=f"number of jobs (array tasks), one worker each (default: the number of UNHATCHED seeds, "
                         f"at most {DEFAULT_MAX_JOBS})")
-    g.add_argument("--slurm_array_parallelism", type=_positive_int, default=None,
+    g.add_argument("--slurm_array_parallelism", type=positive_int, default=None,
                    help="at most this many jobs of the array run at once (default: no limit)")
-    g.add_argument("--slurm_signal_delay_s", type=_positive_int, default=120,
+    g.add_argument("--slurm_signal_delay_s", type=positive_int, default=120,
                    help="SLURM sends SIGUSR2 this many seconds before the time limit, to checkpoint and requeue "
                         "(default: 120)")
     g.add_argument("--slurm_extra", action="append", default=[], metavar="KEY=VALUE",
@@ -93,11 +95,6 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> None:
                         "a filesystem the compute nodes share")
 
 
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _non_negative_int(text: str) -> int:

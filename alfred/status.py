@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alfred.utils import flags
+from alfred.utils.config import read_json_or_empty
 from alfred.utils.directory_tree import COMPLETED, CRASH, DirectoryTree
 from alfred.utils.flags import SeedState, state_from_names
 from alfred.utils.misc import AlfredError, cli_main
@@ -97,13 +98,6 @@ class StorageStatus:
         return d
 
 
-def _read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _crash_headline(path: str) -> str:
@@ -197,7 +191,7 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     completed.sort()  # launch order: the first seed of every experiment, then the second...
     durations = []
     for _, _, seed_dir in _evenly_spread(completed, MAX_DURATION_SAMPLES):
-        info = _read_json(os.path.join(seed_dir, COMPLETED))
+        info = read_json_or_empty(os.path.join(seed_dir, COMPLETED))
         if isinstance(info.get("duration_s"), (int, float)):
             durations.append(float(info["duration_s"]))
         if isinstance(info.get("start_epoch"), (int, float)):

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from alfred.utils.config import parse_bool
+from alfred.utils.config import parse_bool, positive_float, positive_int
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, ask_yes_no, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -271,33 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ask_for_validation", type=parse_bool, default=True,
                         help="list the runs and ask y/n before syncing (default: true)")
     parser.add_argument("--yes", "-y", action="store_true", help="same as --ask_for_validation false")
-    parser.add_argument("--n_jobs", type=_positive_int, default=4,
+    parser.add_argument("--n_jobs", type=positive_int, default=4,
                         help="number of wandb sync processes at once (default: 4)")
-    parser.add_argument("--timeout_s", type=_positive_float, default=600.0,
+    parser.add_argument("--timeout_s", type=positive_float, default=600.0,
                         help="kill a sync still running after this many seconds (default: 600)")
     parser.add_argument("--dry_run", action="store_true",
                         help="list the runs that would be synced and exit")
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -13,6 +13,9 @@ from alfred.utils.misc import AlfredError, atomic_write_text
 __all__ = [
     "parse_bool",
     "parse_log_level",
+    "positive_int",
+    "positive_float",
+    "read_json_or_empty",
     "save_dict_to_json",
     "load_dict_from_json",
     "save_config_to_json",
@@ -32,6 +35,41 @@ def parse_bool(value: str | bool) -> bool:
     if lowered in ("false", "f", "no", "n", "0"):
         return False
     raise argparse.ArgumentTypeError(f"expected a boolean (true/false, yes/no, 1/0), got {value!r}")
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type=`` for a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def read_json_or_empty(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON object from ``path``, or {} when it is missing, half-written or not an object.
+
+    For FLAG-files read while other processes may be replacing them.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

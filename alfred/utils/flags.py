@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.utils.config import read_json_or_empty
 from alfred.utils.directory_tree import COMPLETED, CRASH, OPENED, UNHATCHED, DirectoryTree
 from alfred.utils.misc import atomic_write_text
 
@@ -166,7 +167,7 @@ def claim(tree: DirectoryTree, *, worker_id: str, heartbeat_s: float, extra: dic
 
 def owns(c: Claim) -> bool:
     """True while OPENED still holds this claim's token (no cleaner has reset the seed)."""
-    return _read_json(c.tree.flag_path(OPENED)).get("token") == c.token
+    return read_json_or_empty(c.tree.flag_path(OPENED)).get("token") == c.token
 
 
 def heartbeat(c: Claim) -> bool:
@@ -233,13 +234,6 @@ def release(c: Claim, reason: str) -> bool:
     return True
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def read_status(tree: DirectoryTree, *, stale_after_s: float | None = None, now: float | None = None,
@@ -280,7 +274,7 @@ def state_from_names(names: set[str] | frozenset[str]) -> SeedState | None:
 
 def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float | None) -> SeedStatus:
     path = tree.flag_path(OPENED)
-    info = _read_json(path)
+    info = read_json_or_empty(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:  # finished between listing and now: read again
