@@ -113,12 +113,17 @@ def check_hashes(storage_dirs: list[Path]) -> None:
                                   "commit or launch without --check_hash")
 
 
+_RUN_DONE = "run done"
+
+
 def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from alfred.worker import run_worker
 
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
+    if kwargs.pop("report_progress", False):  # one small message per run, for the overall bar
+        kwargs["on_run_done"] = lambda: conn.send(_RUN_DONE)
     try:
         report = run_worker(storage_dirs, **kwargs)
     except KeyboardInterrupt:
@@ -146,9 +151,24 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
     report = LaunchReport()
     if gpus:
         n_processes = len(gpus) * runs_per_gpu
-    if n_processes == 1 and n_experiments_per_proc is None and not gpus:
-        _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common)))
-        return report
+    overall = None
+    if use_pbar:  # below the workers' bars: every run of this launch, whichever worker did it
+        from tqdm import tqdm
+        overall = tqdm(desc="runs done", unit="run", position=n_processes, leave=True)
+    try:
+        if n_processes == 1 and n_experiments_per_proc is None and not gpus:
+            _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common,
+                                             on_run_done=overall.update if overall is not None else None)))
+            return report
+        return _launch_processes(storage_dirs, report, common, n_processes=n_processes, tag=tag, gpus=gpus,
+                                 runs_per_gpu=runs_per_gpu, overall=overall)
+    finally:
+        if overall is not None:
+            overall.close()
+
+
+def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: dict, *, n_processes: int, tag: str,
+                      gpus: list[str] | None, runs_per_gpu: int, overall) -> LaunchReport:
     ctx = multiprocessing.get_context("spawn")
     running: dict = {}  # sentinel -> (process, reader, worker_id, slot)
     generation = [0] * n_processes
@@ -157,7 +177,7 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
         worker_id = f"{tag}-w{slot}" + (f".{generation[slot]}" if generation[slot] else "")
         generation[slot] += 1
         reader, writer = ctx.Pipe(duplex=False)
-        kwargs = dict(common, worker_id=worker_id, pbar_position=slot)
+        kwargs = dict(common, worker_id=worker_id, pbar_position=slot, report_progress=overall is not None)
         env = {}
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = gpus[slot // runs_per_gpu]
@@ -176,11 +196,15 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
                 if sentinel not in ready and reader not in ready:
                     continue
                 result = None
-                if reader.poll():
-                    try:
-                        result = reader.recv()
-                    except EOFError:
-                        pass
+                try:
+                    while result is None and reader.poll():
+                        message = reader.recv()
+                        if message == _RUN_DONE:
+                            overall.update(1)
+                        else:
+                            result = message
+                except EOFError:
+                    pass
                 if result is None and process.is_alive():
                     continue
                 process.join()

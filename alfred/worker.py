@@ -97,6 +97,7 @@ def run_worker(
     claim_info: dict | None = None,
     user_main: Callable | None = None,
     max_attempts: int | None = None,
+    on_run_done: Callable[[], None] | None = None,
 ) -> WorkerReport:
     """Run seeds of ``storage_dirs`` until none is UNHATCHED (or ``max_runs`` are done).
 
@@ -106,6 +107,7 @@ def run_worker(
         max_runs: stop after this many runs (the launcher then starts a fresh process).
         claim_info: extra facts recorded in OPENED (e.g. a SLURM job id).
         user_main: the function to run; default: ``main`` from ``<project_dir>/main.py``.
+        on_run_done: called after each run (e.g. to advance the launcher's overall progress bar).
         max_attempts: a seed that already has this many failed attempts (attempts/<n>/ without
             RELEASED: crashed or interrupted, then reset) is marked CRASH at once instead of run.
 
@@ -141,14 +143,15 @@ def run_worker(
                     continue
                 claimed_any = True
                 runs += 1
-                if max_attempts is not None and _give_up(claim, max_attempts, report):
-                    continue
-                try:
-                    _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
-                             log_level=log_level)
-                except Preempted as e:
-                    report.preempted = e.signal_name
-                    return report
+                if max_attempts is None or not _give_up(claim, max_attempts, report):
+                    try:
+                        _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
+                                 log_level=log_level)
+                    except Preempted as e:
+                        report.preempted = e.signal_name
+                        return report
+                if on_run_done is not None:
+                    on_run_done()
             if not claimed_any:  # a full pass found nothing: resets and additions are caught too
                 return report
     finally:

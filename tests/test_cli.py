@@ -136,6 +136,8 @@ def test_launch_use_pbar_two_processes(project):
     assert len(project.calls()) == 4
     bars = re.findall(r"(\d+-w\d) experiment\d+/seed1: +\d+it", out.stderr)
     assert {b.rsplit("-", 1)[1] for b in bars} == {"w0", "w1"}, out.stderr[-2000:]
+    # The launcher's overall bar counts every run of both workers.
+    assert re.findall(r"runs done: (\d+)", out.stderr)[-1] == "4", out.stderr[-2000:]
 
 
 # Import weight ------------------------------------------------------------------------
