@@ -195,14 +195,25 @@ def bench_help() -> tuple[float, float]:
     return median_time([sys.executable, "-m", "alfred.launch_schedule", "--help"]), median_time([sys.executable, "-c", "pass"])
 
 
+def _print_parallel(rates: dict, n: int) -> None:
+    print(f"\nmain of 50 ms CPU, {n} runs: 1 process {rates[1]:.1f} runs/s, 2 processes {rates[2]:.1f} runs/s, "
+          f"speed-up {rates[2] / rates[1]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--dir", type=Path, default=None, help="where to build the searches (default: a temp dir)")
+    parser.add_argument("--parallel_runs", type=int, default=300,
+                        help="runs of the 50 ms main for the 1-vs-2 processes check (default: 300)")
+    parser.add_argument("--only_parallel", action="store_true", help="run the 1-vs-2 processes check alone")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="alfred-bench-", dir=args.dir))
     try:
         startup = python_startup_s()
+        if args.only_parallel:
+            _print_parallel(bench_parallel(base, startup, n=args.parallel_runs), args.parallel_runs)
+            return
         help_s, bare_s = bench_help()
         print(f"--help: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms); "
               f"interpreter + `import alfred` start-up subtracted below: {startup * 1e3:.0f} ms\n")
@@ -215,9 +226,7 @@ def main() -> None:
                       f"{r['prep_ms'] / r['prep_floor_ms']:.2f} | {r['wall_s']:.1f} | {r['main_ms']:.3f} | "
                       f"{r['overhead_ms']:.3f} | {r['floor_ms']:.3f} | {r['overhead_ms'] / r['floor_ms']:.2f} |",
                       flush=True)
-        rates = bench_parallel(base, startup)
-        print(f"\nmain of 50 ms CPU, 100 runs: 1 process {rates[1]:.1f} runs/s, 2 processes {rates[2]:.1f} runs/s, "
-              f"speed-up {rates[2] / rates[1]:.2f}x")
+        _print_parallel(bench_parallel(base, startup, n=args.parallel_runs), args.parallel_runs)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
