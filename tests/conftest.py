@@ -1,6 +1,7 @@
 """Shared fixtures: a throw-away user project (main.py + schedules/) in tmp_path."""
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -57,6 +58,17 @@ def grid_schedule(variations: dict, *, algs=("algA",), tasks=("taskA",), seeds=(
         SEEDS = {list(seeds)!r}
         VARIATIONS = {variations!r}
         """) + extra
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file and folder under root with a hash of its content (Python's caches and calls.log excluded)."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if "__pycache__" in path.parts or rel == "calls.log":
+            continue
+        state[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return state
 
 
 class Project:

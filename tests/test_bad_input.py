@@ -1,10 +1,8 @@
 """Bad input: exit code 2, one line on stderr naming the problem and what is valid, nothing written."""
 from __future__ import annotations
 
-import hashlib
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -12,18 +10,9 @@ from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
 from alfred.prepare_schedule import main as prepare_main
 from alfred.utils.directory_tree import COMPLETED, CRASH, DirectoryTree
-from conftest import grid_schedule
+from conftest import grid_schedule, snapshot
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and folder under root with a hash of its content (Python's caches and calls.log excluded)."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if "__pycache__" in path.parts or rel == "calls.log":
-            continue
-        state[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
-    return state
 
 
 def assert_rejected(code: int, err: str, *words: str) -> None:

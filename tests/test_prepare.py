@@ -1,7 +1,6 @@
 """prepare_schedule: what it creates, for grid and random searches, and how it asks first."""
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sys
@@ -13,7 +12,7 @@ import pytest
 from alfred.prepare_schedule import main as prepare_main
 from alfred.utils.directory_tree import (GRID_SEARCH, RANDOM_SEARCH, UNHATCHED, DirectoryTree, StorageName)
 from alfred.utils.selection import read_list_file
-from conftest import grid_schedule
+from conftest import grid_schedule, snapshot
 
 FLAGS = {"UNHATCHED", "OPENED", "COMPLETED", "CRASH.txt"}
 
@@ -36,15 +35,6 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and folder under root with a hash of its content (Python's caches excluded)."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if "__pycache__" in path.parts or rel == "calls.log":
-            continue
-        state[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
-    return state
 
 
 def unique_params(seed_dir: Path) -> dict:
