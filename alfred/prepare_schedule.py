@@ -109,28 +109,67 @@ def _plan_addition(schedule: Schedule, storage_dir: Path) -> StoragePlan:
     return plan
 
 
-def _seed_configs(schedule: Schedule, plan: StoragePlan, desc: str, params: dict, seed: int) -> tuple[dict, dict]:
-    config = {**vars(schedule.default_config), **params,
-              "alg_name": plan.alg_name, "task_name": plan.task_name, "desc": desc, "seed": seed}
-    unique = {**params, "alg_name": plan.alg_name, "task_name": plan.task_name, "seed": seed}
-    return config, unique
+class ConfigText:
+    """The texts of config.json and config_unique.json, exactly as ``json.dumps(d, indent=2)``
+    writes them, from lines encoded once: a search writes the same keys 100,000 times, and
+    encoding every value of every seed again was the costliest Python step of a prepare."""
+
+    def __init__(self, defaults: dict[str, Any]):
+        self.lines = {k: self.line(k, v) for k, v in defaults.items()}
+        self._names: dict[tuple[str, str, str], tuple[dict[str, str], str]] = {}
+
+    @staticmethod
+    def line(key: str, value: Any) -> str:
+        if isinstance(value, (dict, list, tuple)):  # nested: indented one level deeper
+            return f"  {json.dumps(key)}: " + json.dumps(value, indent=2).replace("\n", "\n  ")
+        return f"  {json.dumps(key)}: {json.dumps(value)}"  # a scalar: the C encoder, same text
+
+    @classmethod
+    def render(cls, lines: dict[str, str]) -> bytes:
+        return ("{\n" + ",\n".join(lines.values()) + "\n}\n" if lines else "{}\n").encode()
+
+    def experiment(self, plan: StoragePlan, desc: str, params: dict) -> tuple[dict[str, str], dict[str, str]]:
+        """Lines of the two files for one experiment, all but the seed."""
+        key = (plan.alg_name, plan.task_name, desc)
+        if key not in self._names:
+            self._names[key] = ({"alg_name": self.line("alg_name", plan.alg_name),
+                                 "task_name": self.line("task_name", plan.task_name)}, self.line("desc", desc))
+        names, desc_line = self._names[key]
+        varied = {k: self.line(k, v) for k, v in params.items()}
+        return {**self.lines, **varied, **names, "desc": desc_line}, {**varied, **names}
+
+    def seed_files(self, experiment: tuple[dict[str, str], dict[str, str]], seed: int) -> tuple[bytes, bytes]:
+        config, unique = experiment
+        seed_line = self.line("seed", seed)
+        return self.render({**config, "seed": seed_line}), self.render({**unique, "seed": seed_line})
 
 
-def _write_seed(seed_dir: Path, config: dict, unique: dict) -> None:
+def _create_file(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        if data:
+            os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_seed(seed_dir: str, config: bytes, unique: bytes) -> None:
     # Written inside a temporary folder that appears by one rename: plain writes suffice.
     # recorders/ and incrementals/ are made when the run starts (DirectoryTree.create_directories):
     # two fewer mkdirs per seed here, where 100,000 seeds are written at once.
-    seed_dir.mkdir()
-    (seed_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    (seed_dir / "config_unique.json").write_text(json.dumps(unique, indent=2) + "\n", encoding="utf-8")
-    (seed_dir / UNHATCHED).touch()
+    os.mkdir(seed_dir)
+    _create_file(os.path.join(seed_dir, "config.json"), config)
+    _create_file(os.path.join(seed_dir, "config_unique.json"), unique)
+    _create_file(os.path.join(seed_dir, UNHATCHED), b"")
 
 
-def _write_experiment(experiment_dir: Path, schedule: Schedule, plan: StoragePlan, desc: str, params: dict) -> None:
-    experiment_dir.mkdir()
+def _write_experiment(experiment_dir: Path | str, texts: ConfigText, schedule: Schedule, plan: StoragePlan,
+                      desc: str, params: dict) -> None:
+    experiment_dir = os.fspath(experiment_dir)
+    os.mkdir(experiment_dir)
+    lines = texts.experiment(plan, desc, params)
     for seed in schedule.seeds:
-        config, unique = _seed_configs(schedule, plan, desc, params, seed)
-        _write_seed(experiment_dir / DirectoryTree.seed_dir_name(seed), config, unique)
+        _write_seed(os.path.join(experiment_dir, DirectoryTree.seed_dir_name(seed)), *texts.seed_files(lines, seed))
 
 
 def _swap_in(tmp: Path, reserved: Path) -> None:
@@ -147,10 +186,11 @@ def create_searches(schedule: Schedule, plans: list[StoragePlan], *, desc: str, 
                     commits: dict, progress=None) -> list[Path]:
     """Write the planned folders; returns the storage dirs created or extended."""
     storage_desc = f"{schedule.kind}_{desc}"
+    texts = ConfigText(vars(schedule.default_config))
     done = []
     for plan in plans:
         if plan.existing_dir is not None:
-            _extend_storage(schedule, plan, storage_desc, progress)
+            _extend_storage(schedule, plan, storage_desc, texts, progress)
             done.append(plan.existing_dir)
             continue
         rest = "_".join((git_hashes_field(commits), folder_name_part(plan.alg_name),
@@ -159,7 +199,8 @@ def create_searches(schedule: Schedule, plans: list[StoragePlan], *, desc: str, 
         def write(tmp: Path, plan: StoragePlan = plan) -> None:
             _write_storage_files(tmp, schedule, plan, desc, commits)
             for n, params in enumerate(plan.new_experiments, start=1):
-                _write_experiment(tmp / DirectoryTree.experiment_dir_name(n), schedule, plan, storage_desc, params)
+                _write_experiment(os.path.join(tmp, DirectoryTree.experiment_dir_name(n)), texts, schedule, plan,
+                                  storage_desc, params)
                 if progress:
                     progress(len(schedule.seeds))
 
@@ -211,15 +252,15 @@ def _plot_sampled_variations(storage_dir: Path, experiments: list[dict]) -> None
         save_fig(fig, storage_dir / f"variations{k}", formats=("png",))
 
 
-def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, progress) -> None:
+def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, texts: ConfigText, progress) -> None:
     storage_dir = plan.existing_dir
     for experiment_dir, seeds in plan.new_seeds.items():
         template = load_dict_from_json(DirectoryTree.get_seed_dirs(experiment_dir)[0] / "config_unique.json")
         params = {k: v for k, v in template.items() if k not in RESERVED}
+        lines = texts.experiment(plan, storage_desc, params)
         for seed in seeds:
-            config, unique = _seed_configs(schedule, plan, storage_desc, params, seed)
             tmp = experiment_dir / f".tmp-seed{seed}-{uuid.uuid4().hex[:8]}"
-            _write_seed(tmp, config, unique)
+            _write_seed(os.fspath(tmp), *texts.seed_files(lines, seed))
             try:
                 os.rename(tmp, experiment_dir / DirectoryTree.seed_dir_name(seed))
             except OSError:  # another process added it first
@@ -232,7 +273,7 @@ def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, pr
         reserved = _reserve_experiment(storage_dir)
         tmp = storage_dir / f".tmp-{reserved.name}-{uuid.uuid4().hex[:8]}"
         try:
-            _write_experiment(tmp, schedule, plan, storage_desc, params)
+            _write_experiment(tmp, texts, schedule, plan, storage_desc, params)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             reserved.rmdir()

@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alfred.utils import flags
-from alfred.utils.config import read_json_or_empty
 from alfred.utils.directory_tree import COMPLETED, CRASH, DirectoryTree
 from alfred.utils.flags import SeedState, state_from_names
 from alfred.utils.misc import AlfredError, cli_main
@@ -191,7 +190,7 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     completed.sort()  # launch order: the first seed of every experiment, then the second...
     durations = []
     for _, _, seed_dir in _evenly_spread(completed, MAX_DURATION_SAMPLES):
-        info = read_json_or_empty(os.path.join(seed_dir, COMPLETED))
+        info = flags.read_flag_info(os.path.join(seed_dir, COMPLETED))
         if isinstance(info.get("duration_s"), (int, float)):
             durations.append(float(info["duration_s"]))
         if isinstance(info.get("start_epoch"), (int, float)):

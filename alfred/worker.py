@@ -20,7 +20,7 @@ from alfred.utils.misc import AlfredError, close_logger, create_logger
 from alfred.utils.preemption import Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
 
-__all__ = ["WorkerReport", "run_worker", "seeds_in_launch_order"]
+__all__ = ["WorkerReport", "run_worker", "seeds_in_launch_order", "seed_dirs_in_launch_order"]
 
 RUN_LOGGER = "alfred.run"
 log = logging.getLogger(__name__)
@@ -43,15 +43,24 @@ def seeds_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False)
     Without ``over_tasks`` storage dirs run one after the other; with it, experiment k of
     every storage dir (e.g. every task) comes before experiment k+1 of any.
     """
+    return [DirectoryTree(d) for d in seed_dirs_in_launch_order(storage_dirs, over_tasks=over_tasks)]
+
+
+def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[str]:
+    """seeds_in_launch_order as plain paths: a worker lists them at every pass, and a
+    Path or a DirectoryTree per seed would cost more than the listing itself."""
     keyed = []
+    append = keyed.append
     for s, storage_dir in enumerate(storage_dirs):
-        for experiment_dir in DirectoryTree.get_experiment_dirs(storage_dir):
-            n = DirectoryTree.experiment_num_of(experiment_dir)
-            for rank, seed_dir in enumerate(DirectoryTree.get_seed_dirs(experiment_dir)):
-                key = (rank, n, s) if over_tasks else (s, rank, n)
-                keyed.append((key, seed_dir))
-    keyed.sort(key=lambda kv: kv[0])
-    return [DirectoryTree(seed_dir) for _, seed_dir in keyed]
+        for n, experiment_dir in DirectoryTree.list_experiment_dirs(storage_dir):
+            try:
+                seed_dirs = DirectoryTree.list_seed_dirs(experiment_dir)
+            except FileNotFoundError:
+                continue
+            for rank, (_, seed_dir) in enumerate(seed_dirs):
+                append(((rank, n, s) if over_tasks else (s, rank, n), seed_dir))
+    keyed.sort()
+    return [seed_dir for _, seed_dir in keyed]
 
 
 class _Heartbeat(threading.Thread):
@@ -131,14 +140,14 @@ def run_worker(
     try:
         while True:
             claimed_any = False
-            for tree in seeds_in_launch_order(storage_dirs, over_tasks=over_tasks):
+            for seed_dir in seed_dirs_in_launch_order(storage_dirs, over_tasks=over_tasks):
                 if max_runs is not None and runs >= max_runs:
                     report.stopped_early = True
                     return report
                 if stop_requested():
                     report.preempted = stop_requested()
                     return report
-                claim = flags.claim(tree, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
+                claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
                 if claim is None:
                     continue
                 claimed_any = True

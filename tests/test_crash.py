@@ -12,7 +12,7 @@ import pytest
 from conftest import grid_schedule
 
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.flags import SeedState, read_status
+from alfred.utils.flags import SeedState, read_flag_info, read_status
 
 
 def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
@@ -50,7 +50,7 @@ def test_sigkill_workers_then_clean_and_relaunch_completes_everything(project):
     # SIGKILL every worker mid-run (their pids are in OPENED), then the launcher.
     pids = set()
     for path in opened_files(project):
-        info = json.loads(path.read_text() or "{}")
+        info = read_flag_info(path)
         if "pid" in info:
             pids.add(info["pid"])
     for pid in pids:
@@ -135,7 +135,7 @@ def test_killed_worker_makes_the_launch_fail(project):
     assert project.prepare(schedule) == 0
     launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_died.txt",
                                     "--n_processes", "2")
-    victim = wait_for(lambda: [json.loads(p.read_text() or "{}").get("pid") for p in opened_files(project)
+    victim = wait_for(lambda: [read_flag_info(p).get("pid") for p in opened_files(project)
                                if p.read_text()], what="a running worker")[0]
     os.kill(victim, signal.SIGKILL)
     out = launcher.communicate(timeout=60)[0]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import pytest
 from conftest import grid_schedule
 
 from alfred.launch_schedule import resolve_processes
+from alfred.utils import flags
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError
 
@@ -50,7 +50,7 @@ def test_each_worker_sees_one_gpu_k_workers_per_gpu(project, monkeypatch):
     assert all(len(v) == 1 for v in seen.values()), seen  # one GPU per process, for all its runs
     per_gpu = collections.Counter(next(iter(v)) for v in seen.values())
     assert per_gpu == {"3": 2, "5": 2}, per_gpu  # K = 2 worker processes on each GPU
-    infos = [json.loads(t.flag_path("COMPLETED").read_text())
+    infos = [flags.read_flag_info(t.flag_path("COMPLETED"))
              for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)]
     assert len(infos) == 8 and {i["gpu"] for i in infos} == {"3", "5"}
 

@@ -92,6 +92,27 @@ def test_grid_config_contents(project):
                 "lr": params["lr"], "width": params["width"], "sleep_s": 0.0, "crash": 0}
 
 
+@pytest.mark.parametrize("defaults, params", [
+    ({"lr": 0.1, "width": 64, "name": "x", "flag": True, "none": None}, {"lr": 1e-6, "new": "é \" \\ \n"}),
+    ({"layers": [64, [32, 16]], "opt": {"kind": "adam", "betas": [0.9, 0.999]}, "nan": float("nan")},
+     {"opt": {}, "empty": [], "inf": float("-inf")}),
+    ({}, {}),
+])
+def test_config_texts_are_json_dumps_indent_2_byte_for_byte(defaults, params):
+    """config.json and config_unique.json are rendered from lines encoded once per search:
+    they must be exactly what json.dumps(config, indent=2) wrote, key order included."""
+    from alfred.prepare_schedule import ConfigText, StoragePlan
+
+    texts = ConfigText(defaults)
+    plan = StoragePlan("algA", "task_B", [params])
+    config, unique = texts.seed_files(texts.experiment(plan, "grid_d", params), 7)
+    want_config = {**defaults, **params, "alg_name": "algA", "task_name": "task_B", "desc": "grid_d", "seed": 7}
+    want_unique = {**params, "alg_name": "algA", "task_name": "task_B", "seed": 7}
+    assert config.decode() == json.dumps(want_config, indent=2) + "\n"
+    assert unique.decode() == json.dumps(want_unique, indent=2) + "\n"
+    assert ConfigText.render({}) == (json.dumps({}, indent=2) + "\n").encode()
+
+
 def test_grid_storage_files_and_list_file(project):
     variations = {"lr": [0.1, 0.2], "width": [4]}
     schedule = project.write_schedule("grid_schedule_files.py",

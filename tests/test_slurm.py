@@ -20,6 +20,7 @@ import pytest
 from conftest import grid_schedule
 
 from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils import flags
 from alfred.utils.flags import SeedState, read_status
 
 # main.py for the preemption test: counts steps; on Preempted writes a checkpoint into
@@ -157,7 +158,7 @@ def test_slurm_array_runs_every_seed_exactly_once(project, slurm_jobs):
     wait_for(lambda: states(project)[SeedState.COMPLETED] == 12, 120, "every seed to complete")
     counts = collections.Counter(project.calls())
     assert len(counts) == 12 and set(counts.values()) == {1}, counts
-    infos = [json.loads(t.flag_path("COMPLETED").read_text()) for t in trees(project)]
+    infos = [flags.read_flag_info(t.flag_path("COMPLETED")) for t in trees(project)]
     assert {i["slurm_array_job_id"] for i in infos} == {array_id}
     tasks = {i["slurm_array_task_id"] for i in infos}
     assert tasks <= {"0", "1", "2"} and len(tasks) >= 2, tasks  # the array shared the work
@@ -218,7 +219,7 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
     array_id, _ = launch_slurm(project, "schedules/list_searches_pr.txt", 1, slurm_jobs)
     (tree,) = trees(project)
     wait_for(lambda: "step 3" in project.calls(), 60, "the run to make progress")
-    info = json.loads(tree.flag_path("OPENED").read_text())
+    info = flags.read_flag_info(tree.flag_path("OPENED"))
     assert info["slurm_job_id"] == array_id  # one job: submitit submits it as a plain job, not an array
     # What SLURM sends before the time limit (--signal=USR2@<delay>) or on preemption.
     subprocess.run(["scancel", "--signal=USR2", array_id], check=True, timeout=30)
@@ -234,7 +235,7 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
     assert f"resumed from step {k}" in calls
     assert calls[calls.index(f"resumed from step {k}") + 1] == f"step {k + 1}"
     assert calls[-1] == "done"
-    done = json.loads(tree.flag_path("COMPLETED").read_text())
+    done = flags.read_flag_info(tree.flag_path("COMPLETED"))
     assert done["slurm_job_id"] == array_id and done["slurm_restart_count"] == "1"
     assert done["worker_id"] == f"slurm-{array_id}.r1"
     assert done["attempt"] == 2  # attempts/1/ holds the released attempt

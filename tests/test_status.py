@@ -100,10 +100,10 @@ def test_eta_and_elapsed_from_completed_files(mixed):
     storage, running, _ = mixed
     now = time.time()
     for path in storage.glob("experiment*/seed*/COMPLETED"):
-        info = json.loads(path.read_text())
+        info = flags.read_flag_info(path)
         info.update(duration_s=100.0, start_epoch=now - 1000)
         path.write_text(json.dumps(info))
-    opened = json.loads(running.flag_path("OPENED").read_text())
+    opened = flags.read_flag_info(running.flag_path("OPENED"))
     opened["start_epoch"] = now - 40
     running.flag_path("OPENED").write_text(json.dumps(opened))
     st = status_mod.storage_status(storage, now=now)

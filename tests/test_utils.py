@@ -558,12 +558,12 @@ def test_claim_succeeds_once(seed_tree):
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0, extra={"job": "42"})
     assert c is not None
     assert _flags_in(seed_tree) == {OPENED}
-    info = json.loads(seed_tree.flag_path(OPENED).read_text())
+    info = flags.read_flag_info(seed_tree.flag_path(OPENED))
     assert info["host"] == flags.HOSTNAME and info["pid"] == os.getpid()
     assert info["worker_id"] == "w0" and info["heartbeat_s"] == 5.0 and info["job"] == "42"
     assert info["attempt"] == 1 and info["token"] == c.token
     assert flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0) is None
-    assert json.loads(seed_tree.flag_path(OPENED).read_text())["worker_id"] == "w0"
+    assert flags.read_flag_info(seed_tree.flag_path(OPENED))["worker_id"] == "w0"
 
 
 def test_claim_of_a_completed_seed_returns_none(seed_tree):
@@ -577,7 +577,7 @@ def test_complete(seed_tree):
     assert flags.heartbeat(c) is True
     assert flags.complete(c) is True
     assert _flags_in(seed_tree) == {COMPLETED}
-    info = json.loads(seed_tree.flag_path(COMPLETED).read_text())
+    info = flags.read_flag_info(seed_tree.flag_path(COMPLETED))
     assert info["token"] == c.token and info["worker_id"] == "w0"
     assert "end_time" in info and info["duration_s"] >= 0
     assert flags.complete(c) is False  # only once

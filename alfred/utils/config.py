@@ -92,8 +92,8 @@ def load_dict_from_json(path: str | os.PathLike) -> dict[str, Any]:
     """Read a JSON object; a missing or corrupted file raises AlfredError naming the file."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            data = json.loads(f.read())
     except FileNotFoundError:
         raise AlfredError(f"missing file {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:

@@ -174,8 +174,14 @@ class DirectoryTree:
 
     def create_directories(self) -> None:
         """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""
-        self.recorders_dir.mkdir(parents=True, exist_ok=True)
-        self.incrementals_dir.mkdir(exist_ok=True)
+        seed_dir = os.fspath(self.seed_dir)
+        for name in ("recorders", "incrementals"):
+            try:
+                os.mkdir(os.path.join(seed_dir, name))  # one syscall in the usual case
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(os.path.join(seed_dir, name), exist_ok=True)
 
     # Listing ------------------------------------------------------------------------
     @staticmethod

@@ -12,8 +12,14 @@ server performs it once, so when two processes rename the same source exactly on
 succeeds and the other gets ENOENT. That single winner is what makes a claim exclusive
 and what stops a cleaner and a finishing worker from both acting on one OPENED.
 
-Contents are written after the rename that decides the state (temp file + os.replace),
-so a reader may briefly see a flag holding the previous flag's content, never half a file.
+Contents are written after the rename that decides the state. OPENED and COMPLETED hold
+JSON lines (``read_flag_info`` merges them): the claim fills the empty file it renamed with
+one line, completing appends one more. Each line goes in by a single write(2) of a few
+hundred bytes into a file that no one truncates, so a reader sees the line whole or not at
+all; an OPENED still empty (a worker killed between rename and write) is judged by its
+ctime. No temp file + rename here: on ext4, renaming over a file that holds data forces its
+blocks out at once, which made that the costliest step of a run. CRASH.txt, rare and long,
+is written whole (temp file + os.replace).
 While a seed runs, its worker touches OPENED every ``heartbeat_s`` (os.utime): a seed is
 *interrupted* when that heartbeat is older than the stale threshold, or when OPENED names
 a pid on this host that is no longer alive.
@@ -26,16 +32,14 @@ import os
 import socket
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alfred.utils.config import read_json_or_empty
 from alfred.utils.directory_tree import COMPLETED, CRASH, OPENED, UNHATCHED, DirectoryTree
 from alfred.utils.misc import atomic_write_text
 
 __all__ = ["SeedState", "SeedStatus", "Claim", "claim", "complete", "crash", "release",
-           "read_status", "state_from_names", "reset", "heartbeat", "pid_start_time",
+           "read_status", "read_flag_info", "state_from_names", "reset", "heartbeat", "pid_start_time",
            "failed_attempts", "MIN_STALE_S"]
 
 HOSTNAME = socket.gethostname()
@@ -68,6 +72,14 @@ class Claim:
     tree: DirectoryTree
     token: str
     info: dict
+    seed_dir: str = ""  # the tree's seed folder as a string: flag paths are joined often
+
+    def __post_init__(self) -> None:
+        if not self.seed_dir:
+            self.seed_dir = os.fspath(self.tree.seed_dir)
+
+    def flag(self, name: str) -> str:
+        return os.path.join(self.seed_dir, name)
 
 
 def _proc_stat(pid: int) -> list[str] | None:
@@ -84,6 +96,61 @@ def pid_start_time(pid: int) -> str | None:
     """The kernel's start time of ``pid`` (Linux), to tell a live pid from a reused one."""
     fields = _proc_stat(pid)
     return fields[19] if fields else None
+
+
+_own_start: tuple[int, str | None] = (0, None)
+
+
+def _own_pid_start() -> tuple[int, str | None]:
+    """(pid, start time) of this process, read once per process (a forked child reads its own)."""
+    global _own_start
+    pid = os.getpid()
+    if _own_start[0] != pid:
+        _own_start = (pid, pid_start_time(pid))
+    return _own_start
+
+
+def read_flag_info(path: str | os.PathLike) -> dict:
+    """The facts in OPENED or COMPLETED: their JSON lines merged, later lines adding keys.
+
+    {} when the file is missing or empty (mid-claim). A line that does not parse (a flag of
+    an older layout written by several writes, or a damaged one) is skipped.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    info: dict = {}
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            info.update(obj)
+    if not info and data.strip():  # one JSON object over several lines (indented)
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return {}
+        return obj if isinstance(obj, dict) else {}
+    return info
+
+
+def _append_line(path: str, info: dict) -> bool:
+    """Append ``info`` as one JSON line by a single write(2); False if ``path`` is gone."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except FileNotFoundError:
+        return False
+    try:
+        os.write(fd, (json.dumps(info) + "\n").encode())
+    finally:
+        os.close(fd)
+    return True
 
 
 def _pid_alive(pid: int, start: str | None) -> bool:
@@ -105,9 +172,10 @@ def _pid_alive(pid: int, start: str | None) -> bool:
     return start is None or fields[19] == start
 
 
-def _next_attempt(tree: DirectoryTree) -> int:
+def _next_attempt(tree: DirectoryTree | str) -> int:
+    attempts = os.path.join(tree, "attempts") if isinstance(tree, str) else tree.attempts_dir
     try:
-        done = [int(n) for n in os.listdir(tree.attempts_dir) if n.isdigit()]
+        done = [int(n) for n in os.listdir(attempts) if n.isdigit()]
     except FileNotFoundError:
         return 1
     return max(done, default=0) + 1
@@ -131,65 +199,75 @@ _SLURM_ENV = {"slurm_job_id": "SLURM_JOB_ID", "slurm_array_job_id": "SLURM_ARRAY
 
 
 def _slurm_info() -> dict:
-    return {key: os.environ[var] for key, var in _SLURM_ENV.items() if var in os.environ}
+    environ = os.environ
+    return {key: environ[var] for key, var in _SLURM_ENV.items() if var in environ}
 
 
 def _now_iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
-def claim(tree: DirectoryTree, *, worker_id: str, heartbeat_s: float, extra: dict | None = None) -> Claim | None:
+def claim(tree: DirectoryTree | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
+          extra: dict | None = None) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
+    ``tree`` is the seed's DirectoryTree or its seed folder: a worker's pass tries every
+    seed, and the tree is then built only for the seed it wins.
     Returns None when another worker (or state) got there first.
     """
+    seed_dir = os.fspath(tree.seed_dir if isinstance(tree, DirectoryTree) else tree)
+    opened = os.path.join(seed_dir, OPENED)
     try:
-        os.rename(tree.flag_path(UNHATCHED), tree.flag_path(OPENED))
+        os.rename(os.path.join(seed_dir, UNHATCHED), opened)
     except FileNotFoundError:
         return None
     now = time.time()
+    pid, pid_start = _own_pid_start()
     info = {
         "host": HOSTNAME,
-        "pid": os.getpid(),
-        "pid_start": pid_start_time(os.getpid()),
+        "pid": pid,
+        "pid_start": pid_start,
         "worker_id": worker_id,
         "start_time": _now_iso(now),
         "start_epoch": now,
-        "attempt": _next_attempt(tree),
+        "attempt": _next_attempt(seed_dir),
         "heartbeat_s": heartbeat_s,
-        "token": uuid.uuid4().hex,
+        "token": os.urandom(16).hex(),
         **_slurm_info(),
         **(extra or {}),
     }
-    atomic_write_text(tree.flag_path(OPENED), json.dumps(info, indent=1) + "\n")
-    return Claim(tree=tree, token=info["token"], info=info)
+    if not isinstance(tree, DirectoryTree):
+        tree = DirectoryTree(seed_dir)
+    _append_line(opened, info)  # into the empty file just renamed; gone only if reset meanwhile
+    return Claim(tree=tree, token=info["token"], info=info, seed_dir=seed_dir)
 
 
 def owns(c: Claim) -> bool:
     """True while OPENED still holds this claim's token (no cleaner has reset the seed)."""
-    return read_json_or_empty(c.tree.flag_path(OPENED)).get("token") == c.token
+    return read_flag_info(c.flag(OPENED)).get("token") == c.token
 
 
 def heartbeat(c: Claim) -> bool:
     """Touch OPENED; False once it is gone (the seed was reset by a cleaner)."""
     try:
-        os.utime(c.tree.flag_path(OPENED))
+        os.utime(c.flag(OPENED))
     except FileNotFoundError:
         return False
     return True
 
 
 def complete(c: Claim) -> bool:
-    """OPENED -> COMPLETED. False if the seed was taken away (reset) while it ran."""
+    """OPENED -> COMPLETED, then one line with the end time. False if the seed was taken
+    away (reset) while it ran."""
     if not owns(c):
         return False
+    completed = c.flag(COMPLETED)
     try:
-        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(COMPLETED))
+        os.rename(c.flag(OPENED), completed)
     except FileNotFoundError:
         return False
     end = time.time()
-    info = {**c.info, "end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}
-    atomic_write_text(c.tree.flag_path(COMPLETED), json.dumps(info, indent=1) + "\n")
+    _append_line(completed, {"end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)})
     return True
 
 
@@ -198,7 +276,7 @@ def crash(c: Claim, exc: BaseException | None = None, message: str | None = None
     if not owns(c):
         return False
     try:
-        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(CRASH))
+        os.rename(c.flag(OPENED), c.flag(CRASH))
     except FileNotFoundError:
         return False
     if exc is not None:
@@ -211,10 +289,10 @@ def crash(c: Claim, exc: BaseException | None = None, message: str | None = None
         f"time: {_now_iso(time.time())}",
         f"host: {c.info['host']}  pid: {c.info['pid']}  worker: {c.info['worker_id']}",
         f"attempt: {c.info['attempt']}  started: {c.info['start_time']}",
-        f"seed folder: {c.tree.seed_dir}",
+        f"seed folder: {c.seed_dir}",
         "",
     ]
-    atomic_write_text(c.tree.flag_path(CRASH), "\n".join(header) + (message or "") + "\n")
+    atomic_write_text(c.flag(CRASH), "\n".join(header) + (message or "") + "\n")
     return True
 
 
@@ -228,12 +306,10 @@ def release(c: Claim, reason: str) -> bool:
     attempt_dir = _make_attempt_dir(c.tree)
     atomic_write_text(attempt_dir / "RELEASED", json.dumps({**c.info, "released": reason}, indent=1) + "\n")
     try:
-        os.rename(c.tree.flag_path(OPENED), c.tree.flag_path(UNHATCHED))
+        os.rename(c.flag(OPENED), c.flag(UNHATCHED))
     except FileNotFoundError:
         return False
     return True
-
-
 
 
 def read_status(tree: DirectoryTree, *, stale_after_s: float | None = None, now: float | None = None,
@@ -274,7 +350,7 @@ def state_from_names(names: set[str] | frozenset[str]) -> SeedState | None:
 
 def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float | None) -> SeedStatus:
     path = tree.flag_path(OPENED)
-    info = read_json_or_empty(path)
+    info = read_flag_info(path)
     try:
         st = os.stat(path)
     except FileNotFoundError:  # finished between listing and now: read again
