@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from alfred.utils import flags
-from alfred.utils.directory_tree import COMPLETED, CRASH, DirectoryTree
-from alfred.utils.flags import SeedState, state_from_names
+from alfred.utils.directory_tree import COMPLETED, CRASH, UNHATCHED, DirectoryTree
+from alfred.utils.flags import SeedState
 from alfred.utils.misc import AlfredError, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -123,9 +123,13 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
                    with_crashes: bool = False, now: float | None = None) -> StorageStatus:
     """Count the seeds of one storage dir per state and estimate the time left.
 
-    One ``os.listdir`` per seed folder decides its state (``flags.state_from_names``; for
-    OPENED, ``flags.read_status`` with ``names=``); files are opened only for OPENED seeds, for at most 200 COMPLETED ones
-    (durations and start times) and, with ``with_crashes``, for each CRASH.txt.
+    A seed folder holds one FLAG-file at a time (every transition is a rename, and a reset
+    creates UNHATCHED only after moving the old flag away), so ``os.access`` of COMPLETED,
+    then UNHATCHED, then CRASH.txt decides most seeds with one or two lookups: a tenth of
+    the cost of listing the folder. OPENED seeds, seeds without a flag and seeds that
+    changed between two lookups fall through to ``flags.read_status``, which lists the
+    folder and reads OPENED. Files are opened only for those, for at most 200 COMPLETED
+    ones (durations and start times) and, with ``with_crashes``, for each CRASH.txt.
     """
     now = time.time() if now is None else now
     storage_dir = Path(storage_dir)
@@ -141,37 +145,37 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
         raise AlfredError(f"storage dir {storage_dir} does not exist") from None
     completed_append, crashed_append = completed.append, crashed.append
     n_unhatched = n_completed = n_crashed = n_running = n_interrupted = 0
-    listdir = os.listdir
+    access, exists = os.access, os.F_OK
+    completed_name, unhatched_name, crash_name = "/" + COMPLETED, "/" + UNHATCHED, "/" + CRASH
     for n, experiment_dir in experiment_dirs:
         try:
             seed_dirs = DirectoryTree.list_seed_dirs(experiment_dir)
         except FileNotFoundError:
             continue
         for rank, (_, seed_dir) in enumerate(seed_dirs):
-            try:
-                names = listdir(seed_dir)
-            except FileNotFoundError:  # gone since listed: read_status says why
-                names = None
-            state = None if names is None else state_from_names(names)
-            if state is SeedState.COMPLETED:
+            if access(seed_dir + completed_name, exists):
                 n_completed += 1
                 completed_append((rank, n, seed_dir))
-            elif state is SeedState.UNHATCHED:
+            elif access(seed_dir + unhatched_name, exists):
                 n_unhatched += 1
-            elif state is SeedState.CRASHED:
+            elif access(seed_dir + crash_name, exists):
                 n_crashed += 1
                 crashed_append(seed_dir)
-            else:  # OPENED (or no flag): read_status reads it, pid and heartbeat decide
-                s = flags.read_status(DirectoryTree(seed_dir), stale_after_s=stale_after_s, now=now,
-                                      names=None if names is None else set(names))
+            else:  # OPENED, no flag, or changed meanwhile: read_status lists it; pid and heartbeat decide
+                s = flags.read_status(DirectoryTree(seed_dir), stale_after_s=stale_after_s, now=now)
                 if s.state is SeedState.RUNNING:
                     n_running += 1
                 elif s.state is SeedState.INTERRUPTED:
                     n_interrupted += 1
-                else:  # finished or crashed since the listing
-                    n_completed += s.state is SeedState.COMPLETED
-                    n_crashed += s.state is SeedState.CRASHED
-                    n_unhatched += s.state is SeedState.UNHATCHED
+                else:  # finished, crashed or released between the lookups
+                    if s.state is SeedState.COMPLETED:
+                        n_completed += 1
+                        completed_append((rank, n, seed_dir))
+                    elif s.state is SeedState.CRASHED:
+                        n_crashed += 1
+                        crashed_append(seed_dir)
+                    else:
+                        n_unhatched += 1
                     continue
                 start = s.info.get("start_epoch")
                 if isinstance(start, (int, float)):

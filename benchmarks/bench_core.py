@@ -210,20 +210,39 @@ def bench_size(base: Path, n: int, startup: float) -> list[dict]:
     return rows
 
 
-def bench_parallel(base: Path, startup: float, n: int = 200, cpu_ms: float = 50.0, repeats: int = 5) -> dict:
-    """Runs per second with 1 and with 2 processes, alternated ``repeats`` times; the
-    speed-up is the median of the ratios of neighbouring runs."""
+def bare_launch(n: int, procs: int, iters: int) -> float:
+    """Wall time of the same CPU work without alfred: ``procs`` interpreters started at once,
+    each running its share of the ``n`` busy loops (the machine's own parallel floor)."""
+    code = TRIVIAL_MAIN.split("def main")[0] + f"\nfor _ in range({{}}):\n    _spin({iters})\n"
+    shares = [n // procs + (k < n % procs) for k in range(procs)]
+    start = time.perf_counter()
+    running = [subprocess.Popen([sys.executable, "-c", code.format(share)]) for share in shares]
+    for process in running:
+        if process.wait() != 0:
+            raise SystemExit("the bare parallel loop failed")
+    return time.perf_counter() - start
+
+
+def bench_parallel(base: Path, n: int = 200, cpu_ms: float = 50.0, repeats: int = 5) -> dict:
+    """Runs per second with 1 and with 2 processes, alfred's launches alternated with the
+    same work in bare interpreters, ``repeats`` times. This VM's cores change speed with
+    the load of its host (one busy core may run faster than two), so each speed-up is the
+    ratio of neighbouring runs, and the bare speed-up is what the machine allows."""
     iters = round(cpu_ms * spin_iters_per_ms())
     rates: dict[int, list[float]] = {1: [], 2: []}
+    bare: dict[int, list[float]] = {1: [], 2: []}
     for r in range(repeats):
         for procs in (1, 2):
             project = make_project(base, f"cpu{procs}-{r}", n, iters)
             run_alfred(project, "alfred.prepare_schedule", "--schedule_file", "schedules/grid_schedule_b.py", "--yes")
             wall = run_alfred(project, "alfred.launch_schedule", "--from_file", "schedules/list_searches_b.txt",
-                              "--n_processes", str(procs), "--log_level", "WARNING", "--no_summary") - startup
+                              "--n_processes", str(procs), "--log_level", "WARNING", "--no_summary")
             rates[procs].append(n / wall)
+            bare[procs].append(n / bare_launch(n, procs, iters))
     ratios = [two / one for one, two in zip(rates[1], rates[2])]
-    return {"rates": rates, "ratios": ratios, "speedup": statistics.median(ratios), "iters": iters}
+    bare_ratios = [two / one for one, two in zip(bare[1], bare[2])]
+    return {"rates": rates, "ratios": ratios, "speedup": statistics.median(ratios), "iters": iters,
+            "bare": bare, "bare_ratios": bare_ratios, "bare_speedup": statistics.median(bare_ratios)}
 
 
 def bench_help() -> tuple[float, float]:
@@ -239,12 +258,18 @@ def bench_help() -> tuple[float, float]:
 
 
 def _print_parallel(result: dict, n: int) -> None:
-    one = ", ".join(f"{r:.1f}" for r in result["rates"][1])
-    two = ", ".join(f"{r:.1f}" for r in result["rates"][2])
-    ratios = ", ".join(f"{r:.2f}" for r in result["ratios"])
-    print(f"\nmain of 50 ms CPU ({result['iters']:,} loop iterations), {n} runs per launch: "
-          f"1 process {one} runs/s; 2 processes {two} runs/s; speed-ups {ratios}; "
-          f"median speed-up {result['speedup']:.2f}x")
+    def fmt(values, spec=".1f"):
+        return ", ".join(format(v, spec) for v in values)
+
+    print(f"\nmain of 50 ms CPU ({result['iters']:,} loop iterations), {n} runs per launch, "
+          f"{len(result['ratios'])} rounds (interpreter start-up included in both):")
+    print("| | 1 process runs/s | 2 processes runs/s | speed-ups | median speed-up |")
+    print("|---|---|---|---|---:|")
+    print(f"| alfred launch_schedule | {fmt(result['rates'][1])} | {fmt(result['rates'][2])} | "
+          f"{fmt(result['ratios'], '.2f')} | {result['speedup']:.2f}x |")
+    print(f"| bare interpreters (floor) | {fmt(result['bare'][1])} | {fmt(result['bare'][2])} | "
+          f"{fmt(result['bare_ratios'], '.2f')} | {result['bare_speedup']:.2f}x |")
+    print(f"alfred's speed-up / the bare one: {result['speedup'] / result['bare_speedup']:.2f}")
 
 
 def main() -> None:
@@ -259,7 +284,7 @@ def main() -> None:
     try:
         startup = python_startup_s()
         if args.only_parallel:
-            _print_parallel(bench_parallel(base, startup, n=args.parallel_runs), args.parallel_runs)
+            _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
             return
         help_s, bare_s = bench_help()
         print(f"--help: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms); "
@@ -273,7 +298,7 @@ def main() -> None:
                       f"{r['prep_ms'] / r['prep_floor_ms']:.2f} | {r['wall_s']:.1f} | {r['main_ms']:.3f} | "
                       f"{r['overhead_ms']:.3f} | {r['per_process_ms']:.3f} | {r['floor_ms']:.3f} | "
                       f"{r['per_process_ms'] / r['floor_ms']:.2f} |", flush=True)
-        _print_parallel(bench_parallel(base, startup, n=args.parallel_runs), args.parallel_runs)
+        _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

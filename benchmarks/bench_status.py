@@ -9,9 +9,13 @@ every seed also holds config.json and config_unique.json) in a temp folder on th
 repository, i.e. the same disk as real storage dirs), then times:
 
   status    storage_status(storage_dir) (counts, 200 COMPLETED files sampled, ETA)
-  floor     a bare ``os.listdir`` of every seed folder in a loop (paths precomputed):
-            the syscalls status cannot avoid
+  floor     the same file operations in a bare loop, paths precomputed: list each
+            experiment folder; per seed, os.access of COMPLETED, UNHATCHED, CRASH.txt up
+            to the first found; for the seeds with none of them (OPENED), list the seed
+            folder and read OPENED
   ratio     status / floor
+  listdir   a bare ``os.listdir`` of every seed folder: what one listing per seed costs
+            (how status decided states before it looked flags up by name)
 
 Figures are medians (and min) of ``--repeat`` runs with a warm page cache (the folders were
 just written; dropping caches needs root). The disk may be slow and noisy: compare medians.
@@ -111,22 +115,36 @@ def main() -> None:
             st = storage_status(storage)
             assert st.total == n, (st.total, n)
 
-            def floor(paths=paths):
+            experiments = sorted({os.path.dirname(p) for p in paths})
+
+            def floor(paths=paths, experiments=experiments):
+                access, ok = os.access, os.F_OK
+                for e in experiments:
+                    os.listdir(e)
+                for p in paths:
+                    if access(p + "/COMPLETED", ok) or access(p + "/UNHATCHED", ok) or access(p + "/CRASH.txt", ok):
+                        continue
+                    os.listdir(p)
+                    with open(p + "/OPENED", "rb") as f:
+                        f.read()
+
+            def listdir_each(paths=paths):
                 for p in paths:
                     os.listdir(p)
 
             status_t = time_it(lambda storage=storage: storage_status(storage), args.repeat)
             floor_t = time_it(floor, args.repeat)
-            rows.append((n, built, status_t, floor_t, st))
+            listdir_t = time_it(listdir_each, args.repeat)
+            rows.append((n, built, status_t, floor_t, listdir_t, st))
             print(f"built {n} seeds in {built:.1f} s", file=sys.stderr, flush=True)
-        print(f"storage_status vs bare os.listdir per seed folder (median / min of {args.repeat}, warm cache)")
+        print(f"storage_status vs the same file operations in a bare loop (median / min of {args.repeat}, warm cache)")
         print(f"{'seeds':>8}  {'status median':>13}  {'status min':>10}  {'floor median':>12}  {'floor min':>9}  "
-              f"{'ratio':>5}  {'us/seed':>7}")
-        for n, built, status_t, floor_t, st in rows:
+              f"{'ratio':>5}  {'us/seed':>7}  {'listdir median':>14}")
+        for n, built, status_t, floor_t, listdir_t, st in rows:
             sm, fm = statistics.median(status_t), statistics.median(floor_t)
             print(f"{n:>8}  {sm:>12.3f}s  {min(status_t):>9.3f}s  {fm:>11.3f}s  {min(floor_t):>8.3f}s  "
-                  f"{sm / fm:>5.2f}  {sm / n * 1e6:>7.1f}")
-        n, _, _, _, st = rows[-1]
+                  f"{sm / fm:>5.2f}  {sm / n * 1e6:>7.1f}  {statistics.median(listdir_t):>13.3f}s")
+        n, _, _, _, _, st = rows[-1]
         print(f"check ({n} seeds): unhatched {st.unhatched}, running {st.running}, interrupted {st.interrupted}, "
               f"crashed {st.crashed}, completed {st.completed}, ETA {st.eta_s and round(st.eta_s)} s")
     finally:

@@ -57,6 +57,16 @@ def test_counts_of_every_state(mixed):
     assert st.eta_s is not None and st.eta_s >= 0
 
 
+def test_seed_without_flag_is_interrupted_and_flags_are_found_by_name(mixed):
+    """A reset killed between moving the flag away and creating UNHATCHED leaves no flag:
+    status lists that folder and calls it interrupted; the other states come from lookups."""
+    storage, running, _ = mixed
+    waiting = [t for t in seed_trees(storage) if t.flag_path("UNHATCHED").exists()]
+    waiting[0].flag_path("UNHATCHED").unlink()
+    st = status_mod.storage_status(storage)
+    assert (st.total, st.unhatched, st.running, st.interrupted, st.crashed, st.completed) == (18, 3, 1, 2, 6, 6)
+
+
 def test_crashes_give_exception_line_and_trace_path(mixed):
     storage, _, _ = mixed
     st = status_mod.storage_status(storage, with_crashes=True)
