@@ -2,7 +2,9 @@
 
 Several launches (on one machine or many nodes sharing the filesystem) may run at once on
 the same storage dirs: each seed is claimed by exactly one worker. Exit code 0 when every
-run completed, 1 when a seed crashed or a worker died, 2 for bad input.
+run completed, 1 when a seed crashed or a worker died, 2 for bad input, 128 + the signal
+number when the launch was stopped by SIGTERM or SIGHUP (``kill``, a closed terminal): its
+workers then send their running seeds back to UNHATCHED, files kept, and exit.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import argparse
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,10 +30,20 @@ class LaunchReport:
     crashed: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     died: list[str] = field(default_factory=list)  # workers killed or failed to start, with why
+    stopped_by: str | None = None  # the signal that stopped the launch (its running seeds were released)
 
     @property
     def ok(self) -> bool:
-        return not (self.crashed or self.died or self.lost)
+        return not (self.crashed or self.died or self.lost or self.stopped_by)
+
+
+# Signals that stop a local launch. SIGHUP only when not ignored: under nohup it must stay so.
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _stop_signals() -> list[int]:
+    return [getattr(signal, name) for name in STOP_SIGNALS
+            if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +131,12 @@ _RUN_DONE = "run done"
 
 def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
+    from alfred.utils.preemption import install_handlers
     from alfred.worker import run_worker
+
+    # A stop signal (the launcher forwards its own) raises Preempted in the user's main: the
+    # seed goes back to UNHATCHED with its files, and the worker returns its report.
+    install_handlers([signal.Signals(s).name for s in _stop_signals()])
 
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
@@ -157,8 +175,14 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
         overall = tqdm(desc="runs done", unit="run", position=n_processes, leave=True)
     try:
         if n_processes == 1 and n_experiments_per_proc is None and not gpus:
-            _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common,
-                                             on_run_done=overall.update if overall is not None else None)))
+            from alfred.utils.preemption import install_handlers, restore_handlers
+
+            previous = install_handlers([signal.Signals(s).name for s in _stop_signals()])
+            try:
+                _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common,
+                                                 on_run_done=overall.update if overall is not None else None)))
+            finally:
+                restore_handlers(previous)
             return report
         return _launch_processes(storage_dirs, report, common, n_processes=n_processes, tag=tag, gpus=gpus,
                                  runs_per_gpu=runs_per_gpu, overall=overall)
@@ -187,6 +211,16 @@ def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: di
         writer.close()
         running[process.sentinel] = (process, reader, worker_id, slot)
 
+    def forward(signum: int, frame) -> None:  # stop: every worker releases its seed and reports
+        if report.stopped_by is None:
+            report.stopped_by = signal.Signals(signum).name
+            print(f"received {report.stopped_by}: the workers send their running seeds back to UNHATCHED "
+                  "(files kept) and stop", flush=True)
+        for process, _, _, _ in running.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, forward) for s in _stop_signals()}
     for slot in range(n_processes):
         start(slot)
     try:
@@ -213,7 +247,7 @@ def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: di
                     report.died.append(f"worker {worker_id} (pid {process.pid}) died with exit code {process.exitcode}")
                     continue
                 _merge(report, result)
-                if result["stopped_early"]:
+                if result["stopped_early"] and report.stopped_by is None:
                     start(slot)
     except KeyboardInterrupt:
         deadline = time.time() + 10
@@ -222,6 +256,9 @@ def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: di
             if process.is_alive():
                 process.terminate()
         raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return report
 
 
@@ -229,6 +266,8 @@ def _merge(report: LaunchReport, worker: dict) -> None:
     report.completed += worker["completed"]
     report.crashed += worker["crashed"]
     report.lost += worker["lost"]
+    if worker.get("preempted") and report.stopped_by is None:
+        report.stopped_by = worker["preempted"]
     if worker["error"]:
         report.died.append(f"worker {worker['worker_id']} could not start: {worker['error']}")
 
@@ -270,6 +309,10 @@ def run(argv: list[str] | None = None) -> int:
         print(f"  {line}")
     for path in report.lost:
         print(f"  reset by clean_interrupted while running (not recorded): {path}")
+    if report.stopped_by:
+        print(f"stopped by {report.stopped_by}: running seeds were sent back to UNHATCHED with their files; "
+              "launch again to go on")
+        return 128 + signal.Signals[report.stopped_by].value
     if not args.no_summary:
         try:
             from alfred.benchmark import summarize_finished

@@ -7,6 +7,8 @@ For each N it prepares a grid search of N seeds (one seed per experiment; trivia
 writes a 1,000-point recorder and returns), launches it with 1 and with 2 worker processes,
 and compares with the floor: the same file operations in a bare Python loop on the same disk.
 
+  prepare        (wall time - interpreter start-up) / N; "per added seed" = (wall time -
+                 the time to prepare a 1-seed search) / (N - 1), what one more seed costs
   prepare floor  per seed: mkdir experiment<N>/ and seed<S>/, create config.json and
                            config_unique.json (one write each) and UNHATCHED
   run floor      per run:  list the experiment folder, rename UNHATCHED->OPENED, append
@@ -190,7 +192,18 @@ def main_time_per_run(project: Path, dirs: list[str]) -> float:
     return (time.perf_counter() - start) / len(sample)
 
 
-def bench_size(base: Path, n: int, startup: float) -> list[dict]:
+def prepare_fixed_s(base: Path) -> float:
+    """prepare_schedule's cost that does not grow with N (interpreter, importing the schedule
+    and main.py with numpy, git calls, the list file): the median of 3 preparations of one seed."""
+    times = []
+    for k in range(3):
+        project = make_project(base, f"fixed{k}", 1)
+        times.append(run_alfred(project, "alfred.prepare_schedule", "--schedule_file", "schedules/grid_schedule_b.py",
+                                "--yes"))
+    return statistics.median(times)
+
+
+def bench_size(base: Path, n: int, startup: float, fixed: float) -> list[dict]:
     rows = []
     here = base / f"n{n}"
     here.mkdir()
@@ -205,6 +218,7 @@ def bench_size(base: Path, n: int, startup: float) -> list[dict]:
         wall = run_alfred(project, "alfred.launch_schedule", "--from_file", "schedules/list_searches_b.txt",
                           "--n_processes", str(procs), "--log_level", "WARNING", "--no_summary") - startup
         rows.append(dict(n=n, procs=procs, prep_ms=(t_prep - startup) / n * 1e3, prep_floor_ms=floor_prep * 1e3,
+                         prep_marginal_ms=(t_prep - fixed) / (n - 1) * 1e3,
                          wall_s=wall, main_ms=t_main * 1e3, overhead_ms=(wall / n - t_main) * 1e3,
                          per_process_ms=(wall / n * procs - t_main) * 1e3, floor_ms=floor_r * 1e3))
     return rows
@@ -288,17 +302,22 @@ def main() -> None:
             return
         help_s, bare_s = bench_help()
         print(f"--help: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms); "
-              f"interpreter + `import alfred` start-up subtracted below: {startup * 1e3:.0f} ms\n")
-        print("| N seeds | procs | prepare ms/seed | floor | ratio | launch wall s | main ms/run | "
+              f"interpreter + `import alfred` start-up subtracted below: {startup * 1e3:.0f} ms")
+        # First, while the disk is idle: writeback after 100,000 runs takes CPU from both cores.
+        _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
+        print()
+        fixed = prepare_fixed_s(base)
+        print(f"prepare_schedule of a 1-seed search (what does not grow with N): {fixed * 1e3:.0f} ms\n")
+        print("| N seeds | procs | prepare ms/seed | per added seed | floor | ratio | launch wall s | main ms/run | "
               "overhead ms/run | per-process ms/run | run floor ms | per-process / floor |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in args.sizes:
-            for r in bench_size(base, n, startup):
-                print(f"| {r['n']:,} | {r['procs']} | {r['prep_ms']:.3f} | {r['prep_floor_ms']:.3f} | "
-                      f"{r['prep_ms'] / r['prep_floor_ms']:.2f} | {r['wall_s']:.1f} | {r['main_ms']:.3f} | "
+            for r in bench_size(base, n, startup, fixed):
+                print(f"| {r['n']:,} | {r['procs']} | {r['prep_ms']:.3f} | {r['prep_marginal_ms']:.3f} | "
+                      f"{r['prep_floor_ms']:.3f} | {r['prep_marginal_ms'] / r['prep_floor_ms']:.2f} | "
+                      f"{r['wall_s']:.1f} | {r['main_ms']:.3f} | "
                       f"{r['overhead_ms']:.3f} | {r['per_process_ms']:.3f} | {r['floor_ms']:.3f} | "
                       f"{r['per_process_ms'] / r['floor_ms']:.2f} |", flush=True)
-        _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

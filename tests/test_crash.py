@@ -181,6 +181,46 @@ def test_sigint_sends_the_running_seed_back_with_its_files(project):
     assert json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"] == "KeyboardInterrupt"
 
 
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:  # a zombie (exited, not yet reaped) is gone too
+        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("n_processes, sig", [(1, signal.SIGTERM), (3, signal.SIGTERM), (3, signal.SIGHUP)])
+def test_kill_of_a_local_launch_stops_its_workers_and_releases_their_seeds(project, n_processes, sig):
+    """`kill <launcher>` (or a closed terminal) stops the whole launch: no worker goes on
+    claiming seeds behind the user's back, running seeds go back to UNHATCHED with their
+    files, finished ones stay, and a relaunch completes the search."""
+    schedule = project.write_schedule("grid_schedule_term.py",
+                                      grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "sleep_s": [3.0]},
+                                                    seeds=[1, 2]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_term.txt",
+                                    "--n_processes", str(n_processes))
+    opened = wait_for(lambda: len(opened_files(project)) == n_processes and opened_files(project),
+                      what="every worker to run a seed")
+    wait_for(lambda: len(project.calls()) >= n_processes, what="main to be called in every worker")
+    workers = {read_flag_info(p)["pid"] for p in opened}
+    launcher.send_signal(sig)
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 128 + sig, out
+    assert f"stopped by {sig.name}" in out
+    assert all(_pid_gone(pid) for pid in workers)  # no orphan left running seeds
+    counts = states(project)
+    assert counts[SeedState.UNHATCHED] == 12 and not opened_files(project), counts
+    for path in opened:
+        seed = path.parent
+        assert (seed / "logger.out").exists()  # the attempt's files stay for a resume
+        released = json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"]
+        assert released == f"preempted ({'SIGTERM' if n_processes > 1 else sig.name})"
+    time.sleep(1.0)
+    assert len(project.calls()) == n_processes  # nothing was started after the signal
+
+
 @pytest.mark.parametrize("corrupt", ["{not json", ""])
 def test_half_written_config_crashes_only_its_seed(project, corrupt):
     schedule = project.write_schedule("grid_schedule_cfg.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
