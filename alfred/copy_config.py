@@ -29,8 +29,8 @@ from typing import Any
 from alfred.prepare_schedule import (
     PREPARE_INFO,
     _progress_bar,
-    _write_seed,
     build_storage_dir,
+    write_seed_folder,
 )
 from alfred.utils.config import load_dict_from_json, parse_bool, save_dict_to_json
 from alfred.utils.directory_tree import (
@@ -178,7 +178,7 @@ def copy_search(plan: CopyPlan, *, progress=None) -> Path:
             config.update(plan.additional)
             config.update(task_name=plan.new_task, desc=plan.storage_desc)
             unique["task_name"] = plan.new_task
-            _write_seed(tmp / experiment_name / seed_name, config, unique)
+            write_seed_folder(tmp / experiment_name / seed_name, config, unique)
             if progress:
                 progress(1)
 

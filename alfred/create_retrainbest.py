@@ -195,7 +195,7 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
 # ----------------------------------------------------------------------------- writing
 def create_retrain(plan: RetrainPlan, root: Path, commits: dict) -> Path:
     """Write the retrain storage dir (all at once: prepare_schedule's temporary folder swapped in by rename)."""
-    from alfred.prepare_schedule import _write_seed, build_storage_dir
+    from alfred.prepare_schedule import build_storage_dir, write_seed_folder
     from alfred.utils.directory_tree import folder_name_part
 
     alg, task = plan.config.get("alg_name", "alg"), plan.config.get("task_name", "task")
@@ -215,7 +215,7 @@ def create_retrain(plan: RetrainPlan, root: Path, commits: dict) -> Path:
         experiment_dir.mkdir()
         for seed in plan.seeds:
             config = {**plan.config, "seed": seed, "desc": plan.desc}
-            _write_seed(experiment_dir / DirectoryTree.seed_dir_name(seed), config, {**plan.unique, "seed": seed})
+            write_seed_folder(experiment_dir / DirectoryTree.seed_dir_name(seed), config, {**plan.unique, "seed": seed})
 
     reserved = build_storage_dir(root, rest, write)
     record = _record(plan.source)
