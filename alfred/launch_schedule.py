@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from alfred.utils.config import load_dict_from_json, parse_log_level, positive_float, positive_int
@@ -193,6 +191,9 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
 
 def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: dict, *, n_processes: int, tag: str,
                       gpus: list[str] | None, runs_per_gpu: int, overall) -> LaunchReport:
+    import multiprocessing  # here, not at the top: --help stays quick
+    from multiprocessing.connection import wait
+
     ctx = multiprocessing.get_context("spawn")
     running: dict = {}  # sentinel -> (process, reader, worker_id, slot)
     generation = [0] * n_processes

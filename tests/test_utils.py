@@ -585,6 +585,34 @@ def test_complete(seed_tree):
     assert flags.read_status(seed_tree).state is SeedState.COMPLETED
 
 
+def test_flag_files_are_json_lines_written_in_place(seed_tree):
+    """OPENED gets one line by one write into the file the claim renamed (same inode: no
+    temp file replaced it); COMPLETED appends the end line to it."""
+    inode = os.stat(seed_tree.flag_path(UNHATCHED)).st_ino
+    c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
+    opened = seed_tree.flag_path(OPENED)
+    assert os.stat(opened).st_ino == inode
+    assert len(opened.read_text().splitlines()) == 1
+    flags.complete(c)
+    lines = seed_tree.flag_path(COMPLETED).read_text().splitlines()
+    assert os.stat(seed_tree.flag_path(COMPLETED)).st_ino == inode
+    assert len(lines) == 2 and json.loads(lines[0])["token"] == c.token and "duration_s" in json.loads(lines[1])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"a": 1, "b": 2}\n{"b": 3, "c": 4}\n', {"a": 1, "b": 3, "c": 4}),  # later lines add keys
+    ('{\n "a": 1,\n "b": [1, 2]\n}\n', {"a": 1, "b": [1, 2]}),  # one indented object (older layout)
+    ('{"a": 1}\n{"end_t', {"a": 1}),  # a line cut short is skipped
+    ("", {}),  # mid-claim: the rename happened, the line not yet
+    ("[1, 2]\n", {}),
+])
+def test_read_flag_info(tmp_path, text, expected):
+    path = tmp_path / "OPENED"
+    path.write_text(text)
+    assert flags.read_flag_info(path) == expected
+    assert flags.read_flag_info(tmp_path / "missing") == {}
+
+
 def test_crash_records_exception_and_traceback(seed_tree):
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,6 +287,8 @@ def git_hashes_field(commits: dict[str, dict[str, str]]) -> str:
 
 
 def _git(args: list[str], cwd: str | None) -> str:
+    import subprocess  # here: training code imports this module, and never calls git
+
     try:
         out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 __all__ = [
@@ -29,6 +28,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     performs it as one operation). A process killed mid-write leaves at most a stray
     ``.tmp-*`` file, never a truncated ``path``.
     """
+    import tempfile  # here: `from alfred.utils import *` stays quick
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
     try:
