@@ -199,8 +199,10 @@ def test_kill_of_a_local_launch_stops_its_workers_and_releases_their_seeds(proje
                                       grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "sleep_s": [3.0]},
                                                     seeds=[1, 2]))
     assert project.prepare(schedule) == 0
+    # The default disposition of SIGHUP, as in a terminal, even if this test runs under nohup.
     launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_term.txt",
-                                    "--n_processes", str(n_processes))
+                                    "--n_processes", str(n_processes),
+                                    preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     opened = wait_for(lambda: len(opened_files(project)) == n_processes and opened_files(project),
                       what="every worker to run a seed")
     wait_for(lambda: len(project.calls()) >= n_processes, what="main to be called in every worker")
@@ -219,6 +221,23 @@ def test_kill_of_a_local_launch_stops_its_workers_and_releases_their_seeds(proje
         assert released == f"preempted ({'SIGTERM' if n_processes > 1 else sig.name})"
     time.sleep(1.0)
     assert len(project.calls()) == n_processes  # nothing was started after the signal
+
+
+def test_a_launch_under_nohup_goes_on_after_sighup(project):
+    """Under nohup SIGHUP is ignored, and stays so in the launcher and its workers."""
+    schedule = project.write_schedule("grid_schedule_hup.py",
+                                      grid_schedule({"lr": [0.1, 0.2], "sleep_s": [1.5]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_hup.txt",
+                                    "--n_processes", "2", "--no_summary",
+                                    preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    wait_for(lambda: len(project.calls()) == 2, what="both workers to run a seed")
+    launcher.send_signal(signal.SIGHUP)
+    for path in opened_files(project):
+        os.kill(read_flag_info(path)["pid"], signal.SIGHUP)
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 0, out
+    assert states(project)[SeedState.COMPLETED] == 2
 
 
 @pytest.mark.parametrize("corrupt", ["{not json", ""])
