@@ -292,19 +292,21 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="where to build the searches (default: a temp dir)")
     parser.add_argument("--parallel_runs", type=int, default=200,
                         help="runs of the 50 ms main per launch of the 1-vs-2 processes check (default: 200)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternated rounds of the 1-vs-2 processes check (default: 5)")
     parser.add_argument("--only_parallel", action="store_true", help="run the 1-vs-2 processes check alone")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="alfred-bench-", dir=args.dir))
     try:
         startup = python_startup_s()
         if args.only_parallel:
-            _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
+            _print_parallel(bench_parallel(base, n=args.parallel_runs, repeats=args.rounds), args.parallel_runs)
             return
         help_s, bare_s = bench_help()
         print(f"--help: {help_s * 1e3:.0f} ms (bare `python -c pass`: {bare_s * 1e3:.0f} ms); "
               f"interpreter + `import alfred` start-up subtracted below: {startup * 1e3:.0f} ms")
         # First, while the disk is idle: writeback after 100,000 runs takes CPU from both cores.
-        _print_parallel(bench_parallel(base, n=args.parallel_runs), args.parallel_runs)
+        _print_parallel(bench_parallel(base, n=args.parallel_runs, repeats=args.rounds), args.parallel_runs)
         print()
         fixed = prepare_fixed_s(base)
         print(f"prepare_schedule of a 1-seed search (what does not grow with N): {fixed * 1e3:.0f} ms\n")
