@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from alfred.utils.config import load_dict_from_json, parse_log_level, positive_float, positive_int
@@ -22,13 +21,15 @@ from alfred.utils.misc import AlfredError, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
 
-@dataclass
 class LaunchReport:
-    completed: int = 0
-    crashed: list[str] = field(default_factory=list)
-    lost: list[str] = field(default_factory=list)
-    died: list[str] = field(default_factory=list)  # workers killed or failed to start, with why
-    stopped_by: str | None = None  # the signal that stopped the launch (its running seeds were released)
+    """What the workers of one launch did (a plain class: no dataclasses import for --help)."""
+
+    def __init__(self) -> None:
+        self.completed = 0
+        self.crashed: list[str] = []
+        self.lost: list[str] = []
+        self.died: list[str] = []  # workers killed or failed to start, with why
+        self.stopped_by: str | None = None  # the signal that stopped the launch (running seeds were released)
 
     @property
     def ok(self) -> bool:
@@ -129,6 +130,8 @@ _RUN_DONE = "run done"
 
 def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
+    from dataclasses import asdict
+
     from alfred.utils.preemption import install_handlers
     from alfred.worker import run_worker
 
@@ -158,6 +161,8 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
     (CUDA_VISIBLE_DEVICES set in the child before main.py is imported); ``n_processes`` is
     then ``len(gpus) * runs_per_gpu``.
     """
+    from dataclasses import asdict
+
     from alfred.worker import run_worker
 
     tag = f"{os.getpid()}"

@@ -1,29 +1,42 @@
 """Utilities for training code: ``from alfred.utils import *``.
 
 Cheap to import: numpy, pandas, matplotlib, seaborn and wandb are not imported here
-(plots live in ``alfred.utils.plots``, statistics in ``alfred.utils.stats``).
+(plots live in ``alfred.utils.plots``, statistics in ``alfred.utils.stats``). The names
+below are loaded on first use, so that a script importing one utils module (e.g.
+``--help`` of launch_schedule) does not pay for the others.
 """
-from alfred.utils.config import (config_to_str, load_config_from_json, load_dict_from_json, parse_bool,
-                                 parse_log_level, save_config_to_json, save_dict_to_json, update_config)
-from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.misc import AlfredError, close_logger, create_logger
-from alfred.utils.preemption import Preempted, latest_checkpoint
-from alfred.utils.recorder import Recorder
+from __future__ import annotations
 
-__all__ = [
-    "AlfredError",
-    "DirectoryTree",
-    "Preempted",
-    "Recorder",
-    "close_logger",
-    "config_to_str",
-    "create_logger",
-    "latest_checkpoint",
-    "load_config_from_json",
-    "load_dict_from_json",
-    "parse_bool",
-    "parse_log_level",
-    "save_config_to_json",
-    "save_dict_to_json",
-    "update_config",
-]
+import importlib
+
+_EXPORTS = {
+    "AlfredError": "alfred.utils.misc",
+    "DirectoryTree": "alfred.utils.directory_tree",
+    "Preempted": "alfred.utils.preemption",
+    "Recorder": "alfred.utils.recorder",
+    "close_logger": "alfred.utils.misc",
+    "config_to_str": "alfred.utils.config",
+    "create_logger": "alfred.utils.misc",
+    "latest_checkpoint": "alfred.utils.preemption",
+    "load_config_from_json": "alfred.utils.config",
+    "load_dict_from_json": "alfred.utils.config",
+    "parse_bool": "alfred.utils.config",
+    "parse_log_level": "alfred.utils.config",
+    "save_config_to_json": "alfred.utils.config",
+    "save_dict_to_json": "alfred.utils.config",
+    "update_config": "alfred.utils.config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'alfred.utils' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

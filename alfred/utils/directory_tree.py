@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 from typing import ClassVar, Iterator
 
@@ -72,15 +72,10 @@ def folder_name_part(value: str) -> str:
     return value.replace("_", "-")
 
 
-@dataclass(frozen=True)
-class StorageName:
+class StorageName(namedtuple("StorageName", "storage_id git_hashes alg_name task_name desc")):
     """The fields of ``<id>_<githashes>_<alg_name>_<task_name>_<desc>``."""
 
-    storage_id: str
-    git_hashes: str
-    alg_name: str
-    task_name: str
-    desc: str
+    __slots__ = ()
 
     def __str__(self) -> str:
         return "_".join((self.storage_id, self.git_hashes, self.alg_name, self.task_name, self.desc))
