@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alfred.utils.config import positive_int
+from alfred.utils.config import non_negative_int, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> None:
                    help="time limit of each job in minutes (default: 60); a job near its limit releases its run "
                         "and requeues itself")
     g.add_argument("--slurm_cpus_per_job", type=positive_int, default=1, help="CPUs per job (default: 1)")
-    g.add_argument("--slurm_gpus_per_job", type=_non_negative_int, default=0, help="GPUs per job (default: 0)")
+    g.add_argument("--slurm_gpus_per_job", type=non_negative_int, default=0, help="GPUs per job (default: 0)")
     g.add_argument("--slurm_mem_gb", type=float, default=None, help="memory per job in GB (default: the cluster's)")
     g.add_argument("--slurm_n_jobs", type=positive_int, default=None,
                    help=f"number of jobs (array tasks), one worker each (default: the number of UNHATCHED seeds, "
@@ -93,18 +93,6 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--slurm_folder", type=Path, default=None,
                    help=f"folder for job scripts and logs (default: <root dir>/{DEFAULT_LOG_FOLDER}); it must be on "
                         "a filesystem the compute nodes share")
-
-
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
 def parse_extra(items: list[str]) -> dict:

@@ -20,7 +20,7 @@ from alfred.utils.misc import AlfredError, close_logger, create_logger
 from alfred.utils.preemption import Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
 
-__all__ = ["WorkerReport", "run_worker", "seeds_in_launch_order", "seed_dirs_in_launch_order"]
+__all__ = ["WorkerReport", "run_worker", "seed_dirs_in_launch_order"]
 
 RUN_LOGGER = "alfred.run"
 log = logging.getLogger(__name__)
@@ -37,18 +37,14 @@ class WorkerReport:
     preempted: str | None = None  # name of the signal that stopped the worker (its run was released)
 
 
-def seeds_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[DirectoryTree]:
+def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[str]:
     """Every seed folder, first seeds of all experiments before the second seed of any.
 
     Without ``over_tasks`` storage dirs run one after the other; with it, experiment k of
-    every storage dir (e.g. every task) comes before experiment k+1 of any.
+    every storage dir (e.g. every task) comes before experiment k+1 of any. Plain paths: a
+    worker lists them at every pass, and a Path or a DirectoryTree per seed would cost more
+    than the listing itself.
     """
-    return [DirectoryTree(d) for d in seed_dirs_in_launch_order(storage_dirs, over_tasks=over_tasks)]
-
-
-def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = False) -> list[str]:
-    """seeds_in_launch_order as plain paths: a worker lists them at every pass, and a
-    Path or a DirectoryTree per seed would cost more than the listing itself."""
     keyed = []
     append = keyed.append
     for s, storage_dir in enumerate(storage_dirs):

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import grid_schedule
 
-from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils import flags
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.flags import SeedState, read_status
 
 # main.py for the preemption test: counts steps; on Preempted writes a checkpoint into

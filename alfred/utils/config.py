@@ -13,6 +13,7 @@ from alfred.utils.misc import AlfredError, atomic_write_text
 __all__ = [
     "parse_bool",
     "parse_log_level",
+    "non_negative_int",
     "positive_int",
     "positive_float",
     "read_json_or_empty",
@@ -37,15 +38,24 @@ def parse_bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean (true/false, yes/no, 1/0), got {value!r}")
 
 
-def positive_int(text: str) -> int:
-    """argparse ``type=`` for an integer >= 1."""
+def _int_at_least(text: str, low: int, kind: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for an integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=`` for an integer >= 0."""
+    return _int_at_least(text, 0, "a non-negative integer")
 
 
 def positive_float(text: str) -> float:
