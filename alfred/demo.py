@@ -71,7 +71,8 @@ def run(argv: list[str] | None = None) -> int:
          ["--from_file", list_file, "--n_retrain_seeds", "5", "--budget_params", "n_steps",
           "--train_time_factor", "2", "--yes"]),
         ("4. launch the retrains", launch_schedule.main, ["--from_file", retrains, *workers]),
-        ("5. benchmark the searches", benchmark.main, ["--from_file", list_file, "--benchmark_type", "compare_searches"]),
+        ("5. benchmark the searches", benchmark.main,
+         ["--from_file", list_file, "--benchmark_type", "compare_searches"]),
         ("6. benchmark the retrains", benchmark.main, ["--from_file", retrains, "--benchmark_type", "compare_models"]),
     ]
     for title, step, step_args in steps:

@@ -1,7 +1,11 @@
-"""Alias of ``alfred.make_plot_arrays`` (the name older alfred versions used)."""
+"""Alias of :mod:`alfred.make_plot_arrays` (the name older alfred versions used)."""
+from __future__ import annotations
+
 import sys
 
-from alfred.make_plot_arrays import build_parser, main, make_plot_arrays, run  # noqa: F401
+from alfred.make_plot_arrays import build_parser, main
+
+__all__ = ["build_parser", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

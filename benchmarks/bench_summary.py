@@ -1,4 +1,4 @@
-"""Time and peak memory of summarising a large synthetic search (alfred.benchmark.summarize_search).
+"""Time and peak memory of summarising a large synthetic search (alfred.results.summary.summarize_search).
 
 Usage: ``python benchmarks/bench_summary.py [--cases small,large] [--data_dir DIR]``.
 
@@ -74,24 +74,22 @@ def write_search(root: Path, n_experiments: int, n_seeds: int, n_steps: int) -> 
 def run_case(storage: Path) -> dict:
     """In this (fresh) process: summarise, report times and peak RSS."""
     t0 = time.perf_counter()
-    from alfred import benchmark
+    from alfred.results import scoring, settings, summary
     from alfred.utils import plots  # noqa: F401  (the plotting stack, timed as import)
     t_import = time.perf_counter() - t0
-    settings = benchmark.resolve_settings(storage, {"y_metric": "score", "x_metric": "step"})
+    chosen = settings.resolve_settings(storage, {"y_metric": "score", "x_metric": "step"})
     t1 = time.perf_counter()
-    scores = benchmark.compute_search_scores(storage, settings, n_resamples=10_000, seed=0)
-    from alfred.utils.results import iter_curves
-    top = {scores.experiments[i] for i in scores.order[:benchmark.TOP_K_CURVES]}
-    for c in iter_curves(storage, y_metric="score", x_metric="step", experiments=top):
-        benchmark.interval(c.y, "bootstrapped_CI", n_resamples=2000, seed=0)
+    scores = scoring.compute_search_scores(storage, chosen, n_resamples=10_000, seed=0)
+    top = [scores.experiments[i] for i in scores.order[:summary.TOP_K_CURVES]]
+    scoring.curve_bands(storage, chosen, top, n_resamples=summary.CURVE_RESAMPLES, seed=0)
     t_stats = time.perf_counter() - t1
     del scores
     t2 = time.perf_counter()
-    summary = benchmark.summarize_search(storage, y_metric="score", x_metric="step", n_resamples=10_000)
+    result = summary.summarize_search(storage, y_metric="score", x_metric="step", n_resamples=10_000)
     t_total = time.perf_counter() - t2
     return {"import_s": t_import, "load_stats_s": t_stats, "total_s": t_total,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "best": summary["best_experiment"], "loaded": summary["load_report"]["loaded"]}
+            "best": result["best_experiment"], "loaded": result["load_report"]["loaded"]}
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from alfred.utils.layout import iter_seed_dirs, list_experiment_dirs, list_seed_dirs, list_storage_dirs
 from alfred.utils.directory_tree import DirectoryTree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +61,19 @@ def grid_schedule(variations: dict, *, algs=("algA",), tasks=("taskA",), seeds=(
         """) + extra
 
 
+def experiment_paths(storage_dir: Path) -> list[Path]:
+    return [Path(p) for _, p in list_experiment_dirs(storage_dir)]
+
+
+def seed_paths(experiment_dir: Path) -> list[Path]:
+    return [Path(p) for _, p in list_seed_dirs(experiment_dir)]
+
+
+def seed_trees(storage_dir: Path) -> list[DirectoryTree]:
+    """Every seed folder of a storage dir, experiments then seeds in numeric order."""
+    return [DirectoryTree(p) for _, _, p in iter_seed_dirs(storage_dir)]
+
+
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under root with a hash of its content (Python's caches and calls.log excluded)."""
     state = {}
@@ -92,7 +106,7 @@ class Project:
         return main(["--schedule_file", str(schedule), "--yes", *extra])
 
     def storage_dirs(self) -> list[Path]:
-        return DirectoryTree.get_storage_dirs(self.path / "storage")
+        return list_storage_dirs(self.path / "storage")
 
     def calls(self) -> list[str]:
         return self.log.read_text().splitlines() if self.log.exists() else []

@@ -9,8 +9,8 @@ import pytest
 from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.directory_tree import COMPLETED, CRASH, DirectoryTree
-from conftest import grid_schedule, snapshot
+from alfred.utils.layout import COMPLETED, CRASH
+from conftest import grid_schedule, seed_trees, snapshot
 
 
 
@@ -258,7 +258,7 @@ def test_clean_with_neither_in_a_subprocess(prepared):
 
 
 def test_launch_with_a_corrupted_config_crashes_only_that_seed(prepared):
-    trees = list(DirectoryTree.iter_seed_trees(prepared.storage_dir))
+    trees = list(seed_trees(prepared.storage_dir))
     assert len(trees) == 4
     broken = trees[1]
     broken.config_path.write_text('{"lr": 0.1, "wid')  # e.g. a disk filled up mid-write

@@ -36,14 +36,6 @@ def test_entry_points_found():
         <= set(ENTRY_POINTS)
 
 
-@pytest.mark.parametrize("module", ENTRY_POINTS)
-def test_module_help(module):
-    out = run_python("-m", f"alfred.{module}", "--help")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.lstrip().startswith("usage:"), out.stdout[:200]
-    assert "Traceback" not in out.stderr
-
-
 def check_lists_subcommands(text: str) -> None:
     for sub, (module, _, description) in cli.COMMANDS.items():
         assert re.search(rf"^  {sub} +{re.escape(description)}  \[{module}\]$", text, re.MULTILINE), sub
@@ -66,10 +58,16 @@ def test_console_script_lists_subcommands():
 
 
 def test_table_matches_modules_on_disk():
-    """Each subcommand names a real module, or one still being written (then `alfred <sub>` says so)."""
-    for module, alias, description in cli.COMMANDS.values():
-        assert module.startswith("alfred.") and alias.startswith("al") and description
-    assert {"prep", "launch", "clean", "plot", "retrain", "bench", "sync", "copy", "status"} == set(cli.COMMANDS)
+    """Each subcommand names a module of the package that runs as ``python -m`` (defines main),
+    and every script module of the package has a subcommand (aliases and the demo aside)."""
+    for sub, (module, alias, description) in cli.COMMANDS.items():
+        path = REPO / (module.replace(".", "/") + ".py")
+        assert path.is_file(), f"{sub}: {path} does not exist"
+        assert re.search(r"^def main\(", path.read_text(encoding="utf-8"), re.MULTILINE), f"{module} has no main()"
+        assert alias.startswith("al") and description
+    listed = {module for module, _, _ in cli.COMMANDS.values()}
+    others = {"alfred.cli", "alfred.demo", "alfred.synch_wandb", "alfred.make_comparative_plots"}
+    assert {f"alfred.{m}" for m in ENTRY_POINTS} - others == listed
 
 
 def test_subcommand_runs_the_module_with_its_args(capsys):
@@ -159,36 +157,3 @@ def test_imports_stay_light(body):
     out = run_python("-c", heavy_check(body))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1])["heavy"] == []
-
-
-@pytest.mark.parametrize("argv", [
-    ["alfred.launch_schedule", "--help"], ["alfred.status", "--help"], ["alfred.copy_config", "--help"],
-    ["alfred.clean_interrupted", "--help"], ["alfred.prepare_schedule", "--help"], ["alfred", "--help"],
-])
-def test_help_of_scripts_imports_nothing_heavy(argv):
-    body = f"""
-        sys.argv = {argv!r}
-        try:
-            runpy.run_module({argv[0]!r}, run_name="__main__", alter_sys=True)
-        except SystemExit as e:
-            assert e.code in (0, None), e.code
-        """
-    out = run_python("-c", heavy_check(body))
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.splitlines()[-1])["heavy"] == []
-
-
-def test_alfred_help_is_fast():
-    """``alfred --help`` costs alfred itself well under 0.2 s (interpreter startup excluded)."""
-    body = """
-        import contextlib, io
-        from alfred.cli import main
-        with contextlib.redirect_stdout(io.StringIO()):
-            main(['--help'])
-        """
-    times = []
-    for _ in range(3):
-        out = run_python("-c", heavy_check(body))
-        assert out.returncode == 0, out.stderr
-        times.append(json.loads(out.stdout.splitlines()[-1])["s"])
-    assert min(times) < 0.2, times

@@ -6,14 +6,14 @@ import resource
 import subprocess
 import sys
 
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.flags import SeedState, read_status
+from alfred.utils.seed_state import SeedState, seed_state
 
 
 def _all_seed_dirs(project) -> list[str]:
-    return [str(t.seed_dir) for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)]
+    return [str(t.seed_dir) for d in project.storage_dirs() for t in seed_trees(d)]
 
 
 def test_two_launches_eight_workers_run_each_of_500_seeds_once(project):
@@ -31,7 +31,7 @@ def test_two_launches_eight_workers_run_each_of_500_seeds_once(project):
     counts = collections.Counter(project.calls())
     assert set(counts) == set(seeds)
     assert [s for s, n in counts.items() if n != 1] == []
-    assert all(read_status(DirectoryTree(s)).state is SeedState.COMPLETED for s in seeds)
+    assert all(seed_state(DirectoryTree(s)).state is SeedState.COMPLETED for s in seeds)
     # Both launches took part: the work was shared, not done by one of them alone.
     done_by = [out.split("done in")[1] for out in outputs]
     assert all(" 0 run(s) completed" not in d for d in done_by), outputs

@@ -6,11 +6,11 @@ import json
 import os
 
 import pytest
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
-from alfred.copy_config import parse_additional_param
+from alfred.search.copy import parse_additional_param
 from alfred.launch_schedule import main as launch_main
-from alfred.utils.directory_tree import DirectoryTree, StorageName
+from alfred.utils.storage_names import StorageName
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ def test_copy_to_new_task_end_to_end(project, source):
     assert info["additional_params"] == {"extra": 3, "width": 16, "note": "a,b", "opt": None}
     assert not [p for p in project.path.joinpath("storage").iterdir() if p.name.startswith(".tmp")]
 
-    old_seeds = [t.seed_dir for t in DirectoryTree.iter_seed_trees(source)]
-    new_seeds = [t.seed_dir for t in DirectoryTree.iter_seed_trees(new)]
+    old_seeds = [t.seed_dir for t in seed_trees(source)]
+    new_seeds = [t.seed_dir for t in seed_trees(new)]
     assert [s.relative_to(new) for s in new_seeds] == [s.relative_to(source) for s in old_seeds]
     for old_seed, new_seed in zip(old_seeds, new_seeds):
         assert sorted(os.listdir(new_seed)) == ["UNHATCHED", "config.json", "config_unique.json"]

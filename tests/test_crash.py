@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.flags import SeedState, read_flag_info, read_status
+from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 
 def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
@@ -26,8 +26,8 @@ def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
 
 
 def states(project) -> collections.Counter:
-    return collections.Counter(read_status(t).state for d in project.storage_dirs()
-                               for t in DirectoryTree.iter_seed_trees(d))
+    return collections.Counter(seed_state(t).state for d in project.storage_dirs()
+                               for t in seed_trees(d))
 
 
 def opened_files(project) -> list[Path]:
@@ -62,17 +62,17 @@ def test_sigkill_workers_then_clean_and_relaunch_completes_everything(project):
     before = states(project)
     assert before[SeedState.INTERRUPTED] >= 1
     assert before[SeedState.RUNNING] == 0
-    interrupted = [t for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)
-                   if read_status(t).state is SeedState.INTERRUPTED]
-    completed_before = {t.seed_dir for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)
-                        if read_status(t).state is SeedState.COMPLETED}
+    interrupted = [t for d in project.storage_dirs() for t in seed_trees(d)
+                   if seed_state(t).state is SeedState.INTERRUPTED]
+    completed_before = {t.seed_dir for d in project.storage_dirs() for t in seed_trees(d)
+                        if seed_state(t).state is SeedState.COMPLETED}
     completed_mtimes = {p: (p / "COMPLETED").stat().st_mtime_ns for p in completed_before}
 
     clean = project.run_module("alfred.clean_interrupted", "--from_file", "schedules/list_searches_kill.txt", "--yes")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert f"reset {len(interrupted)} seed(s)" in clean.stdout
     for tree in interrupted:
-        assert read_status(tree).state is SeedState.UNHATCHED
+        assert seed_state(tree).state is SeedState.UNHATCHED
         assert (tree.attempts_dir / "1" / "OPENED").exists()  # the killed attempt is kept
         assert tree.config_path.exists() and tree.config_unique_path.exists()
 
@@ -106,14 +106,14 @@ def test_clean_beside_a_live_launch_leaves_the_live_run_alone(project):
 
     out = launcher.communicate(timeout=60)[0]
     assert launcher.returncode == 0, out
-    assert read_status(DirectoryTree(seed)).state is SeedState.COMPLETED
+    assert seed_state(DirectoryTree(seed)).state is SeedState.COMPLETED
     assert project.calls() == [str(seed)]
 
 
 def test_heartbeat_decides_for_runs_on_other_hosts(project):
     schedule = project.write_schedule("grid_schedule_hosts.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
     assert project.prepare(schedule) == 0
-    fresh, stale = list(DirectoryTree.iter_seed_trees(project.storage_dirs()[0]))
+    fresh, stale = list(seed_trees(project.storage_dirs()[0]))
     for tree in (fresh, stale):
         os.rename(tree.flag_path("UNHATCHED"), tree.flag_path("OPENED"))
         tree.flag_path("OPENED").write_text(json.dumps({"host": "another-node", "pid": 1, "heartbeat_s": 30}))
@@ -124,8 +124,8 @@ def test_heartbeat_decides_for_runs_on_other_hosts(project):
 
     # Default threshold: 5 heartbeats of 30 s (150 s): 600 s old is stale, just-touched is not.
     assert main(["--storage_name", stale.storage_name, "--yes"]) == 0
-    assert read_status(stale).state is SeedState.UNHATCHED
-    assert read_status(fresh).state is SeedState.RUNNING
+    assert seed_state(stale).state is SeedState.UNHATCHED
+    assert seed_state(fresh).state is SeedState.RUNNING
     assert fresh.flag_path("OPENED").exists()
 
 
@@ -176,7 +176,7 @@ def test_sigint_sends_the_running_seed_back_with_its_files(project):
     launcher.send_signal(signal.SIGINT)
     out = launcher.communicate(timeout=30)[0]
     assert launcher.returncode == 130, out
-    assert read_status(DirectoryTree(seed)).state is SeedState.UNHATCHED
+    assert seed_state(DirectoryTree(seed)).state is SeedState.UNHATCHED
     assert (seed / "logger.out").exists()  # files kept for a resume
     assert json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"] == "KeyboardInterrupt"
 
@@ -244,10 +244,10 @@ def test_a_launch_under_nohup_goes_on_after_sighup(project):
 def test_half_written_config_crashes_only_its_seed(project, corrupt):
     schedule = project.write_schedule("grid_schedule_cfg.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
     assert project.prepare(schedule) == 0
-    bad, good = list(DirectoryTree.iter_seed_trees(project.storage_dirs()[0]))
+    bad, good = list(seed_trees(project.storage_dirs()[0]))
     bad.config_path.write_text(corrupt)
     from alfred.launch_schedule import main
 
     assert main(["--from_file", "schedules/list_searches_cfg.txt"]) == 1
     assert "corrupted JSON" in bad.flag_path("CRASH.txt").read_text()
-    assert read_status(good).state is SeedState.COMPLETED
+    assert seed_state(good).state is SeedState.COMPLETED

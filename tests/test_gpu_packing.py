@@ -6,12 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
-from alfred.launch_schedule import resolve_processes
-from alfred.utils import flags
-from alfred.utils.directory_tree import DirectoryTree
+from alfred.search.launch import resolve_processes
 from alfred.utils.misc import AlfredError
+from alfred.utils.seed_state import read_flag_info
 
 # Appended to the test main: every run logs "<pid> <CUDA_VISIBLE_DEVICES>" to $GPU_LOG, and
 # records whether torch-like code could have seen the variable before main.py was imported.
@@ -50,8 +49,8 @@ def test_each_worker_sees_one_gpu_k_workers_per_gpu(project, monkeypatch):
     assert all(len(v) == 1 for v in seen.values()), seen  # one GPU per process, for all its runs
     per_gpu = collections.Counter(next(iter(v)) for v in seen.values())
     assert per_gpu == {"3": 2, "5": 2}, per_gpu  # K = 2 worker processes on each GPU
-    infos = [flags.read_flag_info(t.flag_path("COMPLETED"))
-             for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)]
+    infos = [read_flag_info(t.flag_path("COMPLETED"))
+             for d in project.storage_dirs() for t in seed_trees(d)]
     assert len(infos) == 8 and {i["gpu"] for i in infos} == {"3", "5"}
 
 

@@ -7,13 +7,13 @@ import signal
 import time
 
 import pytest
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
 from alfred.utils import flags
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.flags import SeedState, read_status
+from alfred.utils.seed_state import SeedState, seed_state
 from alfred.utils.preemption import Preempted, install_handlers, latest_checkpoint, restore_handlers
-from alfred.worker import run_worker
+from alfred.search.worker import run_worker
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def handlers():
     restore_handlers(previous)
 
 
-def seed_trees(project) -> list[DirectoryTree]:
-    return [t for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)]
+def project_trees(project) -> list[DirectoryTree]:
+    return [t for d in project.storage_dirs() for t in seed_trees(d)]
 
 
 def test_signal_in_main_raises_preempted_and_releases_the_seed(project, handlers):
@@ -50,7 +50,7 @@ def test_signal_in_main_raises_preempted_and_releases_the_seed(project, handlers
     assert report.preempted == "SIGUSR2" and report.completed == 0 and not report.crashed
     assert seen[1:] == ["SIGUSR2"]  # and the worker claimed no other seed after the signal
     tree = DirectoryTree(seen[0])
-    assert read_status(tree).state is SeedState.UNHATCHED
+    assert seed_state(tree).state is SeedState.UNHATCHED
     assert json.loads((tree.attempts_dir / "1" / "RELEASED").read_text())["released"] == "preempted (SIGUSR2)"
     assert latest_checkpoint(tree) == tree.incrementals_dir / "ckpt_1"  # files kept for the resume
     assert "stopped by SIGUSR2" in tree.log_path.read_text()
@@ -77,9 +77,9 @@ def test_signal_between_runs_stops_before_the_next_claim(project, handlers):
     finally:
         flags.complete = real_complete
     assert report.preempted == "SIGTERM" and report.completed == 1 and len(ran) == 1
-    states = sorted(read_status(t).state.value for t in seed_trees(project))
+    states = sorted(seed_state(t).state.value for t in project_trees(project))
     assert states == ["COMPLETED", "UNHATCHED", "UNHATCHED"]
-    assert not any(t.attempts_dir.exists() for t in seed_trees(project))
+    assert not any(t.attempts_dir.exists() for t in project_trees(project))
 
 
 def test_latest_checkpoint_is_the_newest_complete_file(tmp_path):
@@ -103,7 +103,7 @@ def test_max_attempts_gives_up_and_keeps_every_attempt(project):
     from alfred.launch_schedule import main as launch
 
     list_file = "schedules/list_searches_att.txt"
-    (tree,) = seed_trees(project)
+    (tree,) = project_trees(project)
     for _ in range(2):  # two failed attempts, each reset with its trace kept
         assert launch(["--from_file", list_file, "--max_attempts", "2", "--no_summary"]) == 1
         assert "boom" in tree.flag_path("CRASH.txt").read_text()

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.directory_tree import (GRID_SEARCH, RANDOM_SEARCH, UNHATCHED, DirectoryTree, StorageName)
+from alfred.utils.layout import GRID_SEARCH, RANDOM_SEARCH, UNHATCHED
+from alfred.utils.storage_names import StorageName
 from alfred.utils.selection import read_list_file
-from conftest import grid_schedule, snapshot
+from alfred.utils.layout import list_storage_dirs
+from alfred.utils.layout import StorageDir
+from conftest import experiment_paths, grid_schedule, seed_paths, snapshot
 
 FLAGS = {"UNHATCHED", "OPENED", "COMPLETED", "CRASH.txt"}
 
@@ -43,7 +46,7 @@ def unique_params(seed_dir: Path) -> dict:
 
 
 def experiment_params(storage_dir: Path) -> list[dict]:
-    return [unique_params(DirectoryTree.get_seed_dirs(e)[0]) for e in DirectoryTree.get_experiment_dirs(storage_dir)]
+    return [unique_params(seed_paths(e)[0]) for e in experiment_paths(storage_dir)]
 
 
 # -------------------------------------------------------------------------------- grid
@@ -61,10 +64,10 @@ def test_grid_creates_the_right_counts(project):
              for d in storage_dirs}
     assert pairs == {(a, t) for a in ("algA", "algB") for t in ("t1", "t2", "t3")}
     for storage_dir in storage_dirs:
-        experiment_dirs = DirectoryTree.get_experiment_dirs(storage_dir)
+        experiment_dirs = experiment_paths(storage_dir)
         assert [e.name for e in experiment_dirs] == [f"experiment{n}" for n in range(1, 7)]
         for experiment_dir in experiment_dirs:
-            seed_dirs = DirectoryTree.get_seed_dirs(experiment_dir)
+            seed_dirs = seed_paths(experiment_dir)
             assert [s.name for s in seed_dirs] == ["seed1", "seed2", "seed3"]
             for seed_dir in seed_dirs:
                 assert set(p.name for p in seed_dir.iterdir()) & FLAGS == {UNHATCHED}
@@ -82,7 +85,7 @@ def test_grid_config_contents(project):
 
     expected = [{"lr": 0.1, "width": 4}, {"lr": 0.1, "width": 8}, {"lr": 0.2, "width": 4}, {"lr": 0.2, "width": 8}]
     assert experiment_params(storage_dir) == expected
-    for experiment_dir, params in zip(DirectoryTree.get_experiment_dirs(storage_dir), expected):
+    for experiment_dir, params in zip(experiment_paths(storage_dir), expected):
         for seed in (1, 2):
             seed_dir = experiment_dir / f"seed{seed}"
             assert read_json(seed_dir / "config_unique.json") == {
@@ -101,11 +104,10 @@ def test_grid_config_contents(project):
 def test_config_texts_are_json_dumps_indent_2_byte_for_byte(defaults, params):
     """config.json and config_unique.json are rendered from lines encoded once per search:
     they must be exactly what json.dumps(config, indent=2) wrote, key order included."""
-    from alfred.prepare_schedule import ConfigText, StoragePlan
+    from alfred.search.build import ConfigText
 
     texts = ConfigText(defaults)
-    plan = StoragePlan("algA", "task_B", [params])
-    config, unique = texts.seed_files(texts.experiment(plan, "grid_d", params), 7)
+    config, unique = texts.seed_files(texts.experiment("algA", "task_B", "grid_d", params), 7)
     want_config = {**defaults, **params, "alg_name": "algA", "task_name": "task_B", "desc": "grid_d", "seed": 7}
     want_unique = {**params, "alg_name": "algA", "task_name": "task_B", "seed": 7}
     assert config.decode() == json.dumps(want_config, indent=2) + "\n"
@@ -122,7 +124,7 @@ def test_grid_storage_files_and_list_file(project):
     assert len(storage_dirs) == 2
     for storage_dir in storage_dirs:
         assert (storage_dir / GRID_SEARCH).is_file() and not (storage_dir / RANDOM_SEARCH).exists()
-        assert DirectoryTree.search_kind_of(storage_dir) == "grid"
+        assert StorageDir(storage_dir).kind() == "grid"
         assert read_json(storage_dir / "variations.json") == variations
         info = read_json(storage_dir / "prepare_info.json")
         assert info["kind"] == "grid" and info["seeds"] == [5] and info["desc"] == "files"
@@ -169,7 +171,7 @@ def test_any_py_name_with_variations_is_a_grid(project):
     (storage_dir,) = project.storage_dirs()
     assert (storage_dir / GRID_SEARCH).is_file()
     assert StorageName.parse(storage_dir.name).desc == "grid_my_search"
-    assert len(DirectoryTree.get_experiment_dirs(storage_dir)) == 2
+    assert len(experiment_paths(storage_dir)) == 2
     assert (project.schedules / "list_searches_my_search.txt").is_file()
 
 
@@ -187,7 +189,7 @@ def test_root_dir_option(project, tmp_path):
     other_root = tmp_path / "elsewhere" / "runs"
     assert project.prepare(schedule, "--root_dir", str(other_root)) == 0
     assert not (project.path / "storage").exists()
-    (storage_dir,) = DirectoryTree.get_storage_dirs(other_root)
+    (storage_dir,) = list_storage_dirs(other_root)
     lines = (project.schedules / "list_searches_root.txt").read_text().splitlines()
     assert lines == [f"# root_dir={other_root.resolve()}", storage_dir.name]
 
@@ -218,10 +220,10 @@ def test_random_search_with_one_alg_task_pair(project):
     assert (storage_dir / RANDOM_SEARCH).is_file() and not (storage_dir / GRID_SEARCH).exists()
     assert not (storage_dir / "variations.json").exists()
     assert StorageName.parse(storage_dir.name).desc == "random_rs"
-    experiment_dirs = DirectoryTree.get_experiment_dirs(storage_dir)
+    experiment_dirs = experiment_paths(storage_dir)
     assert len(experiment_dirs) == 5
     for experiment_dir in experiment_dirs:
-        seed_dirs = DirectoryTree.get_seed_dirs(experiment_dir)
+        seed_dirs = seed_paths(experiment_dir)
         assert [s.name for s in seed_dirs] == ["seed1", "seed2"]
         params = [unique_params(s) for s in seed_dirs]
         assert params[0] == params[1]  # the seeds of one experiment share its sample
@@ -247,7 +249,7 @@ def test_any_py_name_with_sample_experiment_is_random(project):
     (storage_dir,) = project.storage_dirs()
     assert (storage_dir / RANDOM_SEARCH).is_file()
     assert StorageName.parse(storage_dir.name).desc == "random_my_random"
-    assert len(DirectoryTree.get_experiment_dirs(storage_dir)) == 3
+    assert len(experiment_paths(storage_dir)) == 3
 
 
 def test_random_search_shares_samples_across_pairs_by_default(project):
@@ -291,10 +293,10 @@ def test_add_to_folder_grid_adds_only_what_is_new(project, capsys):
     project.write_schedule("grid_schedule_grow.py", grid_schedule({"lr": [0.1, 0.2, 0.3]}, seeds=(1, 2, 3)))
     assert project.prepare(schedule, "--add_to_folder", storage_dir.name) == 0
     assert project.storage_dirs() == [storage_dir]
-    experiment_dirs = DirectoryTree.get_experiment_dirs(storage_dir)
+    experiment_dirs = experiment_paths(storage_dir)
     assert experiment_params(storage_dir) == [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]
     for experiment_dir in experiment_dirs:
-        assert [s.name for s in DirectoryTree.get_seed_dirs(experiment_dir)] == ["seed1", "seed2", "seed3"]
+        assert [s.name for s in seed_paths(experiment_dir)] == ["seed1", "seed2", "seed3"]
     new_seed = experiment_dirs[1] / "seed3"
     assert (new_seed / UNHATCHED).is_file()
     config = read_json(new_seed / "config.json")
@@ -358,7 +360,7 @@ def test_answer_yes_on_stdin_creates(project, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Create them? (y/n)" in out and "created" in out
     (storage_dir,) = project.storage_dirs()
-    assert len(DirectoryTree.get_experiment_dirs(storage_dir)) == 2
+    assert len(experiment_paths(storage_dir)) == 2
 
 
 def test_junk_then_yes_on_stdin_creates(project, monkeypatch, capsys):
@@ -387,7 +389,7 @@ def test_piped_answers_in_a_subprocess(project):
     assert "Create them? (y/n) y" in result.stdout
     assert "Traceback" not in result.stderr
     (storage_dir,) = project.storage_dirs()
-    assert len(DirectoryTree.get_experiment_dirs(storage_dir)) == 2
+    assert len(experiment_paths(storage_dir)) == 2
 
 
 def test_piped_no_in_a_subprocess(project):
@@ -416,10 +418,10 @@ def test_two_prepare_processes_at_once_never_share_a_folder(project):
     created = [line.split()[-1] for out in outputs for line in out.splitlines() if line.startswith("created ")]
     assert len(created) == 8 and len(set(created)) == 8  # each process reports only its own four
     for storage_dir in storage_dirs:
-        experiment_dirs = DirectoryTree.get_experiment_dirs(storage_dir)
+        experiment_dirs = experiment_paths(storage_dir)
         assert len(experiment_dirs) == 3
         for experiment_dir in experiment_dirs:
-            seed_dirs = DirectoryTree.get_seed_dirs(experiment_dir)
+            seed_dirs = seed_paths(experiment_dir)
             assert [s.name for s in seed_dirs] == ["seed1", "seed2"]
             assert all((s / UNHATCHED).is_file() and (s / "config.json").is_file() for s in seed_dirs)
     names = [n for n, _ in read_list_file(project.schedules / "list_searches_race.txt")]

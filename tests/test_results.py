@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alfred.utils import flags
-from alfred.utils.directory_tree import (COMPLETED, CRASH, GRID_SEARCH, PLOTS_DIR, SUMMARY_COMPLETED, SUMMARY_DIR,
-                                         SUMMARY_FAILED, SUMMARY_ONGOING, UNHATCHED, DirectoryTree)
+from alfred.utils.layout import (COMPLETED, CRASH, GRID_SEARCH, PLOTS_DIR, SUMMARY_COMPLETED, SUMMARY_DIR,
+                                 SUMMARY_FAILED, SUMMARY_ONGOING, UNHATCHED)
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError
 from alfred.utils.recorder import Recorder
-from alfred.utils.results import load_curves, load_results
+from alfred.results import load_curves, load_results
+from alfred.utils.layout import list_storage_dirs
+from alfred.utils.seed_state import pid_start_time, HOSTNAME
 
-from conftest import REPO, grid_schedule
+from conftest import REPO, grid_schedule, seed_paths
 
 NAME = "Te1_nogit_algA_taskA_grid_syn"
 
@@ -84,7 +86,7 @@ def test_load_curves_unequal_lengths_none_nan_and_skipped_seeds(tmp_path):
         2: {1: "crash", 2: "unhatched", 3: "norec"},
         3: {1: curve([7, 8]), 2: {"step": [0], "score": [None]}},
     })
-    from alfred.utils.results import LoadReport
+    from alfred.results.loading import LoadReport
 
     report = LoadReport()
     curves = load_curves(storage, x_metric="step", y_metric="score", report=report)
@@ -126,7 +128,7 @@ def test_unknown_metric_lists_recorded_ones(tmp_path):
 
 # ----------------------------------------------------------------------------- selection
 def test_best_config_is_the_known_best(tmp_path):
-    from alfred.benchmark import summarize_search
+    from alfred.results.summary import summarize_search
 
     storage = scored_search(tmp_path, {1: 0.2, 2: 0.9, 3: 0.5})
     summary = summarize_search(storage, y_metric="score")
@@ -147,7 +149,7 @@ def test_best_config_is_the_known_best(tmp_path):
 
 
 def test_overlap_report(tmp_path):
-    from alfred.benchmark import summarize_search
+    from alfred.results.summary import summarize_search
 
     values = {1: [0.7, 0.9, 0.8, 0.85, 0.75], 2: [0.72, 0.88, 0.76, 0.83, 0.74], 3: [0.1, 0.12, 0.08, 0.1, 0.11]}
     storage = make_search(tmp_path, {e: {s: curve([0.0, v]) for s, v in enumerate(vals, 1)} for e, vals in values.items()})
@@ -160,7 +162,7 @@ def test_overlap_report(tmp_path):
 
 
 def test_settings_from_results_and_flags_override(tmp_path):
-    from alfred.benchmark import resolve_settings
+    from alfred.results.settings import resolve_settings
 
     storage = scored_search(tmp_path, {1: 0.2})
     info = json.loads((storage / "prepare_info.json").read_text())
@@ -187,7 +189,7 @@ def _bad_inputs(root: Path) -> dict[str, tuple[Path, list[str], str]]:
 
 
 def test_bad_inputs_one_line_nonzero_exit_no_summary(tmp_path):
-    from alfred.benchmark import summarize_finished
+    from alfred.results.auto_summary import summarize_finished
 
     for what, (storage, extra, message) in _bad_inputs(tmp_path).items():
         r = run_module("alfred.benchmark", "--storage_name", str(storage), *extra, cwd=tmp_path)
@@ -216,10 +218,11 @@ def test_bad_flags_rejected(tmp_path):
 RACER = textwrap.dedent("""
     import sys, time, os
     from pathlib import Path
+    from alfred.results.auto_summary import summarize_finished
     go = Path(sys.argv[2])
+    Path(sys.argv[3]).touch()  # imported and waiting at the line
     while not go.exists():
         time.sleep(0.001)
-    from alfred.benchmark import summarize_finished
     r = summarize_finished([Path(sys.argv[1])], overrides={"y_metric": "score"}, n_resamples=200,
                            log=lambda line: None)
     print("ACTION", r[0].action)
@@ -230,9 +233,13 @@ def test_summary_exactly_once_with_racing_processes(tmp_path):
     storage = scored_search(tmp_path / "root", {1: 0.1, 2: 0.5, 3: 0.3})
     go = tmp_path / "go"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(storage), str(go)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(4)]
-    time.sleep(1.5)  # let them all import and wait at the line
+    ready = [tmp_path / f"ready{i}" for i in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, str(storage), str(go), str(r)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for r in ready]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready):  # every racer waits at the line: start them at once
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "a racer did not start"
+        time.sleep(0.01)
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
     actions = [line.split()[1] for out, _ in outs for line in out.splitlines() if line.startswith("ACTION")]
@@ -244,7 +251,7 @@ def test_summary_exactly_once_with_racing_processes(tmp_path):
     info = json.loads((storage / SUMMARY_COMPLETED).read_text())
     assert info["n_completed"] == 15 and info["best_experiment"] == 2
     # later calls: up to date, nothing redone
-    from alfred.benchmark import summarize_finished
+    from alfred.results.auto_summary import summarize_finished
     assert summarize_finished([storage], log=lambda line: None)[0].action == "up to date"
 
 
@@ -255,15 +262,15 @@ def _dead_pid() -> int:
 
 
 def test_dead_owner_summary_flag_is_taken_over_live_one_is_not(tmp_path):
-    from alfred.benchmark import summarize_finished
+    from alfred.results.auto_summary import summarize_finished
 
     storage = scored_search(tmp_path, {1: 0.1, 2: 0.5})
     flag = storage / SUMMARY_ONGOING
-    flag.write_text(json.dumps({"host": flags.HOSTNAME, "pid": os.getpid(),
-                                "pid_start": flags.pid_start_time(os.getpid())}))
+    flag.write_text(json.dumps({"host": HOSTNAME, "pid": os.getpid(),
+                                "pid_start": pid_start_time(os.getpid())}))
     r = summarize_finished([storage], overrides={"y_metric": "score"}, log=lambda line: None)
     assert r[0].action == "busy" and flag.exists() and not (storage / SUMMARY_COMPLETED).exists()
-    flag.write_text(json.dumps({"host": flags.HOSTNAME, "pid": _dead_pid(), "pid_start": "1"}))
+    flag.write_text(json.dumps({"host": HOSTNAME, "pid": _dead_pid(), "pid_start": "1"}))
     r = summarize_finished([storage], overrides={"y_metric": "score"}, log=lambda line: None)
     assert r[0].action == "summarized"
     assert (storage / SUMMARY_COMPLETED).exists() and not flag.exists()
@@ -283,13 +290,13 @@ def test_clean_interrupted_removes_stale_summary_flag(tmp_path):
     from alfred.clean_interrupted import main
 
     storage = scored_search(tmp_path, {1: 0.1})
-    (storage / SUMMARY_ONGOING).write_text(json.dumps({"host": flags.HOSTNAME, "pid": _dead_pid()}))
+    (storage / SUMMARY_ONGOING).write_text(json.dumps({"host": HOSTNAME, "pid": _dead_pid()}))
     assert main(["--storage_name", str(storage), "--yes"]) == 0
     assert not (storage / SUMMARY_ONGOING).exists()
 
 
 def test_unfinished_search_is_not_summarized(tmp_path):
-    from alfred.benchmark import summarize_finished
+    from alfred.results.auto_summary import summarize_finished
 
     storage = make_search(tmp_path, {1: {1: curve([1, 2]), 2: "unhatched"}})
     r = summarize_finished([storage], overrides={"y_metric": "score"}, log=lambda line: None)
@@ -334,16 +341,6 @@ def test_bad_results_key_in_schedule(project):
     assert r.returncode == 2 and "unknown key(s) 'y_metrik'" in r.stderr and "y_metric" in r.stderr
 
 
-def test_launch_summary_on_test_project(project):
-    schedule = project.write_schedule("grid_schedule_t.py", grid_schedule({"lr": [0.1, 0.3], "width": [2]}))
-    assert project.prepare(schedule) == 0
-    from alfred.launch_schedule import main
-
-    assert main(["--from_file", "schedules/list_searches_t.txt"]) == 0
-    storage = project.storage_dirs()[0]
-    assert json.loads((storage / SUMMARY_COMPLETED).read_text())["best_experiment"] == 2
-
-
 # ----------------------------------------------------------------------------- comparisons and plot arrays
 def test_compare_searches_and_models(tmp_path):
     a = scored_search(tmp_path, {1: 0.1, 2: 0.5, 3: 0.3})
@@ -363,7 +360,7 @@ def test_compare_searches_and_models(tmp_path):
 
 
 def test_plot_arrays_cap_large_search(tmp_path):
-    from alfred.make_plot_arrays import make_plot_arrays
+    from alfred.results.plot_arrays import make_plot_arrays
 
     means = {e: e / 150 for e in range(1, 121)}
     storage = scored_search(tmp_path, means, n_seeds=2)
@@ -394,11 +391,11 @@ def test_create_retrainbest_twice_creates_nothing_new(tmp_path):
     args = ["--from_file", str(list_file), "--n_retrain_seeds", "4", "--budget_params", "n_steps",
             "--train_time_factor", "2.5", "--performance_metric", "score", "--yes"]
     assert main(args) == 0
-    dirs = DirectoryTree.get_storage_dirs(root)
+    dirs = list_storage_dirs(root)
     assert len(dirs) == 2
     retrain = next(d for d in dirs if d != storage)
     assert retrain.name.endswith("_retrainBest_grid_syn") and (retrain / "RETRAIN_BEST").exists()
-    seeds = [DirectoryTree(s).seed for s in DirectoryTree.get_seed_dirs(retrain / "experiment1")]
+    seeds = [DirectoryTree(s).seed for s in seed_paths(retrain / "experiment1")]
     assert seeds == [4, 5, 6, 7]  # distinct from the search's seeds 1..3
     config = json.loads((retrain / "experiment1" / "seed4" / "config.json").read_text())
     assert config["lr"] == 0.2 and config["n_steps"] == 250 and config["seed"] == 4
@@ -407,7 +404,7 @@ def test_create_retrainbest_twice_creates_nothing_new(tmp_path):
     lines = (tmp_path / "list_retrains_x.txt").read_text().splitlines()
     assert lines == [f"# root_dir={root.resolve()}", retrain.name]
     assert main(args) == 0
-    assert len(DirectoryTree.get_storage_dirs(root)) == 2
+    assert len(list_storage_dirs(root)) == 2
     assert (tmp_path / "list_retrains_x.txt").read_text().splitlines() == lines
     # a retrain dir is summarisable like a search once run; and --storage_name writes beside the storage dir
     assert main(["--storage_name", storage.name, "--root_dir", str(root), "--performance_metric", "score", "--yes",
@@ -431,25 +428,15 @@ def test_create_retrainbest_bad_budget_param_and_over_tasks(tmp_path, capsys):
     list_file.write_text(f"# root_dir={root}\n{a.name}\n{b.name}\n{c.name}\n")
     assert main(["--from_file", str(list_file), "--over_tasks", "--performance_metric", "score", "--yes",
                  "--n_retrain_seeds", "2"]) == 0
-    retrains = [d for d in DirectoryTree.get_storage_dirs(root) if "retrainBest" in d.name]
+    retrains = [d for d in list_storage_dirs(root) if "retrainBest" in d.name]
     assert len(retrains) == 3
     for d in retrains:  # every task retrains experiment 1 (lr 0.1), the best on the aggregate
         assert json.loads((d / "prepare_info.json").read_text())["best_experiment"] == 1
 
 
 # ----------------------------------------------------------------------------- entry points
-@pytest.mark.parametrize("module", ["alfred.benchmark", "alfred.make_plot_arrays", "alfred.make_comparative_plots",
-                                    "alfred.create_retrainbest"])
-def test_entry_point_help_is_fast(module, tmp_path):
-    start = time.perf_counter()
-    r = run_module(module, "--help", cwd=tmp_path)
-    elapsed = time.perf_counter() - start
-    assert r.returncode == 0 and "usage: python -m" in r.stdout
-    assert elapsed < 8.0, elapsed  # no matplotlib import for --help (~1 s on an idle machine)
-
-
 def test_summary_redone_when_more_seeds_complete(tmp_path):
-    from alfred.benchmark import summarize_finished
+    from alfred.results.auto_summary import summarize_finished
 
     storage = scored_search(tmp_path, {1: 0.1, 2: 0.5}, n_seeds=2)
     quiet = dict(overrides={"y_metric": "score"}, n_resamples=100, log=lambda line: None)
@@ -471,7 +458,7 @@ def test_summary_redone_when_more_seeds_complete(tmp_path):
 
 @pytest.mark.parametrize("bars", ["stderr", "10th_quantile", "none"])
 def test_error_bar_modes_and_random_search(tmp_path, bars):
-    from alfred.benchmark import summarize_search
+    from alfred.results.summary import summarize_search
 
     storage = scored_search(tmp_path, {1: 0.1, 2: 0.5, 3: 0.3}, kind_flag="RANDOM_SEARCH",
                             name="Te1_nogit_algA_taskA_random_syn")

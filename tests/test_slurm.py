@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grid_schedule
+from conftest import grid_schedule, seed_trees
 
-from alfred.utils import flags
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.flags import SeedState, read_status
+from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 # main.py for the preemption test: counts steps; on Preempted writes a checkpoint into
 # incrementals/ and re-raises; when it starts, resumes from the latest checkpoint.
@@ -108,11 +107,11 @@ def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.2):
 
 
 def trees(project) -> list[DirectoryTree]:
-    return [t for d in project.storage_dirs() for t in DirectoryTree.iter_seed_trees(d)]
+    return [t for d in project.storage_dirs() for t in seed_trees(d)]
 
 
 def states(project) -> collections.Counter:
-    return collections.Counter(read_status(t).state for t in trees(project))
+    return collections.Counter(seed_state(t).state for t in trees(project))
 
 
 def in_queue(job: str) -> bool:
@@ -158,7 +157,7 @@ def test_slurm_array_runs_every_seed_exactly_once(project, slurm_jobs):
     wait_for(lambda: states(project)[SeedState.COMPLETED] == 12, 120, "every seed to complete")
     counts = collections.Counter(project.calls())
     assert len(counts) == 12 and set(counts.values()) == {1}, counts
-    infos = [flags.read_flag_info(t.flag_path("COMPLETED")) for t in trees(project)]
+    infos = [read_flag_info(t.flag_path("COMPLETED")) for t in trees(project)]
     assert {i["slurm_array_job_id"] for i in infos} == {array_id}
     tasks = {i["slurm_array_task_id"] for i in infos}
     assert tasks <= {"0", "1", "2"} and len(tasks) >= 2, tasks  # the array shared the work
@@ -193,9 +192,9 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
     assert len(released) == 1
     reason = json.loads(next(released[0].attempts_dir.glob("*/RELEASED")).read_text())["released"]
     assert reason == "preempted (SIGTERM)"
-    assert read_status(released[0]).state is SeedState.UNHATCHED
-    interrupted = [t for t in trees(project) if read_status(t).state is SeedState.INTERRUPTED]
-    assert len(interrupted) == 1 and "is dead on this host" in read_status(interrupted[0]).reason
+    assert seed_state(released[0]).state is SeedState.UNHATCHED
+    interrupted = [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED]
+    assert len(interrupted) == 1 and "is dead on this host" in seed_state(interrupted[0]).reason
     assert states(project)[SeedState.RUNNING] == 0
 
     clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes")
@@ -219,14 +218,14 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
     array_id, _ = launch_slurm(project, "schedules/list_searches_pr.txt", 1, slurm_jobs)
     (tree,) = trees(project)
     wait_for(lambda: "step 3" in project.calls(), 60, "the run to make progress")
-    info = flags.read_flag_info(tree.flag_path("OPENED"))
+    info = read_flag_info(tree.flag_path("OPENED"))
     assert info["slurm_job_id"] == array_id  # one job: submitit submits it as a plain job, not an array
     # What SLURM sends before the time limit (--signal=USR2@<delay>) or on preemption.
     subprocess.run(["scancel", "--signal=USR2", array_id], check=True, timeout=30)
 
     released = wait_for(lambda: next(tree.attempts_dir.glob("*/RELEASED"), None), 30, "the run to be released")
     assert json.loads(released.read_text())["released"] == "preempted (SIGUSR2)"
-    wait_for(lambda: read_status(tree).state is SeedState.COMPLETED, 90, "the requeued job to finish the seed")
+    wait_for(lambda: seed_state(tree).state is SeedState.COMPLETED, 90, "the requeued job to finish the seed")
     calls = project.calls()
     checkpoint = next(c for c in calls if c.startswith("checkpoint at step "))
     k = int(checkpoint.rsplit(" ", 1)[1])
@@ -235,7 +234,7 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
     assert f"resumed from step {k}" in calls
     assert calls[calls.index(f"resumed from step {k}") + 1] == f"step {k + 1}"
     assert calls[-1] == "done"
-    done = flags.read_flag_info(tree.flag_path("COMPLETED"))
+    done = read_flag_info(tree.flag_path("COMPLETED"))
     assert done["slurm_job_id"] == array_id and done["slurm_restart_count"] == "1"
     assert done["worker_id"] == f"slurm-{array_id}.r1"
     assert done["attempt"] == 2  # attempts/1/ holds the released attempt
@@ -245,7 +244,7 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
 # --- option handling: no cluster needed --------------------------------------------------------
 
 def test_slurm_extra_options_parse():
-    from alfred.slurm import parse_extra
+    from alfred.search.slurm import parse_extra
     from alfred.utils.misc import AlfredError
 
     assert parse_extra(["qos=high", "--constraint=a100", "exclusive", "mail-type=END"]) == \

@@ -11,16 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, grid_schedule
+from conftest import REPO, grid_schedule, seed_trees
 
-from alfred import status as status_mod
+from alfred.search import status as status_mod
 from alfred.launch_schedule import main as launch_main
 from alfred.utils import flags
-from alfred.utils.directory_tree import DirectoryTree
-
-
-def seed_trees(storage_dir: Path) -> list[DirectoryTree]:
-    return list(DirectoryTree.iter_seed_trees(storage_dir))
+from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 
 @pytest.fixture
@@ -35,7 +31,7 @@ def mixed(project):
     more = project.write_schedule("grid_schedule_st.py",
                                   grid_schedule({"lr": [0.1, 0.2, 0.3], "crash": [0, 1]}, seeds=[1, 2, 3]))
     assert project.prepare(more, "--add_to_folder", storage.name) == 0
-    unhatched = [t for t in seed_trees(storage) if flags.read_status(t).state is flags.SeedState.UNHATCHED]
+    unhatched = [t for t in seed_trees(storage) if seed_state(t).state is SeedState.UNHATCHED]
     assert len(unhatched) == 6
     running = flags.claim(unhatched[0], worker_id="test-live", heartbeat_s=30)
     assert running is not None
@@ -110,10 +106,10 @@ def test_eta_and_elapsed_from_completed_files(mixed):
     storage, running, _ = mixed
     now = time.time()
     for path in storage.glob("experiment*/seed*/COMPLETED"):
-        info = flags.read_flag_info(path)
+        info = read_flag_info(path)
         info.update(duration_s=100.0, start_epoch=now - 1000)
         path.write_text(json.dumps(info))
-    opened = flags.read_flag_info(running.flag_path("OPENED"))
+    opened = read_flag_info(running.flag_path("OPENED"))
     opened["start_epoch"] = now - 40
     running.flag_path("OPENED").write_text(json.dumps(opened))
     st = status_mod.storage_status(storage, now=now)
@@ -223,7 +219,7 @@ def test_opens_few_files_on_a_large_storage_dir(tmp_path, monkeypatch):
 
 def test_progress_bar_and_durations():
     st = status_mod.StorageStatus("x/Ab1_nogit_a_t_grid_d", total=10, completed=5, crashed=1, running=2, unhatched=2)
-    assert status_mod.progress_bar(st, width=10) == "[#####x>>..]  60%"
+    assert status_mod.progress_text(st, width=10) == "[#####x>>..]  60%"
     assert status_mod.format_duration(42) == "42s"
     assert status_mod.format_duration(425) == "7m05s"
     assert status_mod.format_duration(3 * 3600 + 120) == "3h02m"

@@ -26,7 +26,8 @@ import pytest
 if importlib.util.find_spec("wandb") is None:  # not imported here: the syncs run the wandb CLI
     pytest.skip("wandb is not installed", allow_module_level=True)
 
-from alfred.sync_wandb import find_offline_runs, is_synced, main, select_dirs, sync_command
+from alfred.sync_wandb import main
+from alfred.utils.wandb_sync import find_offline_runs, is_synced, select_dirs, sync_command
 
 REPO = Path(__file__).resolve().parents[1]
 STORAGE_X = "Te1_nogit_alg_task_grid_x"
@@ -406,7 +407,7 @@ def test_an_interrupt_kills_the_running_syncs(template, tmp_path, env):
     import signal
     import threading
 
-    from alfred.sync_wandb import sync_runs
+    from alfred.utils.wandb_sync import sync_runs
 
     _, runs = _copy(template, tmp_path / "root")
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))  # as Ctrl-C would

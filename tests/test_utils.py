@@ -22,11 +22,15 @@ import pytest
 from alfred.utils import flags
 from alfred.utils.config import (load_config_from_json, load_dict_from_json, parse_bool, parse_log_level,
                                  save_config_to_json, save_dict_to_json, update_config)
-from alfred.utils.directory_tree import (COMPLETED, CRASH, OPENED, UNHATCHED, DirectoryTree, StorageName,
-                                         allocate_storage_dir, check_name, folder_name_part)
-from alfred.utils.flags import SeedState
+from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED
+from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.storage_names import StorageName, allocate_storage_dir, check_name, folder_name_part
+from alfred.utils.seed_state import SeedState
 from alfred.utils.misc import AlfredError, ask_yes_no, atomic_write_text, cli_main, close_logger, create_logger
 from alfred.utils.recorder import Recorder
+from alfred.utils.layout import list_storage_dirs
+from alfred.utils.seed_state import read_flag_info, pid_start_time, MIN_STALE_S, HOSTNAME, seed_state
+from conftest import experiment_paths, seed_paths, seed_trees
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -278,7 +282,7 @@ def test_get_experiment_and_seed_dirs_sorted_numerically_ignoring_strays(tmp_pat
     for stray in ("experimentA", "experiment_3", "notes", "experiment4.bak", "seed1"):
         (storage / stray).mkdir()
     (storage / "experiment5").with_suffix(".txt").write_text("a file")
-    experiment_dirs = DirectoryTree.get_experiment_dirs(storage)
+    experiment_dirs = experiment_paths(storage)
     assert [p.name for p in experiment_dirs] == ["experiment1", "experiment2", "experiment10", "experiment33"]
 
     exp = storage / "experiment1"
@@ -286,8 +290,8 @@ def test_get_experiment_and_seed_dirs_sorted_numerically_ignoring_strays(tmp_pat
         (exp / f"seed{s}").mkdir()
     for stray in ("seedling", "seed_2", "attempts", "seed3x"):
         (exp / stray).mkdir()
-    assert [p.name for p in DirectoryTree.get_seed_dirs(exp)] == ["seed-1", "seed9", "seed10", "seed100"]
-    trees = list(DirectoryTree.iter_seed_trees(storage))
+    assert [p.name for p in seed_paths(exp)] == ["seed-1", "seed9", "seed10", "seed100"]
+    trees = list(seed_trees(storage))
     assert [(t.experiment_num, t.seed) for t in trees] == [(1, -1), (1, 9), (1, 10), (1, 100)]
 
 
@@ -305,9 +309,9 @@ def test_get_storage_dirs_ignores_strays(tmp_path):
     for name in ("Se2_nogit_a_b_grid_x", "Se1_nogit_a_b_random_y", "notes", "Se_x", ".alfred_ids"):
         (tmp_path / name).mkdir()
     (tmp_path / "Se3_nogit_a_b_grid_file").write_text("a file, not a folder")
-    assert [p.name for p in DirectoryTree.get_storage_dirs(tmp_path)] == [
+    assert [p.name for p in list_storage_dirs(tmp_path)] == [
         "Se1_nogit_a_b_random_y", "Se2_nogit_a_b_grid_x"]
-    assert DirectoryTree.get_storage_dirs(tmp_path / "missing") == []
+    assert list_storage_dirs(tmp_path / "missing") == []
 
 
 def test_allocate_storage_dir_with_stray_folders(tmp_path):
@@ -336,7 +340,7 @@ def test_allocate_storage_dir_skips_an_id_whose_folder_exists(tmp_path):
 _ALLOCATE_SCRIPT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from alfred.utils.directory_tree import allocate_storage_dir
+    from alfred.utils.storage_names import allocate_storage_dir
     root, go, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     while not go.exists():
         time.sleep(0.001)
@@ -558,12 +562,12 @@ def test_claim_succeeds_once(seed_tree):
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0, extra={"job": "42"})
     assert c is not None
     assert _flags_in(seed_tree) == {OPENED}
-    info = flags.read_flag_info(seed_tree.flag_path(OPENED))
-    assert info["host"] == flags.HOSTNAME and info["pid"] == os.getpid()
+    info = read_flag_info(seed_tree.flag_path(OPENED))
+    assert info["host"] == HOSTNAME and info["pid"] == os.getpid()
     assert info["worker_id"] == "w0" and info["heartbeat_s"] == 5.0 and info["job"] == "42"
     assert info["attempt"] == 1 and info["token"] == c.token
     assert flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0) is None
-    assert flags.read_flag_info(seed_tree.flag_path(OPENED))["worker_id"] == "w0"
+    assert read_flag_info(seed_tree.flag_path(OPENED))["worker_id"] == "w0"
 
 
 def test_claim_of_a_completed_seed_returns_none(seed_tree):
@@ -577,12 +581,12 @@ def test_complete(seed_tree):
     assert flags.heartbeat(c) is True
     assert flags.complete(c) is True
     assert _flags_in(seed_tree) == {COMPLETED}
-    info = flags.read_flag_info(seed_tree.flag_path(COMPLETED))
+    info = read_flag_info(seed_tree.flag_path(COMPLETED))
     assert info["token"] == c.token and info["worker_id"] == "w0"
     assert "end_time" in info and info["duration_s"] >= 0
     assert flags.complete(c) is False  # only once
     assert flags.heartbeat(c) is False  # OPENED is gone
-    assert flags.read_status(seed_tree).state is SeedState.COMPLETED
+    assert seed_state(seed_tree).state is SeedState.COMPLETED
 
 
 def test_flag_files_are_json_lines_written_in_place(seed_tree):
@@ -609,8 +613,8 @@ def test_flag_files_are_json_lines_written_in_place(seed_tree):
 def test_read_flag_info(tmp_path, text, expected):
     path = tmp_path / "OPENED"
     path.write_text(text)
-    assert flags.read_flag_info(path) == expected
-    assert flags.read_flag_info(tmp_path / "missing") == {}
+    assert read_flag_info(path) == expected
+    assert read_flag_info(tmp_path / "missing") == {}
 
 
 def test_crash_records_exception_and_traceback(seed_tree):
@@ -628,9 +632,9 @@ def test_crash_records_exception_and_traceback(seed_tree):
     assert text.splitlines()[0] == "exception: RuntimeError: boom lr=0.1"
     assert "Traceback (most recent call last)" in text
     assert "in train" in text  # the frame that raised
-    assert f"host: {flags.HOSTNAME}" in text and "attempt: 1" in text and str(seed_tree.seed_dir) in text
+    assert f"host: {HOSTNAME}" in text and "attempt: 1" in text and str(seed_tree.seed_dir) in text
     assert flags.complete(c) is False  # a crashed claim cannot complete too
-    assert flags.read_status(seed_tree).state is SeedState.CRASHED
+    assert seed_state(seed_tree).state is SeedState.CRASHED
 
 
 def test_crash_with_a_message(seed_tree):
@@ -655,19 +659,19 @@ def test_release_keeps_files_and_records_the_attempt(seed_tree):
 
 
 def test_read_status_each_state(seed_tree):
-    assert flags.read_status(seed_tree).state is SeedState.UNHATCHED
+    assert seed_state(seed_tree).state is SeedState.UNHATCHED
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     assert status.state is SeedState.RUNNING and status.info["token"] == c.token
     flags.complete(c)
-    assert flags.read_status(seed_tree).state is SeedState.COMPLETED
+    assert seed_state(seed_tree).state is SeedState.COMPLETED
     seed_tree.flag_path(COMPLETED).unlink()
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     assert status.state is SeedState.INTERRUPTED and "no FLAG-file" in status.reason
     seed_tree.flag_path(CRASH).write_text("exception: x\n")
-    assert flags.read_status(seed_tree).state is SeedState.CRASHED
+    assert seed_state(seed_tree).state is SeedState.CRASHED
     gone = DirectoryTree(seed_tree.experiment_dir / "seed99")
-    assert flags.read_status(gone).state is SeedState.INTERRUPTED
+    assert seed_state(gone).state is SeedState.INTERRUPTED
 
 
 def _write_opened(tree: DirectoryTree, **info) -> None:
@@ -679,48 +683,48 @@ def test_opened_on_another_host_old_heartbeat_is_interrupted(seed_tree):
     _write_opened(seed_tree, host="some-other-node", pid=os.getpid(), heartbeat_s=30.0, token="t")
     past = time.time() - 1000
     os.utime(seed_tree.flag_path(OPENED), (past, past))
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     # judged by its heartbeat only: that its pid equals a live pid here does not make it alive
     assert status.state is SeedState.INTERRUPTED and "no heartbeat" in status.reason
 
 
 def test_opened_on_another_host_recent_heartbeat_is_running(seed_tree):
     _write_opened(seed_tree, host="some-other-node", pid=12345, heartbeat_s=30.0, token="t")
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     assert status.state is SeedState.RUNNING
     # the same file seen 200 s later (default threshold: max(5 x 30 s, 120 s) = 150 s)
-    later = flags.read_status(seed_tree, now=time.time() + 200)
+    later = seed_state(seed_tree, now=time.time() + 200)
     assert later.state is SeedState.INTERRUPTED
 
 
 def test_opened_stale_threshold_is_never_below_min_stale(seed_tree):
     _write_opened(seed_tree, host="some-other-node", pid=12345, heartbeat_s=1.0, token="t")
     # 5 heartbeats would be 5 s, but NFS attribute caching needs at least MIN_STALE_S
-    assert flags.read_status(seed_tree, now=time.time() + 60).state is SeedState.RUNNING
-    assert flags.read_status(seed_tree, now=time.time() + flags.MIN_STALE_S + 30).state is SeedState.INTERRUPTED
+    assert seed_state(seed_tree, now=time.time() + 60).state is SeedState.RUNNING
+    assert seed_state(seed_tree, now=time.time() + MIN_STALE_S + 30).state is SeedState.INTERRUPTED
     # an explicit threshold wins
-    assert flags.read_status(seed_tree, stale_after_s=10, now=time.time() + 60).state is SeedState.INTERRUPTED
+    assert seed_state(seed_tree, stale_after_s=10, now=time.time() + 60).state is SeedState.INTERRUPTED
 
 
 def test_opened_on_this_host_with_dead_pid_is_interrupted(seed_tree):
     pid = _dead_pid()
-    _write_opened(seed_tree, host=flags.HOSTNAME, pid=pid, heartbeat_s=30.0, token="t")
-    status = flags.read_status(seed_tree)  # fresh heartbeat, but the process is gone
+    _write_opened(seed_tree, host=HOSTNAME, pid=pid, heartbeat_s=30.0, token="t")
+    status = seed_state(seed_tree)  # fresh heartbeat, but the process is gone
     assert status.state is SeedState.INTERRUPTED and str(pid) in status.reason
 
 
 def test_opened_on_this_host_with_live_pid_is_running(seed_tree):
-    _write_opened(seed_tree, host=flags.HOSTNAME, pid=os.getpid(),
-                  pid_start=flags.pid_start_time(os.getpid()), heartbeat_s=30.0, token="t")
+    _write_opened(seed_tree, host=HOSTNAME, pid=os.getpid(),
+                  pid_start=pid_start_time(os.getpid()), heartbeat_s=30.0, token="t")
     past = time.time() - 10_000
     os.utime(seed_tree.flag_path(OPENED), (past, past))
-    assert flags.read_status(seed_tree).state is SeedState.RUNNING  # alive wins over an old heartbeat
+    assert seed_state(seed_tree).state is SeedState.RUNNING  # alive wins over an old heartbeat
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc to read process start times")
 def test_opened_on_this_host_with_reused_pid_is_interrupted(seed_tree):
-    _write_opened(seed_tree, host=flags.HOSTNAME, pid=os.getpid(), pid_start="1", heartbeat_s=30.0, token="t")
-    assert flags.read_status(seed_tree).state is SeedState.INTERRUPTED
+    _write_opened(seed_tree, host=HOSTNAME, pid=os.getpid(), pid_start="1", heartbeat_s=30.0, token="t")
+    assert seed_state(seed_tree).state is SeedState.INTERRUPTED
 
 
 def test_reset_crashed_seed_moves_files_to_attempts(seed_tree):
@@ -730,7 +734,7 @@ def test_reset_crashed_seed_moves_files_to_attempts(seed_tree):
     (seed_tree.recorders_dir / "train.pkl").write_bytes(b"data")
     (seed_tree.incrementals_dir / "ckpt.pt").write_bytes(b"ckpt")
     flags.crash(c, message="boom")
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     assert flags.reset(seed_tree, status) is True
 
     attempt = seed_tree.attempts_dir / "1"
@@ -743,20 +747,20 @@ def test_reset_crashed_seed_moves_files_to_attempts(seed_tree):
     assert os.listdir(seed_tree.recorders_dir) == [] and os.listdir(seed_tree.incrementals_dir) == []
     assert seed_tree.config_path.read_text() == config_before
     assert seed_tree.config_unique_path.is_file()
-    assert flags.read_status(seed_tree).state is SeedState.UNHATCHED
+    assert seed_state(seed_tree).state is SeedState.UNHATCHED
 
     # the next attempt goes to attempts/2/
     c2 = flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0)
     assert c2.info["attempt"] == 2
     flags.crash(c2, message="boom again")
-    assert flags.reset(seed_tree, flags.read_status(seed_tree)) is True
+    assert flags.reset(seed_tree, seed_state(seed_tree)) is True
     assert (seed_tree.attempts_dir / "2" / CRASH).read_text().startswith("exception: boom again")
     assert (seed_tree.attempts_dir / "1" / CRASH).read_text().startswith("exception: boom")
 
 
 def test_reset_interrupted_seed_keeps_its_opened(seed_tree):
-    _write_opened(seed_tree, host=flags.HOSTNAME, pid=_dead_pid(), heartbeat_s=30.0, token="old")
-    status = flags.read_status(seed_tree)
+    _write_opened(seed_tree, host=HOSTNAME, pid=_dead_pid(), heartbeat_s=30.0, token="old")
+    status = seed_state(seed_tree)
     assert status.state is SeedState.INTERRUPTED
     assert flags.reset(seed_tree, status) is True
     assert json.loads((seed_tree.attempts_dir / "1" / OPENED).read_text())["token"] == "old"
@@ -770,7 +774,7 @@ def test_reset_refuses_other_states(seed_tree, state):
         if state == "completed":
             flags.complete(c)
     before = sorted(os.listdir(seed_tree.seed_dir))
-    status = flags.read_status(seed_tree)
+    status = seed_state(seed_tree)
     assert status.state.value.lower() == state
     with pytest.raises(ValueError, match=status.state.value):
         flags.reset(seed_tree, status)
@@ -780,7 +784,7 @@ def test_reset_refuses_other_states(seed_tree, state):
 def test_reset_with_a_stale_status_does_nothing(seed_tree):
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
     flags.crash(c, message="boom")
-    stale = flags.read_status(seed_tree)
+    stale = seed_state(seed_tree)
     assert flags.reset(seed_tree, stale) is True
     # someone reset it already and a worker took it: the old CRASHED status must not act again
     flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0)

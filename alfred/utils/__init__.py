@@ -7,7 +7,7 @@ below are loaded on first use, so that a script importing one utils module (e.g.
 """
 from __future__ import annotations
 
-import importlib
+from alfred.utils.misc import lazy_exports
 
 _EXPORTS = {
     "AlfredError": "alfred.utils.misc",
@@ -30,13 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'alfred.utils' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

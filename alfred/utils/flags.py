@@ -26,50 +26,28 @@ a pid on this host that is no longer alive.
 """
 from __future__ import annotations
 
-import enum
 import json
 import os
-import socket
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from alfred.utils.directory_tree import COMPLETED, CRASH, OPENED, UNHATCHED, DirectoryTree
+from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.layout import ATTEMPTS, COMPLETED, CONFIG, CONFIG_UNIQUE, CRASH, OPENED, RELEASED, UNHATCHED, SeedDir
 from alfred.utils.misc import atomic_write_text
+from alfred.utils.seed_state import HOSTNAME, SeedState, SeedStatus, pid_start_time, read_flag_info
 
-__all__ = ["SeedState", "SeedStatus", "Claim", "claim", "complete", "crash", "release",
-           "read_status", "read_flag_info", "state_from_names", "reset", "heartbeat", "pid_start_time",
-           "failed_attempts", "MIN_STALE_S"]
+__all__ = ["Claim", "claim", "owns", "heartbeat", "complete", "crash", "release", "reset", "failed_attempts"]
 
-HOSTNAME = socket.gethostname()
-# NFS clients cache file attributes for up to 60 s (acregmax), so a heartbeat seen from
-# another node can look that much older than it is: never call a run stale sooner.
-MIN_STALE_S = 120.0
-STALE_HEARTBEATS = 5
-_KEEP_ON_RESET = frozenset({"config.json", "config_unique.json", "attempts"})
-
-
-class SeedState(str, enum.Enum):
-    UNHATCHED = "UNHATCHED"
-    RUNNING = "RUNNING"
-    INTERRUPTED = "INTERRUPTED"
-    CRASHED = "CRASHED"
-    COMPLETED = "COMPLETED"
-
-
-@dataclass
-class SeedStatus:
-    state: SeedState
-    reason: str = ""
-    info: dict = field(default_factory=dict)
+_KEEP_ON_RESET = frozenset({CONFIG, CONFIG_UNIQUE, ATTEMPTS})
 
 
 @dataclass
 class Claim:
-    """What a worker holds while it runs a seed: the tree and the token written in OPENED."""
+    """What a worker holds while it runs a seed: the seed's paths and the token written in OPENED."""
 
-    tree: DirectoryTree
+    tree: SeedDir
     token: str
     info: dict
     seed_dir: str = ""  # the tree's seed folder as a string: flag paths are joined often
@@ -82,22 +60,6 @@ class Claim:
         return os.path.join(self.seed_dir, name)
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (Linux); None if there is none."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()
-
-
-def pid_start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (Linux), to tell a live pid from a reused one."""
-    fields = _proc_stat(pid)
-    return fields[19] if fields else None
-
-
 _own_start: tuple[int, str | None] = (0, None)
 
 
@@ -108,36 +70,6 @@ def _own_pid_start() -> tuple[int, str | None]:
     if _own_start[0] != pid:
         _own_start = (pid, pid_start_time(pid))
     return _own_start
-
-
-def read_flag_info(path: str | os.PathLike) -> dict:
-    """The facts in OPENED or COMPLETED: their JSON lines merged, later lines adding keys.
-
-    {} when the file is missing or empty (mid-claim). A line that does not parse (a flag of
-    an older layout written by several writes, or a damaged one) is skipped.
-    """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return {}
-    info: dict = {}
-    for line in data.splitlines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            info.update(obj)
-    if not info and data.strip():  # one JSON object over several lines (indented)
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            return {}
-        return obj if isinstance(obj, dict) else {}
-    return info
 
 
 def _append_line(path: str, info: dict) -> bool:
@@ -153,27 +85,8 @@ def _append_line(path: str, info: dict) -> bool:
     return True
 
 
-def _pid_alive(pid: int, start: str | None) -> bool:
-    """Whether ``pid`` on this host is still the process that wrote ``start``.
-
-    A killed process whose parent has not reaped it yet is a zombie: dead, though kill(0) works.
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    fields = _proc_stat(pid)
-    if fields is None:
-        return not os.path.isdir("/proc/self")  # no procfs: trust kill(0)
-    if fields[0] in ("Z", "X"):
-        return False
-    return start is None or fields[19] == start
-
-
-def _next_attempt(tree: DirectoryTree | str) -> int:
-    attempts = os.path.join(tree, "attempts") if isinstance(tree, str) else tree.attempts_dir
+def _next_attempt(tree: SeedDir | str) -> int:
+    attempts = os.path.join(tree, ATTEMPTS) if isinstance(tree, str) else tree.attempts_dir
     try:
         done = [int(n) for n in os.listdir(attempts) if n.isdigit()]
     except FileNotFoundError:
@@ -181,7 +94,7 @@ def _next_attempt(tree: DirectoryTree | str) -> int:
     return max(done, default=0) + 1
 
 
-def failed_attempts(tree: DirectoryTree) -> int:
+def failed_attempts(tree: SeedDir) -> int:
     """Attempts that failed: ``attempts/<n>/`` without RELEASED (crashed or interrupted, then reset).
 
     Released attempts (Ctrl-C, preemption) are not failures: a long run may be preempted many times.
@@ -190,7 +103,7 @@ def failed_attempts(tree: DirectoryTree) -> int:
         names = [n for n in os.listdir(tree.attempts_dir) if n.isdigit()]
     except FileNotFoundError:
         return 0
-    return sum(not os.path.exists(tree.attempts_dir / n / "RELEASED") for n in names)
+    return sum(not os.path.exists(tree.attempts_dir / n / RELEASED) for n in names)
 
 
 # Recorded in OPENED when the worker runs inside a SLURM job, to find a seed's job and its log.
@@ -207,15 +120,15 @@ def _now_iso(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
-def claim(tree: DirectoryTree | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
+def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
           extra: dict | None = None) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
-    ``tree`` is the seed's DirectoryTree or its seed folder: a worker's pass tries every
+    ``tree`` is the seed's SeedDir or its seed folder: a worker's pass tries every
     seed, and the tree is then built only for the seed it wins.
     Returns None when another worker (or state) got there first.
     """
-    seed_dir = os.fspath(tree.seed_dir if isinstance(tree, DirectoryTree) else tree)
+    seed_dir = os.fspath(tree.seed_dir if isinstance(tree, SeedDir) else tree)
     opened = os.path.join(seed_dir, OPENED)
     try:
         os.rename(os.path.join(seed_dir, UNHATCHED), opened)
@@ -236,8 +149,8 @@ def claim(tree: DirectoryTree | str | os.PathLike, *, worker_id: str, heartbeat_
         **_slurm_info(),
         **(extra or {}),
     }
-    if not isinstance(tree, DirectoryTree):
-        tree = DirectoryTree(seed_dir)
+    if not isinstance(tree, SeedDir):
+        tree = DirectoryTree(seed_dir)  # what the user's main receives as dir_tree
     _append_line(opened, info)  # into the empty file just renamed; gone only if reset meanwhile
     return Claim(tree=tree, token=info["token"], info=info, seed_dir=seed_dir)
 
@@ -304,7 +217,7 @@ def release(c: Claim, reason: str) -> bool:
     if not owns(c):
         return False
     attempt_dir = _make_attempt_dir(c.tree)
-    atomic_write_text(attempt_dir / "RELEASED", json.dumps({**c.info, "released": reason}, indent=1) + "\n")
+    atomic_write_text(attempt_dir / RELEASED, json.dumps({**c.info, "released": reason}, indent=1) + "\n")
     try:
         os.rename(c.flag(OPENED), c.flag(UNHATCHED))
     except FileNotFoundError:
@@ -312,65 +225,7 @@ def release(c: Claim, reason: str) -> bool:
     return True
 
 
-def read_status(tree: DirectoryTree, *, stale_after_s: float | None = None, now: float | None = None,
-                names: set[str] | None = None) -> SeedStatus:
-    """The state of one seed folder, read from its FLAG-files.
-
-    Args:
-        stale_after_s: heartbeat age (s) after which a run on another host is interrupted;
-            default: max(5 heartbeats, MIN_STALE_S), using the heartbeat_s recorded in OPENED.
-        names: the folder's entries if the caller already listed them (saves a syscall).
-    """
-    if names is None:
-        try:
-            names = set(os.listdir(tree.seed_dir))
-        except FileNotFoundError:
-            return SeedStatus(SeedState.INTERRUPTED, "seed folder is gone")
-    state = state_from_names(names)
-    if state is None:
-        return _opened_status(tree, stale_after_s, now)
-    if state is SeedState.INTERRUPTED:
-        return SeedStatus(state, "no FLAG-file (a reset was interrupted)")
-    return SeedStatus(state)
-
-
-def state_from_names(names: set[str] | frozenset[str]) -> SeedState | None:
-    """The state a seed folder's entries decide alone; None when OPENED must be read
-    (running or interrupted). A flag later in the protocol wins over an earlier one."""
-    if COMPLETED in names:
-        return SeedState.COMPLETED
-    if CRASH in names:
-        return SeedState.CRASHED
-    if OPENED in names:
-        return None
-    if UNHATCHED in names:
-        return SeedState.UNHATCHED
-    return SeedState.INTERRUPTED
-
-
-def _opened_status(tree: DirectoryTree, stale_after_s: float | None, now: float | None) -> SeedStatus:
-    path = tree.flag_path(OPENED)
-    info = read_flag_info(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:  # finished between listing and now: read again
-        return read_status(tree, stale_after_s=stale_after_s, now=now)
-    if info.get("host") == HOSTNAME and isinstance(info.get("pid"), int):
-        if _pid_alive(info["pid"], info.get("pid_start")):
-            return SeedStatus(SeedState.RUNNING, f"pid {info['pid']} is alive on this host", info)
-        return SeedStatus(SeedState.INTERRUPTED, f"pid {info['pid']} is dead on this host", info)
-    if stale_after_s is None:
-        stale_after_s = max(STALE_HEARTBEATS * float(info.get("heartbeat_s", 30.0)), MIN_STALE_S)
-    # The heartbeat is the mtime. An OPENED without info is mid-claim: the rename kept the old
-    # mtime of UNHATCHED but set ctime, so ctime tells when the claim happened.
-    last_sign = st.st_mtime if info else max(st.st_mtime, st.st_ctime)
-    age = (time.time() if now is None else now) - last_sign
-    if age > stale_after_s:
-        return SeedStatus(SeedState.INTERRUPTED, f"no heartbeat for {age:.0f} s", info)
-    return SeedStatus(SeedState.RUNNING, f"heartbeat {age:.0f} s ago", info)
-
-
-def _make_attempt_dir(tree: DirectoryTree) -> Path:
+def _make_attempt_dir(tree: SeedDir) -> Path:
     tree.attempts_dir.mkdir(exist_ok=True)
     n = _next_attempt(tree)
     while True:
@@ -382,7 +237,7 @@ def _make_attempt_dir(tree: DirectoryTree) -> Path:
             n += 1
 
 
-def reset(tree: DirectoryTree, status: SeedStatus) -> bool:
+def reset(tree: SeedDir, status: SeedStatus) -> bool:
     """Send an INTERRUPTED or CRASHED seed back to UNHATCHED, keeping the attempt's files.
 
     The flag is renamed into ``attempts/<n>/`` first: that rename is the one decision point

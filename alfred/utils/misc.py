@@ -13,6 +13,10 @@ __all__ = [
     "close_logger",
     "ask_yes_no",
     "cli_main",
+    "progress_bar",
+    "short_value",
+    "temp_sibling",
+    "lazy_exports",
 ]
 
 
@@ -115,3 +119,56 @@ def cli_main(run, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def short_value(value: object) -> str:
+    """A hyperparameter value for a label: floats with 3 significant digits, the rest as str."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class progress_bar:
+    """``with progress_bar(total, unit="seed") as update:`` a tqdm bar for large jobs (at least
+    ``min_total`` steps); ``update`` is None for small ones, which stay silent."""
+
+    def __init__(self, total: int, *, unit: str, desc: str = "", min_total: int = 2000):
+        self.bar = None
+        if total >= min_total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, desc=desc, leave=False)
+
+    def __enter__(self):
+        return self.bar.update if self.bar else None
+
+    def __exit__(self, *exc) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def temp_sibling(path: str | os.PathLike, tag: str = "tmp") -> Path:
+    """A unique hidden name beside ``path`` (``.<name>.<tag>-<hex>``), for building a folder or
+    file that then appears whole by one rename, or for moving one away before removing it."""
+    import uuid
+
+    path = Path(path)
+    return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
+
+
+def lazy_exports(namespace: dict, exports: dict[str, str]):
+    """``__getattr__`` and ``__dir__`` for a package that loads ``exports`` ({name: module}) on
+    first use (PEP 562), so importing the package stays cheap."""
+    import importlib
+
+    package = namespace["__name__"]
+
+    def __getattr__(name: str):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name]), name)
+        namespace[name] = value  # later lookups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *exports})
+
+    return __getattr__, __dir__

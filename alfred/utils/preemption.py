@@ -31,7 +31,7 @@ Outside the user's main (while the worker claims or finishes a seed) a signal on
 the worker to stop before its next claim. SIGKILL cannot be caught: checkpoint
 periodically too if a run is long.
 
-Signals (installed by alfred.slurm in SLURM jobs, see docs/slurm.md): SIGUSR1/SIGUSR2
+Signals (installed by alfred.search.slurm in SLURM jobs, see docs/slurm.md): SIGUSR1/SIGUSR2
 mean "preempted / time limit close": release the seed and requeue the job; SIGTERM means
 "the job is being ended" (scancel, or SLURM's own preemption/time limit): release the seed
 and exit without requeueing (SLURM requeues preempted jobs itself when so configured).

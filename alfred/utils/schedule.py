@@ -13,8 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Literal
 
-from alfred.utils.directory_tree import check_name
+from alfred.utils.layout import list_searches_path
 from alfred.utils.misc import AlfredError
+from alfred.utils.storage_names import check_name
 
 __all__ = ["Schedule", "load_schedule", "import_user_main", "check_user_main_file"]
 
@@ -45,7 +46,7 @@ class Schedule:
 
     @property
     def list_searches_path(self) -> Path:
-        return self.path.parent / f"list_searches_{self.name}.txt"
+        return list_searches_path(self.path, self.name)
 
     def grid_experiments(self) -> list[dict[str, Any]]:
         """Every combination of VARIATIONS, in the order the lists give."""
@@ -152,7 +153,7 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".")
     schedule = Schedule(path=path.resolve(), name=name, kind=kind, alg_names=alg_names, task_names=task_names,
                         seeds=seeds, default_config=default_config)
     if hasattr(module, "RESULTS"):
-        from alfred.utils.results import validate_results_settings
+        from alfred.results.settings import validate_results_settings
 
         try:
             schedule.results = validate_results_settings(module.RESULTS)

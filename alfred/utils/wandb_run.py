@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.layout import SeedDir
 
 __all__ = ["init_wandb_run"]
 
 
-def init_wandb_run(config: Any, dir_tree: DirectoryTree, *, project: str, offline: bool = True, **kwargs: Any):
+def init_wandb_run(config: Any, dir_tree: SeedDir, *, project: str, offline: bool = True, **kwargs: Any):
     """Start and return a W&B run for the seed of ``dir_tree``; ``run.finish()`` ends it.
 
     - name: ``dir_tree.get_run_name()``, i.e. ``<storage_name>/experiment<N>/seed<S>``,

@@ -15,7 +15,7 @@ from typing import Callable
 
 from alfred.utils import flags
 from alfred.utils.config import load_config_from_json
-from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.layout import CRASH, list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError, close_logger, create_logger
 from alfred.utils.preemption import Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
@@ -48,9 +48,9 @@ def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = Fa
     keyed = []
     append = keyed.append
     for s, storage_dir in enumerate(storage_dirs):
-        for n, experiment_dir in DirectoryTree.list_experiment_dirs(storage_dir):
+        for n, experiment_dir in list_experiment_dirs(storage_dir):
             try:
-                seed_dirs = DirectoryTree.list_seed_dirs(experiment_dir)
+                seed_dirs = list_seed_dirs(experiment_dir)
             except FileNotFoundError:
                 continue
             for rank, (_, seed_dir) in enumerate(seed_dirs):
@@ -230,7 +230,7 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
         log.warning("%s: the seed was reset by clean_interrupted while it ran; its result was not recorded", name)
     elif error is not None:
         report.crashed.append(str(tree.seed_dir))
-        log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path("CRASH.txt"))
+        log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path(CRASH))
     else:
         report.completed += 1
         # With progress bars, a line per run would scroll the other processes' bars away.

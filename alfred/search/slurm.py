@@ -1,7 +1,7 @@
 """Launch workers as SLURM jobs (``launch_schedule --slurm``), with submitit.
 
 One job array of ``--slurm_n_jobs`` identical tasks; each task is one worker
-(``alfred.worker.run_worker``) on the same storage dirs, which must be on a filesystem every
+(``alfred.search.worker.run_worker``) on the same storage dirs, which must be on a filesystem every
 node shares. Workers coordinate only through the seeds' FLAG-files, exactly as local worker
 processes do: a search can mix SLURM jobs and local launches, jobs can be added at any time
 (launch again), and each seed runs once.
@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alfred.utils.config import non_negative_int, positive_int
+from alfred.utils.layout import SLURM_LOGS
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SlurmOptions", "SubmittedJob", "add_slurm_args", "options_from_args", "submit", "job_main",
            "DEFAULT_LOG_FOLDER"]
 
-DEFAULT_LOG_FOLDER = "slurm_logs"  # under the root dir of the (first) storage dir
+DEFAULT_LOG_FOLDER = SLURM_LOGS  # under the root dir of the (first) storage dir
 REQUEUE_SIGNALS = ("SIGUSR1", "SIGUSR2")  # "preempted / time limit close": release and requeue
 DEFAULT_MAX_JOBS = 100  # default --slurm_n_jobs: min(UNHATCHED seeds, this)
 
@@ -118,9 +119,11 @@ def options_from_args(args: argparse.Namespace) -> SlurmOptions:
 
 
 def count_unhatched(storage_dirs: list[Path]) -> int:
-    from alfred.utils.directory_tree import UNHATCHED, DirectoryTree
+    from alfred.utils.layout import iter_seed_dirs
+    from alfred.utils.seed_state import SeedState, seed_state
 
-    return sum(tree.flag_path(UNHATCHED).exists() for d in storage_dirs for tree in DirectoryTree.iter_seed_trees(d))
+    return sum(seed_state(seed_dir).state is SeedState.UNHATCHED
+               for d in storage_dirs for _, _, seed_dir in iter_seed_dirs(d))
 
 
 def submit(storage_dirs: list[Path], options: SlurmOptions, worker_kwargs: dict) -> list[SubmittedJob]:
@@ -160,8 +163,8 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     """
     from dataclasses import asdict
 
+    from alfred.search.worker import run_worker
     from alfred.utils.preemption import install_handlers
-    from alfred.worker import run_worker
 
     alfred_log = logging.getLogger("alfred")  # submitit logs through its own logger: leave the root alone
     if not alfred_log.handlers:
@@ -177,7 +180,7 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     restarts = int(env.get("SLURM_RESTART_COUNT", "0") or 0)
     worker_id = f"slurm-{task}" + (f".r{restarts}" if restarts else "")
     claim_info = dict(worker_kwargs.pop("claim_info", None) or {})
-    summary = worker_kwargs.pop("summary", False)
+    auto_summary = worker_kwargs.pop("auto_summary", False)
     try:
         import submitit
 
@@ -193,9 +196,9 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
         raise RuntimeError(f"worker {worker_id} could not start: {report.error}")
     if report.preempted in REQUEUE_SIGNALS and "SLURM_JOB_ID" in env:
         requeue(job_id)
-    elif not report.preempted and summary:  # the job that finds every seed done summarises, once
+    elif not report.preempted and auto_summary:  # the job that finds every seed done summarises, once
         try:
-            from alfred.benchmark import summarize_finished
+            from alfred.results.auto_summary import summarize_finished
 
             summarize_finished([Path(d) for d in storage_dirs], log=lambda line: log.info("%s", line))
         except Exception as e:  # the runs are recorded: a summary problem is only reported

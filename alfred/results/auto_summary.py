@@ -1,0 +1,106 @@
+"""Automatic summaries: the first process to find a search finished summarises it, once.
+
+Launches (local and SLURM jobs) call :func:`summarize_finished` after their last run. For
+each storage dir whose seeds are all done, exactly one process claims the lock
+``SUMMARY_ONGOING`` (alfred.utils.locks; a dead owner's lock is taken over), writes the
+summary (alfred.results.summary) and the plot arrays (alfred.results.plot_arrays), then
+leaves ``SUMMARY_COMPLETED`` (or ``SUMMARY_FAILED`` with the error) recording how many seeds
+were completed. A summary is redone when more seeds completed since the last one.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alfred.utils import locks
+from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, StorageDir, iter_seed_dirs
+from alfred.utils.misc import AlfredError
+from alfred.utils.seed_state import SeedState, seed_state
+
+__all__ = ["FinishedReport", "summarize_finished", "seed_counts", "SUMMARY_STALE_S"]
+
+SUMMARY_STALE_S = 6 * 3600.0  # a SUMMARY_ONGOING of another host this old counts as abandoned
+
+
+@dataclass
+class FinishedReport:
+    storage_dir: Path
+    action: str  # "summarized", "failed", "busy", "unfinished", "up to date", "skipped"
+    message: str = ""
+
+
+def seed_counts(storage_dir: Path) -> tuple[int, int, int]:
+    """(seeds still to run or running, completed, total) of a storage dir."""
+    pending = completed = total = 0
+    for _, _, seed_dir in iter_seed_dirs(storage_dir):
+        total += 1
+        state = seed_state(seed_dir).state
+        if state is SeedState.COMPLETED:
+            completed += 1
+        elif state is not SeedState.CRASHED:
+            pending += 1
+    return pending, completed, total
+
+
+def _done_for(storage: StorageDir, n_completed: int) -> bool:
+    """Whether a summary (or its failure) exists for this number of completed seeds."""
+    return any(locks.read_lock(storage.flag(flag)).get("n_completed") == n_completed
+               for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED))
+
+
+def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = None, n_resamples: int = 10_000,
+                       seed: int = 0, stale_after_s: float | None = None, log=print) -> list[FinishedReport]:
+    """Summarise each storage dir whose seeds are all done (none UNHATCHED, RUNNING or INTERRUPTED)."""
+    from alfred.results.plot_arrays import make_plot_arrays
+    from alfred.results.settings import resolve_settings
+    from alfred.results.summary import clear_dir, summarize_search
+
+    stale = SUMMARY_STALE_S if stale_after_s is None else stale_after_s
+    out = []
+    for storage in map(StorageDir, storage_dirs):
+        try:
+            storage.require_kind()
+        except AlfredError as e:
+            out.append(FinishedReport(storage.path, "skipped", str(e)))
+            continue
+        pending, completed, total = seed_counts(storage.path)
+        if pending:
+            out.append(FinishedReport(storage.path, "unfinished", f"{pending} of {total} seed(s) not done"))
+            continue
+        if _done_for(storage, completed):
+            out.append(FinishedReport(storage.path, "up to date", ""))
+            continue
+        claim = locks.claim_lock(storage.flag(SUMMARY_ONGOING), stale_after_s=stale, extra={"n_completed": completed})
+        if claim is None:
+            out.append(FinishedReport(storage.path, "busy", "another process is summarising it"))
+            continue
+        if _done_for(storage, completed):  # finished by another process between check and claim
+            locks.release_lock(claim)
+            out.append(FinishedReport(storage.path, "up to date", ""))
+            continue
+        for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED):
+            try:
+                os.unlink(storage.flag(flag))
+            except FileNotFoundError:
+                pass
+        try:
+            settings = resolve_settings(storage.path, overrides)
+            # the summary first: it checks the data and fails with the clearest message
+            summary = summarize_search(storage.path, **settings.to_dict(), n_resamples=n_resamples, seed=seed)
+            locks.touch(claim)
+            make_plot_arrays(storage.path, x_metrics=[settings.x_metric], y_metrics=[settings.y_metric],
+                             settings=settings)
+        except Exception as e:
+            message = f"{type(e).__name__}: {e}" if not isinstance(e, AlfredError) else str(e)
+            clear_dir(storage.summary_dir)
+            locks.finish_lock(claim, storage.flag(SUMMARY_FAILED), {"n_completed": completed, "error": message})
+            log(f"summary of {storage.name} failed: {message}")
+            out.append(FinishedReport(storage.path, "failed", message))
+            continue
+        locks.finish_lock(claim, storage.flag(SUMMARY_COMPLETED),
+                          {"n_completed": completed, "best_experiment": summary["best_experiment"]})
+        log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
+            f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
+        out.append(FinishedReport(storage.path, "summarized", str(storage.summary_dir)))
+    return out

@@ -1,0 +1,61 @@
+"""How experiments and storage dirs are named in figures, tables and summaries."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alfred.utils.config import read_json_or_empty
+from alfred.utils.layout import StorageDir
+from alfred.utils.misc import short_value
+from alfred.utils.storage_names import StorageName
+
+__all__ = ["experiment_label", "storage_label", "storage_title", "task_of", "alg_of", "shorten"]
+
+_HIDDEN = ("alg_name", "task_name", "desc")  # the same for every experiment of a search
+
+
+def shorten(text: str, max_len: int) -> str:
+    return text if len(text) <= max_len else text[: max_len - 3] + "..."
+
+
+def experiment_label(experiment: int, config: dict, varied: list[str], max_len: int = 60) -> str:
+    """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters."""
+    text = ", ".join(f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN)
+    return shorten(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+
+
+def storage_label(storage_dir: Path) -> str:
+    """``<id> <alg> <desc>`` of a storage name (the folder name when it is not one)."""
+    parsed = StorageName.parse(Path(storage_dir).name)
+    if parsed is None:
+        return Path(storage_dir).name
+    return f"{parsed.storage_id} {parsed.alg_name} {parsed.desc}"
+
+
+def storage_title(storage_dir: Path, max_len: int = 70) -> str:
+    return shorten(Path(storage_dir).name, max_len)
+
+
+def _prepared(storage_dir: Path, key: str) -> str | None:
+    value = read_json_or_empty(StorageDir(storage_dir).prepare_info).get(key)
+    return str(value) if value else None
+
+
+def task_of(storage_dir: Path, configs: dict[int, dict] | None = None) -> str:
+    """The task of a storage dir: from prepare_info.json, else its configs, else its name."""
+    task = _prepared(storage_dir, "task_name")
+    if task:
+        return task
+    for c in (configs or {}).values():
+        if c.get("task_name"):
+            return str(c["task_name"])
+    parsed = StorageName.parse(Path(storage_dir).name)
+    return parsed.task_name if parsed else "task"
+
+
+def alg_of(storage_dir: Path) -> str:
+    """The algorithm of a storage dir: from prepare_info.json, else its name."""
+    alg = _prepared(storage_dir, "alg_name")
+    if alg:
+        return alg
+    parsed = StorageName.parse(Path(storage_dir).name)
+    return parsed.alg_name if parsed else Path(storage_dir).name

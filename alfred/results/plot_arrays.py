@@ -1,0 +1,169 @@
+"""Plot arrays: every seed's learning curve, one panel per experiment, per storage dir.
+
+For each (x_metric, y_metric) pair, ``<storage_dir>/plots/<y>_vs_<x>.png`` holds a grid of
+panels, one per experiment, one curve per seed. A grid search with two varied
+hyperparameters gets their values as rows and columns (from variations.json); otherwise
+panels are ordered by experiment and titled with the varied values. At most ``max_panels``
+panels are drawn: for larger searches the top experiments (by the performance settings)
+are plotted, and the figure title says so.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from alfred.results.labels import experiment_label, storage_title
+from alfred.results.loading import iter_curves
+from alfred.results.scoring import NAME_KEYS, compute_search_scores, varied_keys
+from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
+from alfred.utils import locks
+from alfred.utils.config import read_json_or_empty
+from alfred.utils.layout import (DEFAULT_RECORDER, PLOT_ARRAYS_COMPLETED, PLOT_ARRAYS_ONGOING, StorageDir,
+                                 list_experiment_dirs, seed_dir_name)
+from alfred.utils.misc import AlfredError
+
+__all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]
+
+PLOT_ARRAYS_STALE_S = 6 * 3600.0
+
+
+def metric_pairs(x_metrics: list[str | None], y_metrics: list[str]) -> list[tuple[str | None, str]]:
+    if len(x_metrics) == 1:
+        return [(x_metrics[0], y) for y in y_metrics]
+    if len(x_metrics) == len(y_metrics):
+        return list(zip(x_metrics, y_metrics))
+    raise AlfredError(f"give one --x_metric for all --y_metric, or one per y_metric: got {len(x_metrics)} x "
+                      f"and {len(y_metrics)} y metrics")
+
+
+def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
+            ) -> tuple[int, int, dict[int, tuple[int, int]], list[str], dict[int, str]]:
+    """(n_rows, n_cols, experiment -> (row, col), varied keys, experiment -> panel title)."""
+    experiments = sorted(configs)
+    varied = varied_keys(configs, exclude=NAME_KEYS)
+    variations = read_json_or_empty(StorageDir(storage_dir).variations)
+    titles = {e: experiment_label(e, configs[e], varied, max_len=1000) for e in experiments}
+    if len(varied) == 2 and all(k in variations for k in varied):
+        rows_v, cols_v = ([json.dumps(v, sort_keys=True) for v in variations[k]] for k in varied)
+        pos, ok = {}, True
+        for e in experiments:
+            r = json.dumps(configs[e].get(varied[0]), sort_keys=True)
+            c = json.dumps(configs[e].get(varied[1]), sort_keys=True)
+            if r not in rows_v or c not in cols_v or (rows_v.index(r), cols_v.index(c)) in pos.values():
+                ok = False
+                break
+            pos[e] = (rows_v.index(r), cols_v.index(c))
+        if ok and len(rows_v) * len(cols_v) <= max_panels:
+            used_r = sorted({p[0] for p in pos.values()})
+            used_c = sorted({p[1] for p in pos.values()})
+            pos = {e: (used_r.index(r), used_c.index(c)) for e, (r, c) in pos.items()}
+            return len(used_r), len(used_c), pos, varied, titles
+    if varied and all(k in variations for k in varied):  # order panels along the grid's values
+        def key(e):
+            out = []
+            for k in varied:
+                vals = [json.dumps(v, sort_keys=True) for v in variations[k]]
+                s = json.dumps(configs[e].get(k), sort_keys=True)
+                out.append(vals.index(s) if s in vals else len(vals))
+            return out
+        experiments = sorted(experiments, key=key)
+    n = len(experiments)
+    n_cols = min(n, max(1, math.ceil(math.sqrt(n * 1.3))))
+    if len(varied) == 1 and n <= 8:
+        n_cols = n
+    n_rows = math.ceil(n / n_cols)
+    return n_rows, n_cols, {e: divmod(i, n_cols) for i, e in enumerate(experiments)}, varied, titles
+
+
+def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
+               experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
+               max_panels: int = DEFAULT_MAX_PANELS) -> Path:
+    """One figure for one (x, y) pair; returns the png path."""
+    from alfred.utils import plots
+
+    curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
+                              experiments=set(experiments) if experiments is not None else None))
+    if not curves:
+        raise AlfredError(f"no completed seed of {storage_dir.name} recorded {y_metric!r}")
+    if len(curves) > max_panels:
+        n_total = n_total or len(curves)
+        curves = curves[:max_panels]
+    by_exp = {c.experiment: c for c in curves}
+    n_rows, n_cols, pos, varied, titles = _layout(storage_dir, {c.experiment: c.config for c in curves}, max_panels)
+    panel = (3.2, 2.4) if len(curves) > 16 else (4.0, 3.0)
+    fig, axes = plots.create_fig(n_rows, n_cols, panel_size=panel, sharex=True, sharey=True)
+    used = set()
+    for e, (r, col) in pos.items():
+        ax = axes[r, col]
+        used.add((r, col))
+        c = by_exp[e]
+        first = not used - {(r, col)}
+        plots.plot_curves(ax, c.x, list(c.y), legend=first and len(c.seeds) <= 10, linewidth=0.9,
+                          labels=[seed_dir_name(s) for s in c.seeds])
+        if c.y.shape[1] == 1:
+            ax.plot(np.repeat(c.x, len(c.y)), c.y[:, 0], "o", ms=3)
+        ax.set_title(f"{titles[e]} (n={len(c.seeds)})", fontsize="small")
+    for r in range(n_rows):
+        for col in range(n_cols):
+            if (r, col) not in used:
+                axes[r, col].set_visible(False)
+    for r in range(n_rows):
+        axes[r, 0].set_ylabel(y_metric)
+    for col in range(n_cols):  # x label and ticks under the lowest drawn panel of each column
+        rows = [r for r in range(n_rows) if (r, col) in used]
+        if rows:
+            axes[rows[-1], col].set_xlabel(x_metric or "entry index")
+            axes[rows[-1], col].xaxis.set_tick_params(labelbottom=True)
+    what = f"top {len(curves)} of {n_total} experiments by {ranked_by}" if n_total and n_total > len(curves) \
+        else f"{len(curves)} experiment(s)"
+    fig.suptitle(f"{storage_title(storage_dir)}\n{y_metric} vs {x_metric or 'entry index'}: one curve per seed; "
+                 f"{what}", fontsize="medium")
+    path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
+    plots.save_fig(fig, path, formats=("png",))
+    return path.parent / f"{path.name}.png"
+
+
+def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,
+                     overrides: dict | None = None, max_panels: int = DEFAULT_MAX_PANELS) -> list[Path]:
+    """Write the figures of every (x, y) pair into ``<storage_dir>/plots/``; returns their paths.
+
+    Holds PLOT_ARRAYS_ONGOING while drawing and leaves PLOT_ARRAYS_COMPLETED; another process
+    already drawing the same storage dir makes this one return [] at once.
+    """
+    from alfred.utils.plots import MAX_PANELS
+
+    storage = StorageDir(storage_dir)
+    storage_dir = storage.path
+    storage.require_kind()
+    if not 1 <= max_panels <= MAX_PANELS:
+        raise AlfredError(f"--max_panels must be in [1, {MAX_PANELS}], got {max_panels}")
+    pairs = metric_pairs(x_metrics, y_metrics)
+    claim = locks.claim_lock(storage.flag(PLOT_ARRAYS_ONGOING), stale_after_s=PLOT_ARRAYS_STALE_S)
+    if claim is None:
+        return []
+    try:
+        n_experiments = len(list_experiment_dirs(storage.path))
+        experiments, ranked_by, n_total = None, "", None
+        if n_experiments > max_panels:
+            if settings is None:
+                settings = resolve_settings(storage_dir, {**(overrides or {}), "y_metric": pairs[0][1],
+                                                          "x_metric": pairs[0][0], "y_error_bars": "none"})
+            else:
+                settings = replace(settings, y_error_bars="none")
+            scores = compute_search_scores(storage_dir, settings, n_resamples=1)
+            experiments = [scores.experiments[i] for i in scores.order[:max_panels]]
+            ranked_by = f"{settings.performance_aggregation} {settings.perf_metric}"
+            n_total = len(scores.experiments)
+        recorder = settings.recorder_name if settings is not None else (overrides or {}).get("recorder_name") \
+            or DEFAULT_RECORDER
+        written = [plot_array(storage_dir, x, y, recorder_name=recorder, experiments=experiments, n_total=n_total,
+                              ranked_by=ranked_by, max_panels=max_panels) for x, y in pairs]
+    except BaseException:
+        locks.release_lock(claim)
+        raise
+    locks.finish_lock(claim, storage.flag(PLOT_ARRAYS_COMPLETED), {"figures": [str(p) for p in written]})
+    return written

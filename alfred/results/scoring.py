@@ -1,0 +1,178 @@
+"""Scores of a search: one number per seed, an estimate and an interval per experiment, a ranking.
+
+The performance of a seed is its performance_metric curve reduced by
+performance_aggregation; an experiment's performance is the mean over its seeds (the median
+with y_error_bars 10th_quantile), its interval a 95% percentile bootstrap of that mean
+(bootstrapped_CI), mean +- 1.96 standard errors (stderr) or the 10%-90% quantiles.
+Everything here computes and returns values; nothing is drawn or written.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from alfred.results.loading import LoadReport, iter_curves
+from alfred.results.settings import ResultsSettings, resolve_settings
+from alfred.utils.layout import StorageDir
+from alfred.utils.misc import AlfredError
+
+__all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "band_name", "compute_search_scores", "curve_bands",
+           "interval", "select_best", "varied_keys"]
+
+CONFIDENCE = 0.95
+NAME_KEYS = ("alg_name", "task_name", "desc")  # in every config_unique, varied or not
+
+
+@dataclass
+class SearchScores:
+    """An experiment-level view of one storage dir."""
+
+    storage_dir: Path
+    settings: ResultsSettings
+    experiments: list[int]
+    configs: dict[int, dict]
+    seed_scores: dict[int, dict[int, float]]  # experiment -> seed -> score
+    point: np.ndarray  # (n_experiments,)
+    lower: np.ndarray
+    upper: np.ndarray
+    mean_curves: dict[int, tuple[np.ndarray, np.ndarray]]  # experiment -> (x, mean y) of y_metric
+    report: LoadReport
+    order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # best first
+
+    @functools.cached_property
+    def varied(self) -> list[str]:
+        """Config keys that differ between the experiments (alg_name and task_name excluded)."""
+        return varied_keys(self.configs, exclude=NAME_KEYS)
+
+    @property
+    def best(self) -> int:
+        return self.experiments[int(self.order[0])]
+
+    def overlapping(self) -> list[int]:
+        """Experiments (other than the best) whose interval overlaps the best one's."""
+        b = int(self.order[0])
+        if np.isnan(self.lower[b]) or np.isnan(self.upper[b]):
+            return []
+        return [self.experiments[i] for i in self.order[1:]
+                if np.isfinite(self.point[i]) and self.lower[i] <= self.upper[b] and self.upper[i] >= self.lower[b]]
+
+
+def interval(values: np.ndarray, mode: str, *, n_resamples: int, seed: int) -> tuple[np.ndarray, ...]:
+    """(point, lower, upper) over axis 0 of (n_runs, n_columns) NaN-padded values."""
+    from alfred.utils import stats
+
+    if mode == "bootstrapped_CI":
+        return stats.bootstrap_mean_ci(values, n_resamples=n_resamples, confidence=CONFIDENCE, seed=seed)
+    if mode == "stderr":
+        return stats.mean_and_stderr_ci(values, confidence=CONFIDENCE)
+    if mode == "10th_quantile":
+        return stats.quantile_band(values, q=0.1)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(values, axis=0) if values.shape[0] else np.full(values.shape[1:], np.nan)
+    nan = np.full_like(mean, np.nan)
+    return mean, nan, nan
+
+
+def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_resamples: int = 10_000,
+                          seed: int = 0) -> SearchScores:
+    """Score every seed and experiment of a storage dir; AlfredError when nothing can be scored."""
+    from alfred.utils.stats import aggregate_scores
+
+    storage_dir = Path(storage_dir)
+    report = LoadReport()
+    experiments, configs, seed_scores, mean_curves = [], {}, {}, {}
+    bad = []
+    same = settings.perf_metric == settings.y_metric
+    for c in iter_curves(storage_dir, y_metric=settings.y_metric, x_metric=settings.x_metric,
+                         recorder_name=settings.recorder_name, report=report):
+        with np.errstate(invalid="ignore"):
+            if np.isinf(c.y).any():
+                bad.extend(f"exp{c.experiment}/seed{s}" for s, row in zip(c.seeds, c.y) if np.isinf(row).any())
+            mean_curves[c.experiment] = (c.x, np.nanmean(np.where(np.isinf(c.y), np.nan, c.y), axis=0))
+        experiments.append(c.experiment)
+        configs[c.experiment] = c.config
+        if same:
+            scores = aggregate_scores(c.y, settings.performance_aggregation)
+            seed_scores[c.experiment] = dict(zip(c.seeds, np.atleast_1d(scores).tolist()))
+    if bad:
+        raise AlfredError(f"non-finite (inf) values of {settings.y_metric!r} in {len(bad)} seed(s) of "
+                          f"{storage_dir.name}, e.g. {', '.join(bad[:3])}: fix or remove those runs")
+    if not same:
+        perf_report = LoadReport()
+        for c in iter_curves(storage_dir, y_metric=settings.perf_metric, x_metric=None,
+                             recorder_name=settings.recorder_name, report=perf_report):
+            if np.isinf(c.y).any():
+                raise AlfredError(f"non-finite (inf) values of {settings.perf_metric!r} in experiment{c.experiment} "
+                                  f"of {storage_dir.name}")
+            scores = aggregate_scores(c.y, settings.performance_aggregation)
+            seed_scores[c.experiment] = dict(zip(c.seeds, np.atleast_1d(scores).tolist()))
+        experiments = [e for e in experiments if e in seed_scores]
+    if not experiments:
+        if report.n_seeds == 0:
+            raise AlfredError(f"{storage_dir.name} holds no seed folder: an empty search has nothing to summarise")
+        raise AlfredError(f"no seed of {storage_dir.name} could be scored: {report.describe()}".replace("\n", ";"))
+    n_max = max(len(seed_scores[e]) for e in experiments)
+    table = np.full((n_max, len(experiments)), np.nan)
+    for j, e in enumerate(experiments):
+        vals = list(seed_scores[e].values())
+        table[: len(vals), j] = vals
+    if np.isnan(table).all():
+        raise AlfredError(f"every seed score of {storage_dir.name} is NaN ({settings.perf_metric!r} never recorded "
+                          "a number)")
+    point, lower, upper = (np.atleast_1d(np.asarray(a, dtype=float))
+                           for a in interval(table, settings.y_error_bars, n_resamples=n_resamples, seed=seed))
+    key = np.where(np.isnan(point), np.inf, point if settings.lower_is_better else -point)
+    order = np.argsort(key, kind="stable")
+    return SearchScores(storage_dir, settings, experiments, configs, seed_scores, point, lower, upper,
+                        mean_curves, report, order)
+
+
+def select_best(storage_dir: Path, overrides: dict | None = None, *, n_resamples: int = 10_000,
+                seed: int = 0) -> tuple[int, dict, SearchScores]:
+    """(best experiment number, its config_unique without seed, the scores) -- no files written."""
+    StorageDir(storage_dir).require_kind()
+    settings = resolve_settings(storage_dir, overrides)
+    scores = compute_search_scores(storage_dir, settings, n_resamples=n_resamples, seed=seed)
+    return scores.best, scores.configs[scores.best], scores
+
+
+def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The config keys whose value differs between experiments, in first-seen order."""
+    configs = list(configs.values()) if isinstance(configs, dict) else list(configs)
+    keys = [k for k in dict.fromkeys(k for c in configs for k in c) if k not in exclude]
+    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
+
+
+def band_name(y_error_bars: str, n_resamples: int) -> str:
+    """How an interval over seeds was made, for figure labels and summary.txt."""
+    return {"bootstrapped_CI": f"mean, 95% bootstrap CI ({n_resamples} resamples)",
+            "stderr": "mean, 95% normal CI (1.96 stderr)",
+            "10th_quantile": "median, 10%-90% quantiles", "none": "mean"}[y_error_bars]
+
+
+@dataclass
+class CurveBand:
+    """One experiment's learning curve over seeds: estimate and interval at each x."""
+
+    experiment: int
+    x: np.ndarray  # (n_steps,)
+    point: np.ndarray  # (n_steps,)
+    lower: np.ndarray
+    upper: np.ndarray
+    n_seeds: int
+
+
+def curve_bands(storage_dir: Path, settings: ResultsSettings, experiments: list[int], *, n_resamples: int,
+                seed: int) -> list[CurveBand]:
+    """Per experiment (in the order given), the y_metric curve's estimate and interval over seeds."""
+    found = {}
+    for c in iter_curves(storage_dir, y_metric=settings.y_metric, x_metric=settings.x_metric,
+                         recorder_name=settings.recorder_name, experiments=set(experiments)):
+        m, lo, hi = (np.atleast_1d(a) for a in interval(c.y, settings.y_error_bars, n_resamples=n_resamples,
+                                                         seed=seed))
+        found[c.experiment] = CurveBand(c.experiment, c.x, m, lo, hi, len(c.seeds))
+    return [found[e] for e in experiments if e in found]

@@ -1,0 +1,1 @@
+"""Running searches: preparing storage dirs, workers, launches, SLURM jobs, cleaning, status."""

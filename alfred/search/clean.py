@@ -1,0 +1,85 @@
+"""Cleaning: send interrupted seeds (and, on request, crashed ones) back to UNHATCHED.
+
+A seed is interrupted when its worker is gone (alfred.utils.seed_state decides). Live runs
+and COMPLETED seeds are never touched; the previous attempt's files move to
+<seed>/attempts/<n>/, nothing is deleted. One cleaner per storage dir at a time: it holds
+the storage dir's ``CLEAN_ONGOING`` lock (alfred.utils.locks) while it resets.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alfred.results.auto_summary import SUMMARY_STALE_S
+from alfred.utils import flags, locks
+from alfred.utils.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir, iter_seed_dirs
+from alfred.utils.seed_state import SeedState, SeedStatus, seed_state
+
+__all__ = ["CleanReport", "survey", "apply", "clean", "format_counts"]
+
+CLEAN_STALE_S = 3600.0  # a CLEAN_ONGOING of another host this old counts as abandoned
+
+
+@dataclass
+class CleanReport:
+    storage_dir: Path
+    counts: Counter = field(default_factory=Counter)
+    to_reset: list[tuple[SeedDir, SeedStatus]] = field(default_factory=list)
+    reset: int = 0
+    skipped_busy: bool = False
+    stale_flags: list[Path] = field(default_factory=list)  # SUMMARY_ONGOING / PLOT_ARRAYS_ONGOING of dead owners
+    removed_flags: int = 0
+
+
+def survey(storage_dir: Path, *, clean_crashes: bool, stale_after_s: float | None) -> CleanReport:
+    """Count seeds per state and list those a clean would reset; changes nothing."""
+    report = CleanReport(storage_dir)
+    now = time.time()
+    for _, _, seed_dir in iter_seed_dirs(storage_dir):
+        status = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
+        report.counts[status.state] += 1
+        if status.state is SeedState.INTERRUPTED or (clean_crashes and status.state is SeedState.CRASHED):
+            report.to_reset.append((SeedDir(seed_dir), status))
+    storage = StorageDir(storage_dir)
+    for name in (SUMMARY_ONGOING, PLOT_ARRAYS_ONGOING):
+        if locks.owner_is_dead(storage.flag(name), SUMMARY_STALE_S):
+            report.stale_flags.append(storage.flag(name))
+    return report
+
+
+def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
+    """Reset the seeds ``survey`` found, holding the storage dir's clean lock.
+
+    Each seed's state is read again just before its reset, so a seed that came back to
+    life or finished since the survey is left alone.
+    """
+    with locks.held(StorageDir(report.storage_dir).flag(CLEAN_LOCK), stale_after_s=CLEAN_STALE_S) as claim:
+        if claim is None:
+            report.skipped_busy = True
+            return report
+        for tree, old in report.to_reset:
+            status = seed_state(tree.seed_dir, stale_after_s=stale_after_s)
+            if status.state is old.state and flags.reset(tree, status):
+                report.reset += 1
+        for path in report.stale_flags:  # checked again under a lock: a summariser may have taken it over
+            report.removed_flags += locks.remove_if_dead(path, SUMMARY_STALE_S)
+    return report
+
+
+def format_counts(report: CleanReport) -> str:
+    order = [SeedState.UNHATCHED, SeedState.RUNNING, SeedState.INTERRUPTED, SeedState.CRASHED, SeedState.COMPLETED]
+    counts = ", ".join(f"{report.counts.get(s, 0)} {s.value.lower()}" for s in order)
+    return f"{report.storage_dir.name}: {counts}"
+
+
+def clean(storage_dirs: list[Path], *, clean_crashes: bool = False, stale_after_s: float | None = None,
+          confirm=None) -> list[CleanReport]:
+    """Survey every storage dir, ask ``confirm(reports)`` once (if given), then reset."""
+    reports = [survey(d, clean_crashes=clean_crashes, stale_after_s=stale_after_s) for d in storage_dirs]
+    if not any(r.to_reset or r.stale_flags for r in reports):
+        return reports
+    if confirm is not None and not confirm(reports):
+        return reports
+    return [apply(r, stale_after_s=stale_after_s) if r.to_reset or r.stale_flags else r for r in reports]

@@ -1,0 +1,208 @@
+"""A schedule becomes storage dirs: one per (alg_name, task_name), every seed UNHATCHED.
+
+:func:`plan_searches` reads and decides what to create; :func:`create_searches` writes it
+(each storage dir appears whole, see alfred.search.build).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alfred.search.build import ConfigText, build_storage_dir, reserve_experiment, swap_in, write_seed_folder
+from alfred.utils.config import load_dict_from_json, save_dict_to_json
+from alfred.utils.layout import (
+    CONFIG_UNIQUE,
+    StorageDir,
+    experiment_dir_name,
+    list_experiment_dirs,
+    list_seed_dirs,
+    seed_dir_name,
+    seed_of,
+)
+from alfred.utils.misc import AlfredError, temp_sibling
+from alfred.utils.schedule import RESERVED, Schedule
+from alfred.utils.storage_names import folder_name_part, git_hashes_field
+
+__all__ = ["StoragePlan", "plan_searches", "create_searches", "describe_plan"]
+
+
+@dataclass
+class StoragePlan:
+    """What one storage dir will receive: new experiments and, with --add_to_folder, new seeds."""
+
+    alg_name: str
+    task_name: str
+    new_experiments: list[dict[str, Any]]
+    existing_dir: Path | None = None
+    new_seeds: dict[Path, list[int]] = field(default_factory=dict)  # experiment dir -> seeds to add
+
+    def n_seed_folders(self, seeds: list[int]) -> int:
+        return len(self.new_experiments) * len(seeds) + sum(len(s) for s in self.new_seeds.values())
+
+
+def plan_searches(schedule: Schedule, *, add_to_folder: Path | None = None,
+                  resample: bool = False) -> list[StoragePlan]:
+    """Decide what to create, reading but writing nothing."""
+    if add_to_folder is not None:
+        return [_plan_addition(schedule, add_to_folder)]
+    pairs = [(a, t) for a in schedule.alg_names for t in schedule.task_names]
+    if schedule.kind == "grid":
+        experiments = schedule.grid_experiments()
+        return [StoragePlan(a, t, experiments) for a, t in pairs]
+    shared = None if resample else schedule.sample_experiments(schedule.n_experiments)
+    return [StoragePlan(a, t, shared if shared is not None else schedule.sample_experiments(schedule.n_experiments))
+            for a, t in pairs]
+
+
+def _plan_addition(schedule: Schedule, storage_dir: Path) -> StoragePlan:
+    if not storage_dir.is_dir():
+        raise AlfredError(f"--add_to_folder: storage dir {storage_dir} does not exist")
+    kind = StorageDir(storage_dir).kind()
+    if kind != schedule.kind:
+        raise AlfredError(f"--add_to_folder: {storage_dir.name} is a {kind or 'unknown'} search, "
+                          f"the schedule is a {schedule.kind} search")
+    info = load_dict_from_json(StorageDir(storage_dir).prepare_info)
+    alg, task = info["alg_name"], info["task_name"]
+    if alg not in schedule.alg_names or task not in schedule.task_names:
+        raise AlfredError(f"--add_to_folder: {storage_dir.name} holds alg_name {alg!r} and task_name {task!r}; "
+                          f"the schedule has ALG_NAMES {schedule.alg_names} and TASK_NAMES {schedule.task_names}")
+    if schedule.kind == "random":
+        return StoragePlan(alg, task, schedule.sample_experiments(schedule.n_experiments), existing_dir=storage_dir)
+    existing = {}
+    for _, experiment_dir in list_experiment_dirs(storage_dir):
+        seed_dirs = [Path(p) for _, p in list_seed_dirs(experiment_dir)]
+        if seed_dirs:
+            unique = load_dict_from_json(seed_dirs[0] / CONFIG_UNIQUE)
+            key = json.dumps({k: v for k, v in unique.items() if k not in RESERVED}, sort_keys=True)
+            existing[key] = (Path(experiment_dir), {seed_of(s) for s in seed_dirs})
+    plan = StoragePlan(alg, task, [], existing_dir=storage_dir)
+    for params in schedule.grid_experiments():
+        key = json.dumps(params, sort_keys=True)
+        if key in existing:
+            experiment_dir, have = existing[key]
+            missing = [s for s in schedule.seeds if s not in have]
+            if missing:
+                plan.new_seeds[experiment_dir] = missing
+        else:
+            plan.new_experiments.append(params)
+    return plan
+
+
+def _write_experiment(experiment_dir: Path | str, texts: ConfigText, schedule: Schedule, plan: StoragePlan,
+                      desc: str, params: dict) -> None:
+    experiment_dir = os.fspath(experiment_dir)
+    os.mkdir(experiment_dir)
+    lines = texts.experiment(plan.alg_name, plan.task_name, desc, params)
+    for seed in schedule.seeds:
+        write_seed_folder(os.path.join(experiment_dir, seed_dir_name(seed)),
+                          *texts.seed_files(lines, seed))
+
+
+def create_searches(schedule: Schedule, plans: list[StoragePlan], *, desc: str, root: Path,
+                    commits: dict, progress=None) -> list[Path]:
+    """Write the planned folders; returns the storage dirs created or extended."""
+    storage_desc = f"{schedule.kind}_{desc}"
+    texts = ConfigText(vars(schedule.default_config))
+    done = []
+    for plan in plans:
+        if plan.existing_dir is not None:
+            _extend_storage(schedule, plan, storage_desc, texts, progress)
+            done.append(plan.existing_dir)
+            continue
+        rest = "_".join((git_hashes_field(commits), folder_name_part(plan.alg_name),
+                         folder_name_part(plan.task_name), storage_desc))
+
+        def write(tmp: Path, plan: StoragePlan = plan) -> None:
+            _write_storage_files(tmp, schedule, plan, desc, commits)
+            for n, params in enumerate(plan.new_experiments, start=1):
+                _write_experiment(os.path.join(tmp, experiment_dir_name(n)), texts, schedule, plan,
+                                  storage_desc, params)
+                if progress:
+                    progress(len(schedule.seeds))
+
+        done.append(build_storage_dir(root, rest, write))
+    return done
+
+
+def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePlan, desc: str, commits: dict) -> None:
+    info = {"schedule_file": str(schedule.path), "kind": schedule.kind, "alg_name": plan.alg_name,
+            "task_name": plan.task_name, "desc": desc, "seeds": schedule.seeds,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
+            "command": " ".join(sys.argv), "git": commits}
+    if schedule.results:
+        info["results"] = schedule.results
+    storage = StorageDir(storage_dir)
+    save_dict_to_json(info, storage.prepare_info)
+    if schedule.kind == "grid":
+        save_dict_to_json(schedule.variations, storage.variations)
+    else:
+        _plot_sampled_variations(storage_dir, plan.new_experiments)
+    storage.kind_flag(schedule.kind).touch()
+
+
+def _plot_sampled_variations(storage_dir: Path, experiments: list[dict]) -> None:
+    from alfred.utils.plots import plot_sampled_hyperparams_figures, save_fig
+
+    samples = {k: [e.get(k) for e in experiments] for k in dict.fromkeys(k for e in experiments for k in e)}
+    if not samples:
+        return
+    storage = StorageDir(storage_dir)
+    existing = len(storage.variations_figures())
+    for k, fig in enumerate(plot_sampled_hyperparams_figures(samples), start=existing + 1):
+        save_fig(fig, storage.variations_figure(k), formats=("png",))
+
+
+def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, texts: ConfigText, progress) -> None:
+    storage_dir = plan.existing_dir
+    for experiment_dir, seeds in plan.new_seeds.items():
+        template = load_dict_from_json(Path(list_seed_dirs(experiment_dir)[0][1], CONFIG_UNIQUE))
+        params = {k: v for k, v in template.items() if k not in RESERVED}
+        lines = texts.experiment(plan.alg_name, plan.task_name, storage_desc, params)
+        for seed in seeds:
+            tmp = temp_sibling(experiment_dir / seed_dir_name(seed))
+            write_seed_folder(tmp, *texts.seed_files(lines, seed))
+            try:
+                os.rename(tmp, experiment_dir / seed_dir_name(seed))
+            except OSError:  # another process added it first
+                shutil.rmtree(tmp, ignore_errors=True)
+            if progress:
+                progress(1)
+    if schedule.kind == "random" and plan.new_experiments:
+        _plot_sampled_variations(storage_dir, plan.new_experiments)
+    for params in plan.new_experiments:
+        reserved = reserve_experiment(storage_dir)
+        tmp = temp_sibling(reserved)
+        try:
+            _write_experiment(tmp, texts, schedule, plan, storage_desc, params)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            reserved.rmdir()
+            raise
+        swap_in(tmp, reserved)
+        if progress:
+            progress(len(schedule.seeds))
+    if schedule.kind == "grid":
+        variations = load_dict_from_json(StorageDir(storage_dir).variations)
+        for key, values in schedule.variations.items():
+            merged = variations.setdefault(key, [])
+            merged.extend(v for v in values if v not in merged)
+        save_dict_to_json(variations, StorageDir(storage_dir).variations)
+
+
+def describe_plan(schedule: Schedule, plans: list[StoragePlan], desc: str, root: Path) -> str:
+    total = sum(p.n_seed_folders(schedule.seeds) for p in plans)
+    lines = [f"{schedule.kind} search from {schedule.path} (desc {desc!r}), root dir {root}:"]
+    for p in plans:
+        where = p.existing_dir.name if p.existing_dir else f"new storage dir for {p.alg_name} on {p.task_name}"
+        n_added = sum(len(s) for s in p.new_seeds.values())
+        added = f", {n_added} seeds added to existing experiments" if p.new_seeds else ""
+        lines.append(f"  {where}: {len(p.new_experiments)} new experiments x {len(schedule.seeds)} seeds{added}")
+    lines.append(f"total: {len(plans)} storage dir(s), {total} seed folder(s)")
+    return "\n".join(lines)

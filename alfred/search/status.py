@@ -1,0 +1,243 @@
+"""Where a search stands, from its FLAG-files alone: seeds per state, elapsed time, ETA, crashes.
+
+What each figure means is written once, in the help of ``python -m alfred.status``.
+States are decided by alfred.utils.seed_state.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from alfred.utils.layout import COMPLETED, CRASH, UNHATCHED, SeedDir, list_experiment_dirs, list_seed_dirs
+from alfred.utils.misc import AlfredError
+from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
+
+__all__ = ["CrashInfo", "StorageStatus", "format_duration", "format_status", "progress_text", "storage_status"]
+
+MAX_DURATION_SAMPLES = 200
+_STATE_KEYS = {SeedState.UNHATCHED: "unhatched", SeedState.RUNNING: "running",
+               SeedState.INTERRUPTED: "interrupted", SeedState.CRASHED: "crashed",
+               SeedState.COMPLETED: "completed"}
+
+
+@dataclass
+class CrashInfo:
+    """One crashed seed: its run name, the exception line of CRASH.txt, the file's path."""
+
+    run_name: str
+    exception: str
+    crash_file: str
+
+
+@dataclass
+class StorageStatus:
+    """The facts ``storage_status`` gathers about one storage dir (times in seconds)."""
+
+    storage_dir: str
+    total: int = 0
+    unhatched: int = 0
+    running: int = 0
+    interrupted: int = 0
+    crashed: int = 0
+    completed: int = 0
+    first_start_epoch: float | None = None
+    elapsed_s: float | None = None
+    mean_duration_s: float | None = None
+    n_durations_sampled: int = 0
+    workers_running: int = 0
+    eta_s: float | None = None
+    eta_note: str = ""
+    crashes: list[CrashInfo] | None = None  # filled only when asked (opens every CRASH.txt)
+
+    @property
+    def name(self) -> str:
+        return Path(self.storage_dir).name
+
+    @property
+    def finished(self) -> int:
+        return self.completed + self.crashed
+
+    @property
+    def fraction_done(self) -> float:
+        return self.finished / self.total if self.total else 1.0
+
+    @property
+    def active(self) -> bool:
+        """Whether some seed still waits or runs (what --watch waits for)."""
+        return bool(self.unhatched or self.running)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["name"] = self.name
+        d["fraction_done"] = round(self.fraction_done, 6)
+        if self.crashes is None:
+            del d["crashes"]
+        return d
+
+
+
+
+def _crash_headline(path: str) -> str:
+    """The exception line of a CRASH.txt (its first line, ``exception: Type: message``)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            line = f.readline().strip()
+    except OSError:
+        return "(CRASH.txt unreadable)"
+    if not line:
+        return "(CRASH.txt is empty: being written, or the crash was recorded without details)"
+    return line[len("exception:"):].strip() if line.startswith("exception:") else line
+
+
+def _evenly_spread(items: list, k: int) -> list:
+    """At most ``k`` items spread over the list, the first one always included."""
+    if len(items) <= k:
+        return list(items)
+    step = len(items) / k
+    return [items[int(i * step)] for i in range(k)]
+
+
+def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | None = None,
+                   with_crashes: bool = False, now: float | None = None) -> StorageStatus:
+    """Count the seeds of one storage dir per state and estimate the time left.
+
+    Each seed's state comes from ``seed_state``: one to three lookups of its flags by name
+    for most seeds (a tenth of the cost of listing the folder), OPENED read only for running
+    and interrupted ones. Other files are opened only for at most 200 COMPLETED seeds
+    (durations and start times) and, with ``with_crashes``, for each CRASH.txt.
+    """
+    now = time.time() if now is None else now
+    storage_dir = Path(storage_dir)
+    status = StorageStatus(str(storage_dir))
+    completed: list[tuple[int, int, str]] = []  # (rank in its experiment, experiment number, seed dir)
+    crashed: list[str] = []
+    starts: list[float] = []
+    running_ages: list[float] = []
+    counts = dict.fromkeys(_STATE_KEYS.values(), 0)
+    try:
+        experiment_dirs = list_experiment_dirs(storage_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        raise AlfredError(f"storage dir {storage_dir} does not exist") from None
+    n_unhatched = n_completed = n_crashed = n_running = n_interrupted = 0
+    for n, experiment_dir in experiment_dirs:
+        try:
+            seed_dirs = list_seed_dirs(experiment_dir)
+        except FileNotFoundError:
+            continue
+        for rank, (_, seed_dir) in enumerate(seed_dirs):
+            s = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
+            state = s.state
+            if state is SeedState.COMPLETED:
+                n_completed += 1
+                completed.append((rank, n, seed_dir))
+                continue
+            if state is SeedState.UNHATCHED:
+                n_unhatched += 1
+                continue
+            if state is SeedState.CRASHED:
+                n_crashed += 1
+                crashed.append(seed_dir)
+                continue
+            if state is SeedState.RUNNING:
+                n_running += 1
+            else:
+                n_interrupted += 1
+            start = s.info.get("start_epoch")
+            if isinstance(start, (int, float)):
+                starts.append(float(start))
+                if state is SeedState.RUNNING:
+                    running_ages.append(max(0.0, now - start))
+            elif state is SeedState.RUNNING:
+                running_ages.append(0.0)  # mid-claim: OPENED has no content yet
+    counts.update(unhatched=n_unhatched, running=n_running, interrupted=n_interrupted, crashed=n_crashed,
+                  completed=n_completed)
+    for key, value in counts.items():
+        setattr(status, key, value)
+    status.total = sum(counts.values())
+    status.workers_running = status.running
+
+    completed.sort()  # launch order: the first seed of every experiment, then the second...
+    durations = []
+    for _, _, seed_dir in _evenly_spread(completed, MAX_DURATION_SAMPLES):
+        info = read_flag_info(os.path.join(seed_dir, COMPLETED))
+        if isinstance(info.get("duration_s"), (int, float)):
+            durations.append(float(info["duration_s"]))
+        if isinstance(info.get("start_epoch"), (int, float)):
+            starts.append(float(info["start_epoch"]))
+    status.n_durations_sampled = len(durations)
+    if durations:
+        status.mean_duration_s = sum(durations) / len(durations)
+    if starts:
+        status.first_start_epoch = min(starts)
+        status.elapsed_s = max(0.0, now - status.first_start_epoch)
+    _estimate_time_left(status, running_ages)
+    if with_crashes:
+        status.crashes = [CrashInfo(SeedDir(d).get_run_name(), _crash_headline(os.path.join(d, CRASH)),
+                                    os.path.join(d, CRASH)) for d in sorted(crashed)]
+    return status
+
+
+def _estimate_time_left(status: StorageStatus, running_ages: list[float]) -> None:
+    if not status.active:
+        status.eta_s, status.eta_note = 0.0, "nothing left to run"
+        return
+    if status.mean_duration_s is None:
+        status.eta_note = "no completed run yet"
+        return
+    if not status.running:
+        status.eta_note = "no worker running"
+        return
+    mean = status.mean_duration_s
+    work_left = status.unhatched * mean + sum(max(mean - age, 0.0) for age in running_ages)
+    status.eta_s = work_left / status.running
+    status.eta_note = (f"mean of {status.n_durations_sampled} completed run(s) {format_duration(mean)}, "
+                       f"{status.running} running")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``42s``, ``7m05s``, ``3h02m``, ``2d04h``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def progress_text(status: StorageStatus, width: int = 30) -> str:
+    """``[####x>>.....]  42%``: # completed, x crashed, > running, . the rest."""
+    if not status.total:
+        return "[" + " " * width + "]   -"
+    cells = []
+    for count, char in ((status.completed, "#"), (status.crashed, "x"), (status.running, ">")):
+        cells.append(char * round(count / status.total * width))
+    bar = "".join(cells)[:width]
+    return f"[{bar.ljust(width, '.')}] {int(status.fraction_done * 100):3d}%"
+
+
+def format_status(status: StorageStatus) -> str:
+    """The table of one storage dir, as ``alfred status`` prints it."""
+    headers = ("total", UNHATCHED, "running", "interrupted", "CRASH", COMPLETED)  # flags named as on disk
+    values = (status.total, status.unhatched, status.running, status.interrupted, status.crashed, status.completed)
+    widths = [max(len(h), len(str(v))) for h, v in zip(headers, values)]
+    eta = format_duration(status.eta_s) if status.eta_s is not None else "unknown"
+    lines = [
+        status.name,
+        "  " + "  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+        "  " + "  ".join(str(v).rjust(w) for v, w in zip(values, widths)),
+        f"  {progress_text(status)}  elapsed {format_duration(status.elapsed_s)}  ETA {eta}"
+        + (f" ({status.eta_note})" if status.eta_note else ""),
+    ]
+    if status.interrupted:
+        lines.append(f"  {status.interrupted} interrupted seed(s): "
+                     f"python -m alfred.clean_interrupted --storage_name {status.name} sends them back to UNHATCHED")
+    for c in status.crashes or ():
+        lines.append(f"  CRASH {c.run_name}: {c.exception}")
+        lines.append(f"        trace: {c.crash_file}")
+    return "\n".join(lines)

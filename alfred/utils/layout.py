@@ -1,0 +1,400 @@
+"""The on-disk layout: the only module that spells alfred's folder and file names.
+
+    root/
+      .alfred_ids/<id>                 storage ids, each claimed by O_EXCL (storage_names.py)
+      <storage_name>/                  StorageDir, e.g. Se3_1a2b3c4_ppo_cartpole_grid_lr
+        GRID_SEARCH | RANDOM_SEARCH    kind of search; RETRAIN_BEST: made by create_retrainbest
+        prepare_info.json              schedule, time, host, git commits, "results" defaults
+        variations.json                grid: the VARIATIONS that built it
+        variations<k>.png              random: sampled hyperparameters
+        retrains.json                  a search's retrain dirs (create_retrainbest)
+        CLEAN_ONGOING, RETRAIN_ONGOING locks (alfred.utils.locks)
+        SUMMARY_ONGOING | SUMMARY_COMPLETED | SUMMARY_FAILED, PLOT_ARRAYS_ONGOING | _COMPLETED
+        summary/                       summary.json, summary.txt, seed_scores.{csv,json},
+                                       bestConfig_exp<N>.json, learning_curves_<y>.png, ...
+        plots/<y>_vs_<x>.png           one panel per experiment, one curve per seed
+        report.html                    the search's report
+        experiment<N>/
+          seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
+            config.json  config_unique.json
+            UNHATCHED | OPENED | COMPLETED | CRASH.txt   (alfred.utils.flags)
+            logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
+
+    schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt,
+                       benchmark_<list name>/           comparisons of the listed searches
+
+storage_name = <id>_<githashes>_<alg_name>_<task_name>_<desc>, desc = grid_<desc> or random_<desc>
+(retrains: retrainBest_<desc>). Everything that reads or writes these names asks this module.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterator, Literal
+
+from alfred.utils.misc import AlfredError
+
+__all__ = ["SeedDir", "StorageDir", "list_experiment_dirs", "list_seed_dirs", "list_storage_dirs",
+           "iter_seed_dirs", "list_searches_path", "list_retrains_path", "comparison_dir"]
+
+# Seed folder -------------------------------------------------------------------------------
+UNHATCHED = "UNHATCHED"
+OPENED = "OPENED"
+COMPLETED = "COMPLETED"
+CRASH = "CRASH.txt"
+SEED_FLAGS = (UNHATCHED, OPENED, COMPLETED, CRASH)
+CONFIG = "config.json"
+CONFIG_UNIQUE = "config_unique.json"
+LOG = "logger.out"
+RECORDERS = "recorders"
+INCREMENTALS = "incrementals"
+ATTEMPTS = "attempts"
+RELEASED = "RELEASED"  # in attempts/<n>/: the attempt was released (preemption, Ctrl-C), not failed
+RECORDER_SUFFIXES = (".pkl", ".jsonl", ".csv")
+DEFAULT_RECORDER = "train_recorder"
+# Storage dir -------------------------------------------------------------------------------
+GRID_SEARCH = "GRID_SEARCH"
+RANDOM_SEARCH = "RANDOM_SEARCH"
+RETRAIN_BEST = "RETRAIN_BEST"
+PREPARE_INFO = "prepare_info.json"
+VARIATIONS = "variations.json"
+RETRAINS_RECORD = "retrains.json"
+CLEAN_LOCK = "CLEAN_ONGOING"
+RETRAIN_LOCK = "RETRAIN_ONGOING"
+SUMMARY_ONGOING = "SUMMARY_ONGOING"
+SUMMARY_COMPLETED = "SUMMARY_COMPLETED"
+SUMMARY_FAILED = "SUMMARY_FAILED"
+PLOT_ARRAYS_ONGOING = "PLOT_ARRAYS_ONGOING"
+PLOT_ARRAYS_COMPLETED = "PLOT_ARRAYS_COMPLETED"
+SUMMARY_DIR = "summary"
+PLOTS_DIR = "plots"
+REPORT = "report.html"
+# Root ------------------------------------------------------------------------------------
+IDS_DIR = ".alfred_ids"
+SLURM_LOGS = "slurm_logs"
+
+SearchKind = Literal["grid", "random", "retrain"]
+_KIND_FLAGS: dict[str, str] = {"grid": GRID_SEARCH, "random": RANDOM_SEARCH, "retrain": RETRAIN_BEST}
+_EXPERIMENT_RE = re.compile(r"experiment(\d+)")
+_SEED_RE = re.compile(r"seed(-?\d+)")
+_STORAGE_RE = re.compile(r"[A-Za-z]+\d+_[^_]+_[^_]+_[^_]+_.+")
+
+
+def experiment_dir_name(experiment_num: int) -> str:
+    return f"experiment{experiment_num}"
+
+
+def seed_dir_name(seed: int) -> str:
+    return f"seed{seed}"
+
+
+def _number_of(path: str | os.PathLike, pattern: re.Pattern, what: str) -> int:
+    m = pattern.fullmatch(os.path.basename(os.fspath(path)))
+    if m is None:
+        raise ValueError(f"not {what} folder: {path}")
+    return int(m.group(1))
+
+
+def experiment_num_of(experiment_dir: str | os.PathLike) -> int:
+    """The N of ``.../experiment<N>``; ValueError for another name."""
+    return _number_of(experiment_dir, _EXPERIMENT_RE, "an experiment")
+
+
+def seed_of(seed_dir: str | os.PathLike) -> int:
+    """The S of ``.../seed<S>``; ValueError for another name."""
+    return _number_of(seed_dir, _SEED_RE, "a seed")
+
+
+# Listing ---------------------------------------------------------------------------------
+# Plain strings: scans of 100,000 seeds spend more on building a Path per seed than on listing.
+
+def _numbered(folder: str | os.PathLike, pattern: re.Pattern) -> list[tuple[int, str]]:
+    base = os.path.join(os.fspath(folder), "")
+    match = pattern.fullmatch
+    found = [(int(m.group(1)), base + name) for name in os.listdir(base) if (m := match(name))]
+    found.sort()
+    return found
+
+
+def list_experiment_dirs(storage_dir: str | os.PathLike) -> list[tuple[int, str]]:
+    """``(N, path)`` of each ``experiment<N>`` folder, by N (stray names ignored)."""
+    return _numbered(storage_dir, _EXPERIMENT_RE)
+
+
+def list_seed_dirs(experiment_dir: str | os.PathLike) -> list[tuple[int, str]]:
+    """``(S, path)`` of each ``seed<S>`` folder, by S (stray names ignored)."""
+    return _numbered(experiment_dir, _SEED_RE)
+
+
+def iter_seed_dirs(storage_dir: str | os.PathLike) -> Iterator[tuple[int, int, str]]:
+    """``(experiment N, rank of the seed in its experiment, seed folder)``, experiments in order.
+
+    An experiment folder that vanishes while listed (being swapped in) is skipped.
+    """
+    for n, experiment_dir in list_experiment_dirs(storage_dir):
+        try:
+            seeds = list_seed_dirs(experiment_dir)
+        except FileNotFoundError:
+            continue
+        for rank, (_, seed_dir) in enumerate(seeds):
+            yield n, rank, seed_dir
+
+
+def is_storage_name(name: str) -> bool:
+    """Whether a folder name has the shape ``<id>_<githashes>_<alg>_<task>_<desc>``."""
+    return bool(_STORAGE_RE.fullmatch(name))
+
+
+def list_storage_dirs(root: str | os.PathLike) -> list[Path]:
+    """Folders of ``root`` whose names are storage names, sorted by name ([] if no root)."""
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(Path(e.path) for e in entries if e.is_dir() and is_storage_name(e.name))
+
+
+# List files and comparisons ---------------------------------------------------------------
+
+def list_searches_path(schedule_file: str | os.PathLike, name: str) -> Path:
+    """The list file prepare_schedule appends to: ``list_searches_<name>.txt`` beside the schedule."""
+    return Path(schedule_file).parent / f"list_searches_{name}.txt"
+
+
+def list_retrains_path(list_file: str | os.PathLike | None, storage_dir: str | os.PathLike) -> Path:
+    """``list_retrains_<name>.txt`` beside ``list_searches_<name>.txt``; with no list file,
+    ``list_retrains_<storage name>.txt`` beside the storage dir."""
+    if list_file is not None:
+        stem = Path(list_file).stem
+        name = stem[len("list_searches_"):] if stem.startswith("list_searches_") else stem
+        return Path(list_file).parent / f"list_retrains_{name}.txt"
+    return Path(storage_dir).parent / f"list_retrains_{Path(storage_dir).name}.txt"
+
+
+def comparison_dir(list_file: str | os.PathLike | None, storage_dirs: list[Path]) -> Path:
+    """Where comparisons go: ``benchmark_<list name>/`` beside the list file
+    (list_searches_x.txt -> benchmark_searches_x/), else ``root/benchmark_<ids>/``."""
+    if list_file is not None:
+        name = Path(list_file).stem
+        name = name[len("list_"):] if name.startswith("list_") else name
+        return Path(list_file).parent / f"benchmark_{name}"
+    ids = [d.name.split("_", 1)[0] if is_storage_name(d.name) else d.name for d in storage_dirs]
+    return storage_dirs[0].parent / f"benchmark_{'-'.join(ids)[:100]}"
+
+
+def comparison_record(out_dir: Path, kind: str) -> Path:
+    """``<kind>.json`` in a comparison folder: written last, so it marks the comparison complete."""
+    return Path(out_dir) / f"{kind}.json"
+
+
+def comparison_figure(out_dir: Path, kind: str, metric: str) -> Path:
+    """``<kind>_<metric>`` in a comparison folder (save_fig adds the suffix)."""
+    return Path(out_dir) / f"{kind}_{metric}"
+
+
+# A storage dir ---------------------------------------------------------------------------
+
+class StorageDir:
+    """Paths of one storage dir (a search or a retrain), like submitit's ``JobPaths``.
+    Properties only build paths; ``kind`` reads the disk."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"StorageDir({str(self.path)!r})"
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    # Files of the storage dir
+    @property
+    def prepare_info(self) -> Path:
+        return self.path / PREPARE_INFO
+
+    @property
+    def variations(self) -> Path:
+        return self.path / VARIATIONS
+
+    def variations_figure(self, k: int) -> Path:
+        """``variations<k>`` (save_fig adds ``.png``): sampled hyperparameters of a random search."""
+        return self.path / f"variations{k}"
+
+    def variations_figures(self) -> list[Path]:
+        return sorted(self.path.glob("variations*.png"))
+
+    @property
+    def retrains_record(self) -> Path:
+        return self.path / RETRAINS_RECORD
+
+    @property
+    def report(self) -> Path:
+        return self.path / REPORT
+
+    def flag(self, name: str) -> Path:
+        """A storage-level FLAG-file or lock, e.g. ``flag(SUMMARY_ONGOING)``."""
+        return self.path / name
+
+    def kind_flag(self, kind: SearchKind) -> Path:
+        return self.path / _KIND_FLAGS[kind]
+
+    # The kind, decided here only
+    def kind(self) -> SearchKind | None:
+        """'grid', 'random' or 'retrain' from the storage dir's FLAG-file; None if it has none."""
+        for kind, flag in _KIND_FLAGS.items():
+            if os.path.exists(self.path / flag):
+                return kind  # type: ignore[return-value]
+        return None
+
+    def require_kind(self) -> SearchKind:
+        """Like ``kind``; AlfredError for a missing folder or a folder alfred did not make."""
+        if not self.path.is_dir():
+            raise AlfredError(f"storage dir {self.path} does not exist")
+        kind = self.kind()
+        if kind is None:
+            raise AlfredError(f"{self.path} is not a search's storage dir (it has no {GRID_SEARCH}, {RANDOM_SEARCH} "
+                              f"or {RETRAIN_BEST} flag): pass a folder made by prepare_schedule or create_retrainbest")
+        return kind
+
+    # Results
+    @property
+    def summary_dir(self) -> Path:
+        return self.path / SUMMARY_DIR
+
+    @property
+    def summary_files(self) -> SummaryFiles:
+        return SummaryFiles(self.summary_dir)
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.path / PLOTS_DIR
+
+    def plot_array(self, x_metric: str | None, y_metric: str) -> Path:
+        """``plots/<y>_vs_<x>`` (save_fig adds the suffix)."""
+        return self.plots_dir / f"{y_metric}_vs_{x_metric or 'index'}"
+
+    def best_configs(self) -> list[tuple[int, Path]]:
+        """``(N, path)`` of each ``summary/bestConfig_exp<N>.json`` (one after a summary)."""
+        found = []
+        for path in self.summary_dir.glob("bestConfig_exp*.json"):
+            n = path.stem[len("bestConfig_exp"):]
+            if n.isdigit():
+                found.append((int(n), path))
+        return sorted(found)
+
+    # Experiments and seeds
+    def experiment_dir(self, n: int) -> Path:
+        return self.path / experiment_dir_name(n)
+
+
+class SummaryFiles:
+    """Names of the files a summary writes into a folder (the temporary one, then summary/)."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+
+    json = property(lambda self: self.folder / "summary.json")
+    text = property(lambda self: self.folder / "summary.txt")
+    seed_scores_csv = property(lambda self: self.folder / "seed_scores.csv")
+    seed_scores_json = property(lambda self: self.folder / "seed_scores.json")
+
+    def best_config(self, experiment: int) -> Path:
+        return self.folder / f"bestConfig_exp{experiment}.json"
+
+    def learning_curves(self, y_metric: str) -> Path:
+        return self.folder / f"learning_curves_{y_metric}"
+
+    def performance(self, metric: str) -> Path:
+        return self.folder / f"performance_{metric}"
+
+    def sensitivity(self, metric: str) -> Path:
+        return self.folder / f"sensitivity_{metric}"
+
+
+# A seed folder ---------------------------------------------------------------------------
+
+class SeedDir:
+    """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``."""
+
+    def __init__(self, seed_dir: str | os.PathLike):
+        self.seed_dir = Path(seed_dir)
+        self.experiment_dir = self.seed_dir.parent
+        self.storage_dir = self.experiment_dir.parent
+        self.root = self.storage_dir.parent
+
+    @classmethod
+    def from_parts(cls, root: str | os.PathLike, storage_name: str, experiment_num: int, seed: int):
+        return cls(Path(root) / storage_name / experiment_dir_name(experiment_num) / seed_dir_name(seed))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.seed_dir)!r})"
+
+    def __fspath__(self) -> str:  # a SeedDir stands for its seed folder, e.g. in seed_state(tree)
+        return os.fspath(self.seed_dir)
+
+    @property
+    def storage_name(self) -> str:
+        return self.storage_dir.name
+
+    @property
+    def experiment_num(self) -> int:
+        return experiment_num_of(self.experiment_dir)
+
+    @property
+    def seed(self) -> int:
+        return seed_of(self.seed_dir)
+
+    @property
+    def recorders_dir(self) -> Path:
+        return self.seed_dir / RECORDERS
+
+    @property
+    def incrementals_dir(self) -> Path:
+        return self.seed_dir / INCREMENTALS
+
+    @property
+    def attempts_dir(self) -> Path:
+        return self.seed_dir / ATTEMPTS
+
+    @property
+    def summary_dir(self) -> Path:
+        return self.storage_dir / SUMMARY_DIR
+
+    @property
+    def config_path(self) -> Path:
+        return self.seed_dir / CONFIG
+
+    @property
+    def config_unique_path(self) -> Path:
+        return self.seed_dir / CONFIG_UNIQUE
+
+    @property
+    def log_path(self) -> Path:
+        return self.seed_dir / LOG
+
+    def flag_path(self, flag: str) -> Path:
+        """Path of a seed FLAG-file: one of UNHATCHED, OPENED, COMPLETED, CRASH.txt."""
+        return self.seed_dir / flag
+
+    def get_run_name(self) -> str:
+        """A name unique in the root, e.g. for a W&B run: ``<storage_name>/experiment<N>/seed<S>``."""
+        return f"{self.storage_name}/{self.experiment_dir.name}/{self.seed_dir.name}"
+
+    def create_directories(self) -> None:
+        """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""
+        seed_dir = os.fspath(self.seed_dir)
+        for name in (RECORDERS, INCREMENTALS):
+            try:
+                os.mkdir(os.path.join(seed_dir, name))  # one syscall in the usual case
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(os.path.join(seed_dir, name), exist_ok=True)
