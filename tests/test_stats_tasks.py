@@ -48,9 +48,9 @@ def _padded(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]
 
 
 def _reference_stratified(tasks: list[np.ndarray], stat, n_resamples: int, seed: int) -> tuple[float, float]:
-    """A plain stratified percentile bootstrap: a loop of rng.choice per task and resample."""
+    """A plain stratified percentile bootstrap: ``stat`` gets per-task (n_resamples, n_runs_task) draws."""
     rng = np.random.default_rng(seed)
-    values = [stat([rng.choice(t, size=t.size) for t in tasks]) for _ in range(n_resamples)]
+    values = stat([t[rng.integers(0, t.size, size=(n_resamples, t.size))] for t in tasks])
     return tuple(np.percentile(values, [2.5, 97.5]))
 
 
@@ -211,3 +211,77 @@ def test_performance_profile_ci_is_ordered_monotone_and_in_unit_interval() -> No
     for curve in (profile, lower, upper):
         assert np.all(np.diff(curve) <= 0) and np.all((0 <= curve) & (curve <= 1))
     assert np.all(lower <= profile) and np.all(profile <= upper) and np.any(lower < upper)
+
+
+# ------------------------------------------------------------------ aggregates over tasks
+def test_aggregates_match_scipy_and_numpy_on_a_full_matrix() -> None:
+    x = np.random.default_rng(26).gamma(1.5, size=(10, 6))
+    assert aggregate_iqm(x) == pytest.approx(scipy.stats.trim_mean(x, 0.25, axis=None), rel=1e-12)
+    assert aggregate_mean(x) == pytest.approx(x.mean(), rel=1e-12)
+    assert aggregate_median(x) == pytest.approx(np.median(x.mean(axis=0)), rel=1e-12)
+    assert aggregate_optimality_gap(x) == pytest.approx(1 - np.minimum(x, 1).mean(), rel=1e-12)
+    assert aggregate_optimality_gap(x, 0.5) == pytest.approx(0.5 - np.minimum(x, 0.5).mean(), rel=1e-12)
+
+
+def test_aggregates_by_hand_with_unequal_runs() -> None:
+    scores = {"a": [0.0, 1.0], "b": [2.0, 3.0, 4.0, 7.0], "c": [10.0]}
+    matrix = np.full((4, 3), np.nan)
+    for j, runs in enumerate(scores.values()):
+        matrix[: len(runs), j] = runs
+    for s in (scores, matrix):
+        assert aggregate_mean(s) == pytest.approx((0.5 + 4.0 + 10.0) / 3)  # task means 0.5, 4, 10
+        assert aggregate_median(s) == pytest.approx(4.0)
+        assert aggregate_iqm(s) == pytest.approx((1 + 2 + 3 + 4 + 7) / 5)  # 7 pooled runs, 1 cut each end
+        # min(score, 3) per task: means 0.5, (2 + 3 + 3 + 3) / 4 = 2.75, 3
+        assert aggregate_optimality_gap(s, threshold=3.0) == pytest.approx(3.0 - (0.5 + 2.75 + 3.0) / 3)
+
+
+def _scipy_aggregates() -> dict:
+    """The four aggregates written with scipy / numpy, on a mapping task -> runs."""
+    def task_means(d: dict) -> list[float]:
+        return [np.mean(v) for v in d.values()]
+
+    return {
+        "iqm": lambda d: scipy.stats.trim_mean(np.concatenate(list(d.values())), 0.25),
+        "mean": lambda d: np.mean(task_means(d)),
+        "median": lambda d: np.median(task_means(d)),
+        "optimality_gap": lambda d: 1.0 - np.mean([np.minimum(v, 1.0).mean() for v in d.values()]),
+    }
+
+
+def test_interval_estimates_equal_scipy_aggregates_on_the_same_resamples() -> None:
+    """The vectorised aggregates against scipy/numpy evaluated once per resample, same seed."""
+    rng = np.random.default_rng(27)
+    by_alg = {"ppo": {"t1": rng.gamma(2, size=6), "t2": rng.gamma(2, size=4), "t3": rng.gamma(1, size=5)},
+              "dqn": {"t1": rng.gamma(1, size=3), "t2": rng.gamma(3, size=7), "t3": rng.gamma(1, size=2)}}
+    ours = interval_estimates(by_alg, ["iqm", "mean", "median", "optimality_gap"], n_resamples=300, seed=8)
+    ref = interval_estimates(by_alg, _scipy_aggregates(), n_resamples=300, seed=8)
+    assert list(ours) == ["ppo", "dqn"] and list(ours["ppo"]) == ["iqm", "mean", "median", "optimality_gap"]
+    for alg in by_alg:
+        for name, est in ours[alg].items():
+            np.testing.assert_allclose(est, ref[alg][name], rtol=1e-12, err_msg=f"{alg} {name}")
+            assert est.lower <= est.point <= est.upper and est.lower < est.upper
+            assert all(isinstance(v, float) for v in est)
+
+
+def test_interval_estimates_against_a_plain_stratified_bootstrap() -> None:
+    rng = np.random.default_rng(28)
+    matrix = rng.normal(size=(8, 3)) + [0.0, 1.0, 3.0]
+    matrix[5:, 2] = np.nan
+    est = interval_estimates({"alg": matrix}, ["iqm"], n_resamples=4000, seed=0)["alg"]["iqm"]
+    tasks = [c[~np.isnan(c)] for c in matrix.T]
+    low, high = _reference_stratified(
+        tasks, lambda p: scipy.stats.trim_mean(np.concatenate(p, axis=1), 0.25, axis=1), 4000, seed=1)
+    assert est.point == pytest.approx(scipy.stats.trim_mean(matrix[~np.isnan(matrix)], 0.25), rel=1e-12)
+    # Endpoints of two independent 4k-resample runs differ by ~3% of the width (1 sd).
+    assert abs(est.lower - low) < 0.12 * (high - low) and abs(est.upper - high) < 0.12 * (high - low)
+
+
+def test_interval_estimates_seed_order_and_custom_thresholds() -> None:
+    rng = np.random.default_rng(29)
+    by_alg = {"a": rng.normal(size=(6, 2)), "b": rng.normal(size=(9, 2))}
+    fns = {"gap@0.5": functools.partial(aggregate_optimality_gap, threshold=0.5), "IQM": aggregate_iqm}
+    est = interval_estimates(by_alg, fns, n_resamples=200, seed=3)
+    first = stratified_bootstrap_ci(by_alg["a"], fns["IQM"], n_resamples=200, seed=3)
+    np.testing.assert_allclose(est["a"]["IQM"], first, rtol=1e-12)  # algorithms use the seed in order
+    assert est["b"]["gap@0.5"].point == pytest.approx(0.5 - np.minimum(by_alg["b"], 0.5).mean())
