@@ -22,7 +22,6 @@ from alfred.utils.stats import (
     bootstrap_mean_ci,
     iqm,
     mean_and_stderr_ci,
-    performance_profile,
     performance_profile_ci,
     quantile_band,
     stratified_bootstrap_ci,
@@ -165,8 +164,10 @@ def test_bootstrap_mean_ci_nan_padding_matches_present_runs() -> None:
 
 def test_bootstrap_mean_ci_degenerate_inputs() -> None:
     mean, lower, upper = bootstrap_mean_ci(np.array([[2.0, np.nan]]), n_resamples=100, seed=0)
-    assert mean[0] == lower[0] == upper[0] == 2.0
+    assert mean[0] == 2.0 and np.isnan([lower[0], upper[0]]).all()  # one run: no interval
     assert np.isnan([mean[1], lower[1], upper[1]]).all()
+    mean, lower, upper = bootstrap_mean_ci([[1.0, 5.0], [3.0, np.nan]], n_resamples=100, seed=0)
+    assert lower[0] < mean[0] == 2.0 < upper[0] and mean[1] == 5.0 and np.isnan([lower[1], upper[1]]).all()
     point, lower, upper = bootstrap_mean_ci(np.arange(10.0), n_resamples=100, seed=0)
     assert np.ndim(point) == 0 and lower < point < upper
     with pytest.raises(ValueError, match="confidence"):
@@ -326,7 +327,8 @@ def test_get_95_confidence_interval_of_sequence_is_per_step(method: str) -> None
 def test_get_95_confidence_interval_rejects_unknown_methods() -> None:
     with pytest.raises(stats.StatsError, match=r"'stderr' or 'bootstrapped_CI', got '10th_quantile'"):
         stats.get_95_confidence_interval([1.0, 2.0], "10th_quantile")  # type: ignore[arg-type]
-    assert np.isnan(stats.get_95_confidence_interval([1.0], "stderr")[1:]).all()
+    for method in ("stderr", "bootstrapped_CI"):  # one sample: no interval
+        assert np.isnan(stats.get_95_confidence_interval([1.0], method)[1:]).all()
 
 
 # ------------------------------------------------------------------------------ the package

@@ -185,29 +185,33 @@ def interval_estimates(
         raise StatsError("scores_by_algorithm must be a non-empty mapping {algorithm: scores}, got "
                          f"{type(scores_by_algorithm).__name__}")
     fns = _resolve(aggregate_fns)
-    fast = [batched_form(f) for f in fns.values()]
     rng = rng_from(seed)
     out: dict[str, dict[str, IntervalEstimate]] = {}
     for alg, scores in scores_by_algorithm.items():
         tasks, rebuild = task_runs(scores, name=f"scores_by_algorithm[{alg!r}]")
-        if all(f is not None for f in fast):
-            def statistic(parts: list) -> FloatArray:
-                padded = pad_tasks(parts)
-                return np.stack([f(padded) for f in fast], axis=-1)
-
-            est = bootstrap_tasks(tasks, statistic, vectorized=True, n_resamples=n_resamples,
-                                  alpha=alpha, rng=rng)
-        else:
-            def statistic(parts: list) -> FloatArray:
-                values = [np.asarray(f(rebuild(parts)), dtype=np.float64) for f in fns.values()]
-                for name, v in zip(fns, values):
-                    if v.ndim:
-                        raise StatsError(f"aggregate {name!r} returned shape {v.shape}; it must "
-                                         "return one number per call")
-                return np.stack(values)
-
-            est = bootstrap_tasks(tasks, statistic, vectorized=False, n_resamples=n_resamples,
-                                  alpha=alpha, rng=rng)
+        statistic, vectorized = _statistic(fns, rebuild)
+        est = bootstrap_tasks(tasks, statistic, vectorized=vectorized, n_resamples=n_resamples,
+                              alpha=alpha, rng=rng)
         out[alg] = {name: IntervalEstimate(float(est.point[i]), float(est.lower[i]), float(est.upper[i]))
                     for i, name in enumerate(fns)}
     return out
+
+
+def _statistic(fns: dict[str, AggregateFn], rebuild: Callable[[list], object]) -> tuple[Callable, bool]:
+    """All aggregates at once over per-task parts, and whether it takes batches of resamples."""
+    fast = [batched_form(f) for f in fns.values()]
+    if all(f is not None for f in fast):
+        def batched(parts: list) -> FloatArray:
+            padded = pad_tasks(parts)
+            return np.stack([f(padded) for f in fast], axis=-1)
+
+        return batched, True
+
+    def one_by_one(parts: list) -> FloatArray:
+        values = [np.asarray(f(rebuild(parts)), dtype=np.float64) for f in fns.values()]
+        for name, v in zip(fns, values):
+            if v.ndim:
+                raise StatsError(f"aggregate {name!r} returned shape {v.shape}; it must return one number")
+        return np.stack(values)
+
+    return one_by_one, False

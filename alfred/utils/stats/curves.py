@@ -184,8 +184,9 @@ def bootstrap_mean_ci(
     Returns:
       (mean, lower, upper), each shaped like ``x`` without ``axis``: the sample mean and
       the ``(1 -+ confidence) / 2`` percentiles of the bootstrap means (widened to hold
-      the mean should rounding put it outside). A single run gives a zero-width interval:
-      callers that must not over-trust it check the number of runs themselves.
+      the mean should rounding put it outside). Columns with a single run get NaN bounds:
+      resampling one value always returns it, and a zero-width interval would claim a
+      certainty the data cannot give. Columns with no run are NaN throughout.
     """
     alpha = tail_mass(confidence)
     n_resamples = check_n_resamples(n_resamples)
@@ -228,6 +229,7 @@ def bootstrap_mean_ci(
         else:
             bounds = np.quantile(means, [alpha, 1 - alpha], axis=0, overwrite_input=True)
         lower[cols], upper[cols] = bounds
+    lower[count < 2], upper[count < 2] = np.nan, np.nan
     return containing(_from_2d(mean, shape), _from_2d(mean + lower, shape), _from_2d(mean + upper, shape))
 
 

@@ -33,9 +33,7 @@ def _distances(values: FloatArray, method: str, *, n_resamples: int, seed: Seed)
         mean, lower, upper = bootstrap_mean_ci(values, n_resamples=n_resamples, confidence=0.95, seed=seed)
     else:
         raise StatsError(f"method must be 'stderr' or 'bootstrapped_CI', got {method!r}")
-    few = (~np.isnan(values)).sum(axis=0) < 2
-    up, down = np.where(few, np.nan, upper - mean), np.where(few, np.nan, mean - lower)
-    return np.asarray(mean), up, down
+    return np.asarray(mean), np.asarray(upper - mean), np.asarray(mean - lower)  # NaN for < 2 samples
 
 
 def get_95_confidence_interval(
