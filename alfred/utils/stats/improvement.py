@@ -21,19 +21,22 @@ class _TaskPair:
 
     def __init__(self, x: FloatArray, y: FloatArray) -> None:
         self.n_x, self.n_y = x.size, y.size
-        self.y_order = np.argsort(y, kind="stable")
-        y_sorted = y[self.y_order]
-        # Runs of y below each x are the first `below` sorted ones; ties end at `upto`.
+        # Resamples are counts per run, exchangeable across runs: y is kept sorted, so the
+        # runs of y below each x are the first `below` ones, and those tied with it end at `upto`.
+        y_sorted = np.sort(y)
         self.below = np.searchsorted(y_sorted, x, side="left")
         self.upto = np.searchsorted(y_sorted, x, side="right")
+        self.ties = bool(np.any(self.upto != self.below))
 
-    def probability(self, counts_x: FloatArray, counts_y: FloatArray) -> FloatArray:
-        """(batch,) P(X > Y) + P(X = Y) / 2 for runs drawn ``counts_x`` (batch, n_x) and ``counts_y``."""
-        cum = np.zeros((counts_y.shape[0], self.n_y + 1))
-        np.cumsum(counts_y[:, self.y_order], axis=1, out=cum[:, 1:])
-        smaller = cum[:, self.below]
-        equal = cum[:, self.upto] - smaller
-        return (counts_x * (smaller + 0.5 * equal)).sum(axis=1) / (self.n_x * self.n_y)
+    def probability(self, counts_x: FloatArray, counts_y_sorted: FloatArray) -> FloatArray:
+        """(batch,) P(X > Y) + P(X = Y) / 2 when the runs are drawn ``counts_x`` (batch, n_x) and
+        ``counts_y_sorted`` (batch, n_y) times, the latter in the order of sorted y."""
+        cum = np.zeros((counts_y_sorted.shape[0], self.n_y + 1))
+        np.cumsum(counts_y_sorted, axis=1, out=cum[:, 1:])
+        beaten = cum[:, self.below]  # weight of the y runs strictly below each x run
+        if self.ties:
+            beaten += 0.5 * (cum[:, self.upto] - beaten)
+        return (counts_x * beaten).sum(axis=1) / (self.n_x * self.n_y)
 
 
 def _pairs(x: Scores, y: Scores) -> list[_TaskPair]:
