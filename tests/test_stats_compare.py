@@ -149,6 +149,7 @@ def test_probability_of_best_refuses_unusable_input_and_uses_its_seed() -> None:
     with pytest.raises(StatsError, match="is empty"):
         probability_of_best([], seed=0)
     runs = np.random.default_rng(35).normal(size=(20, 3))
-    first, again = probability_of_best(runs, n_resamples=300, seed=4), probability_of_best(runs, n_resamples=300, seed=4)
+    first = probability_of_best(runs, n_resamples=300, seed=4)
+    again = probability_of_best(runs, n_resamples=300, seed=4)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, probability_of_best(runs, n_resamples=300, seed=5))

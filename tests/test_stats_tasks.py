@@ -24,9 +24,7 @@ from alfred.utils.stats import (
     iqm,
     performance_profile,
     performance_profile_ci,
-    probability_of_best,
     probability_of_improvement,
-    probability_of_improvement_ci,
     stratified_bootstrap_ci,
 )
 
