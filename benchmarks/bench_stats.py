@@ -28,7 +28,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from alfred.utils.stats import (  # noqa: E402
-    bootstrap_mean_ci, interval_estimates, probability_of_best, probability_of_improvement_ci,
+    bootstrap_mean_ci, interval_estimates, performance_profile_ci, probability_of_best,
+    probability_of_improvement_ci,
 )
 
 N_RESAMPLES = 10_000
@@ -117,6 +118,11 @@ CASES: dict[str, tuple[str, tuple[int, int], Callable[[np.ndarray], object], flo
     "p_improvement_1000x5": (
         "probability_of_improvement_ci 1000 vs 1000 runs x 5 tasks", (2000, 5),
         lambda x: probability_of_improvement_ci(x[:1000], x[1000:], n_resamples=N_RESAMPLES, seed=0),
+        1.0, True,
+    ),
+    "performance_profile_ci_10x26": (
+        "performance_profile_ci 10 runs x 26 tasks, 101 thresholds", (10, 26),
+        lambda x: performance_profile_ci(x, np.linspace(-3, 3, 101), n_resamples=N_RESAMPLES, seed=0),
         1.0, True,
     ),
     "interval_estimates_5x10x26": (

@@ -190,6 +190,8 @@ def test_performance_profile_matches_direct_count_and_is_monotone() -> None:
     assert np.all(np.diff(profile) <= 0) and profile[0] == 1.0 and profile[-1] == 0.0
     unequal = {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 0.0, 0.0, 1.0])}
     np.testing.assert_allclose(performance_profile(unequal, [0.5]), [(1 / 2 + 1 / 4) / 2])
+    shuffled = np.array([0.5, -3.0, x[0, 0], 3.0, 0.0, x[0, 0], -0.2])  # unsorted, repeated, on a score
+    np.testing.assert_allclose(performance_profile(x, shuffled), [(x > t).mean() for t in shuffled])
 
 
 def test_performance_profile_ignores_nan_like_iqm() -> None:
