@@ -1,18 +1,27 @@
-"""Tests of alfred.utils.stats against scipy / numpy references and statistical invariants."""
+"""alfred.utils.stats per-step statistics of curves, and the 0.2 names, against scipy and by hand.
+
+Scores across tasks (stratified bootstrap, aggregates, profiles, improvement, P(best)) are
+tested in test_stats_tasks.py.
+"""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.stats
 
 from alfred.utils import stats
+from alfred.utils.stats import curves
 from alfred.utils.stats import (
     aggregate_scores,
     bootstrap_mean_ci,
     iqm,
     mean_and_stderr_ci,
-    performance_profile,
     performance_profile_ci,
     quantile_band,
     stratified_bootstrap_ci,
@@ -118,7 +127,7 @@ def test_bootstrap_mean_ci_rejects_a_per_column_bootstrap() -> None:
 def test_bootstrap_mean_ci_is_the_same_with_column_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     x = _ragged_curves(np.random.default_rng(7), n_runs=50, n_steps=9)
     expected = bootstrap_mean_ci(x, n_resamples=500, seed=3)
-    monkeypatch.setattr(stats, "_MEANS_BLOCK_BYTES", 4 * 500 * 2)  # 2 columns per block
+    monkeypatch.setattr(curves, "_MEANS_BLOCK_BYTES", 4 * 500 * 2)  # 2 columns per block
     blocked = bootstrap_mean_ci(x, n_resamples=500, seed=3)
     np.testing.assert_allclose(np.stack(blocked), np.stack(expected), rtol=1e-5, atol=1e-6)
     single = bootstrap_mean_ci(x[:, [4]], n_resamples=500, seed=3)
@@ -126,8 +135,8 @@ def test_bootstrap_mean_ci_is_the_same_with_column_blocks(monkeypatch: pytest.Mo
 
 
 def test_bootstrap_mean_ci_with_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stats, "_COUNTS_CHUNK_BYTES", 4 * 30 * 7)  # 7 resamples per chunk
-    monkeypatch.setattr(stats, "_DRAWS_BYTES", 16 * 30 * 3)  # 3 rows of draws at a time
+    monkeypatch.setattr(curves, "_COUNTS_CHUNK_BYTES", 4 * 30 * 7)  # 7 resamples per chunk
+    monkeypatch.setattr(curves, "_DRAWS_BYTES", 16 * 30 * 3)  # 3 rows of draws at a time
     x = np.random.default_rng(8).normal(size=(30, 4))
     mean, lower, upper = bootstrap_mean_ci(x, n_resamples=4000, seed=0)
     ref = scipy.stats.bootstrap((x,), np.mean, n_resamples=4000, method="percentile", rng=1)
@@ -155,8 +164,10 @@ def test_bootstrap_mean_ci_nan_padding_matches_present_runs() -> None:
 
 def test_bootstrap_mean_ci_degenerate_inputs() -> None:
     mean, lower, upper = bootstrap_mean_ci(np.array([[2.0, np.nan]]), n_resamples=100, seed=0)
-    assert mean[0] == lower[0] == upper[0] == 2.0
+    assert mean[0] == 2.0 and np.isnan([lower[0], upper[0]]).all()  # one run: no interval
     assert np.isnan([mean[1], lower[1], upper[1]]).all()
+    mean, lower, upper = bootstrap_mean_ci([[1.0, 5.0], [3.0, np.nan]], n_resamples=100, seed=0)
+    assert lower[0] < mean[0] == 2.0 < upper[0] and mean[1] == 5.0 and np.isnan([lower[1], upper[1]]).all()
     point, lower, upper = bootstrap_mean_ci(np.arange(10.0), n_resamples=100, seed=0)
     assert np.ndim(point) == 0 and lower < point < upper
     with pytest.raises(ValueError, match="confidence"):
@@ -183,6 +194,16 @@ def test_lower_le_point_le_upper() -> None:
         x = np.nan_to_num(x, nan=0.0)
         for name, (point, lower, upper) in _all_intervals(x).items():
             assert np.all(lower <= point) and np.all(point <= upper), name
+
+
+@pytest.mark.parametrize("value", [0.1, 0.3, 0.7, 1 / 3])
+@pytest.mark.parametrize("shape", [(7,), (10, 1), (6, 4)])
+def test_constant_data_point_lies_in_its_interval(value: float, shape: tuple) -> None:
+    """Rounding once put the point 2e-16 outside [lower, upper] here (e.g. 0.7, (6, 4))."""
+    x = np.full(shape, value)
+    for name, (point, lower, upper) in _all_intervals(x).items():
+        assert np.all(lower <= point) and np.all(point <= upper), name
+        np.testing.assert_allclose([lower, upper], [point, point], rtol=0, atol=1e-15, err_msg=name)
 
 
 def test_intervals_shrink_with_more_runs() -> None:
@@ -227,87 +248,6 @@ def test_nan_padded_curves_equal_per_step_computation() -> None:
         np.testing.assert_allclose(got, ref, rtol=1e-12, err_msg=fn.__name__)
 
 
-# ----------------------------------------------------------------- stratified bootstrap
-def test_stratified_bootstrap_one_task_matches_scipy() -> None:
-    x = np.random.default_rng(14).gamma(2.0, size=60)
-    point, lower, upper = stratified_bootstrap_ci(
-        x, lambda s: iqm(s, axis=-1), n_resamples=10_000, seed=0, vectorized=True
-    )
-    ref = scipy.stats.bootstrap(
-        (x,), lambda s, axis: scipy.stats.trim_mean(s, 0.25, axis=axis),
-        n_resamples=10_000, method="percentile", rng=1,
-    ).confidence_interval
-    width = ref.high - ref.low
-    assert point == pytest.approx(scipy.stats.trim_mean(x, 0.25), rel=1e-12)
-    assert abs(lower - ref.low) < 0.06 * width and abs(upper - ref.high) < 0.06 * width
-
-
-def test_stratified_bootstrap_resamples_within_tasks() -> None:
-    rng = np.random.default_rng(15)
-    scores = {"easy": rng.uniform(100, 101, size=7), "hard": rng.uniform(0, 1, size=3)}
-
-    def share_of_high_scores(s: dict[str, np.ndarray]) -> float:
-        return float(np.mean(np.concatenate(list(s.values())) > 50))
-
-    point, lower, upper = stratified_bootstrap_ci(
-        scores, share_of_high_scores, n_resamples=300, seed=0
-    )
-    assert point == lower == upper == 0.7  # a pooled bootstrap would vary this share
-    _, lower, upper = stratified_bootstrap_ci(
-        scores, lambda s: np.mean(s["hard"]), n_resamples=300, seed=0
-    )
-    assert scores["hard"].min() <= lower < upper <= scores["hard"].max()
-
-
-def test_stratified_bootstrap_layouts_and_vectorization_agree() -> None:
-    x = np.random.default_rng(16).normal(size=(9, 4))
-    loop = stratified_bootstrap_ci(x, _iqm_flat, n_resamples=300, seed=5)
-    batched = stratified_bootstrap_ci(x, _iqm_batched, n_resamples=300, seed=5, vectorized=True)
-    as_dict = stratified_bootstrap_ci(
-        {f"task{j}": x[:, j] for j in range(4)},
-        lambda d: iqm(np.stack(list(d.values()), axis=-1), axis=None),
-        n_resamples=300, seed=5,
-    )
-    np.testing.assert_allclose(np.stack(batched), np.stack(loop), rtol=1e-12)
-    np.testing.assert_allclose(np.stack(as_dict), np.stack(loop), rtol=1e-12)
-
-
-def test_stratified_bootstrap_vector_valued_aggregate_and_unequal_runs() -> None:
-    rng = np.random.default_rng(17)
-    scores = {"a": rng.normal(size=5), "b": rng.normal(3.0, size=50)}
-    point, lower, upper = stratified_bootstrap_ci(
-        scores, lambda d: np.array([d["a"].mean(), d["b"].mean()]), n_resamples=500, seed=1
-    )
-    np.testing.assert_allclose(point, [scores["a"].mean(), scores["b"].mean()])
-    assert point.shape == lower.shape == upper.shape == (2,)
-    assert upper[1] - lower[1] < upper[0] - lower[0]  # 50 runs: narrower than 5 runs
-    with pytest.raises(ValueError, match="at least one run"):
-        stratified_bootstrap_ci({"a": []}, np.mean, seed=0)
-
-
-# ------------------------------------------------------------------ performance profiles
-def test_performance_profile_matches_direct_count_and_is_monotone() -> None:
-    rng = np.random.default_rng(18)
-    x = rng.normal(size=(12, 5))
-    taus = np.linspace(-3, 3, 41)
-    profile = performance_profile(x, taus)
-    np.testing.assert_allclose(profile, [(x > t).mean() for t in taus])
-    assert np.all(np.diff(profile) <= 0) and profile[0] == 1.0 and profile[-1] == 0.0
-    unequal = {"a": np.array([0.0, 1.0]), "b": np.array([0.0, 0.0, 0.0, 1.0])}
-    np.testing.assert_allclose(performance_profile(unequal, [0.5]), [(1 / 2 + 1 / 4) / 2])
-
-
-def test_performance_profile_ci_is_ordered_monotone_and_in_unit_interval() -> None:
-    rng = np.random.default_rng(19)
-    scores = {"a": rng.normal(size=8), "b": rng.normal(1.0, size=20), "c": rng.normal(size=3)}
-    taus = np.linspace(-2, 3, 26)
-    profile, lower, upper = performance_profile_ci(scores, taus, n_resamples=400, seed=0)
-    np.testing.assert_allclose(profile, performance_profile(scores, taus))
-    for curve in (profile, lower, upper):
-        assert np.all(np.diff(curve) <= 0) and np.all((0 <= curve) & (curve <= 1))
-    assert np.all(lower <= profile) and np.all(profile <= upper) and np.any(lower < upper)
-
-
 # ------------------------------------------------------------------------ run scores
 def test_aggregate_scores_modes_on_ragged_curves() -> None:
     x = np.array(
@@ -342,3 +282,71 @@ def test_aggregate_scores_rejects_invalid_modes(mode: object) -> None:
         aggregate_scores(np.ones((2, 3)), mode)  # type: ignore[arg-type]
     for valid in ("'min'", "'max'", "'avg'", "'last'", "'last_<k>%'"):
         assert valid in str(info.value)
+
+
+# ------------------------------------------------------------------- the 0.2 names (COMPAT)
+def test_get_95_confidence_interval_stderr_gives_distances_from_the_mean() -> None:
+    x = np.random.default_rng(20).exponential(size=12)
+    mean, err_up, err_down = stats.get_95_confidence_interval(x, "stderr")
+    half = scipy.stats.norm.ppf(0.975) * scipy.stats.sem(x)
+    np.testing.assert_allclose([mean, err_up, err_down], [x.mean(), half, half], rtol=1e-12)
+    hand = stats.get_95_confidence_interval([1.0, 2.0, 3.0], "stderr")  # sem = 1 / sqrt(3)
+    np.testing.assert_allclose(hand, [2.0, 1.959963984540054 / np.sqrt(3), 1.959963984540054 / np.sqrt(3)])
+
+
+def test_get_95_confidence_interval_bootstrap_matches_scipy() -> None:
+    x = np.random.default_rng(21).exponential(size=30)  # skewed: err_up > err_down
+    mean, err_up, err_down = stats.get_95_confidence_interval(x, "bootstrapped_CI")
+    ref = scipy.stats.bootstrap((x,), np.mean, n_resamples=10_000, method="percentile", rng=2)
+    low, high = ref.confidence_interval
+    assert mean == pytest.approx(x.mean(), rel=1e-12)
+    assert err_up > err_down > 0
+    # Monte-Carlo error of an endpoint at 10k resamples is ~1% of the width.
+    assert abs((mean + err_up) - high) < 0.05 * (high - low)
+    assert abs((mean - err_down) - low) < 0.05 * (high - low)
+    assert stats.get_95_confidence_interval(x, "bootstrapped_CI") == (mean, err_up, err_down)  # seed 0
+
+
+@pytest.mark.parametrize("method", ["stderr", "bootstrapped_CI"])
+def test_get_95_confidence_interval_of_sequence_is_per_step(method: str) -> None:
+    seqs = np.random.default_rng(22).normal(size=(6, 9)) * np.arange(1, 7)[:, None]  # (steps, samples)
+    mean, up, down = stats.get_95_confidence_interval_of_sequence(seqs, method)
+    assert mean.shape == up.shape == down.shape == (6,)
+    np.testing.assert_allclose(mean, seqs.mean(axis=1), rtol=1e-12)
+    assert np.all(up > 0) and np.all(down > 0)
+    if method == "stderr":
+        for j, row in enumerate(seqs):
+            assert up[j] == pytest.approx(scipy.stats.norm.ppf(0.975) * scipy.stats.sem(row), rel=1e-12)
+    # Rows of unequal lengths: missing samples; one sample leaves no interval (NaN distances).
+    ragged = [[1.0, 2.0, 3.0], [4.0, 6.0], [5.0]]
+    mean, up, down = stats.get_95_confidence_interval_of_sequence(ragged, method)
+    np.testing.assert_allclose(mean, [2.0, 5.0, 5.0])
+    assert np.all(np.isfinite(up[:2])) and np.isnan(up[2]) and np.isnan(down[2])
+
+
+def test_get_95_confidence_interval_rejects_unknown_methods() -> None:
+    with pytest.raises(stats.StatsError, match=r"'stderr' or 'bootstrapped_CI', got '10th_quantile'"):
+        stats.get_95_confidence_interval([1.0, 2.0], "10th_quantile")  # type: ignore[arg-type]
+    for method in ("stderr", "bootstrapped_CI"):  # one sample: no interval
+        assert np.isnan(stats.get_95_confidence_interval([1.0], method)[1:]).all()
+
+
+# ------------------------------------------------------------------------------ the package
+def test_every_public_name_is_importable_from_the_package() -> None:
+    for name in stats.__all__:
+        assert callable(getattr(stats, name)) or name == "DEFAULT_N_RESAMPLES", name
+    assert issubclass(stats.StatsError, ValueError)
+    from alfred.utils.misc import AlfredError
+
+    assert issubclass(stats.StatsError, AlfredError)
+
+
+def test_import_is_pure_numpy_and_modules_are_small() -> None:
+    code = ("import sys, alfred.utils.stats; "
+            "print([m for m in ('scipy', 'pandas', 'matplotlib', 'seaborn') if m in sys.modules])")
+    repo = Path(__file__).resolve().parents[1]  # this checkout's alfred, whatever the cwd
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert out.stdout.strip() == "[]"
+    for module in Path(stats.__file__).parent.glob("*.py"):
+        assert len(module.read_text().splitlines()) <= 400, module.name

@@ -1,37 +1,25 @@
-"""Statistics for learning curves and final scores: error bars, bootstrap CIs, IQM, profiles.
+"""Per-step statistics of learning curves, and curves reduced to one score per run.
 
-Conventions shared by every function:
-
-* Runs lie along ``axis`` (0 by default); the other axes (typically time steps) are
-  independent columns and are handled in one vectorised pass.
-* NaN marks a missing value (runs of unequal length padded with NaN); nan-aware
-  functions ignore it, so a column is summarised over the runs that reached it.
-* Randomness comes from an explicit ``seed: int | np.random.Generator``; a Generator
-  passed in is advanced, so two calls with the same Generator give different draws.
-
-The module is pure numpy (no scipy / pandas / plotting imports).
+Runs lie along ``axis`` (0 by default); the other axes (typically time steps) are
+independent columns handled in one vectorised pass, each over the runs that reached it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "aggregate_scores", "bootstrap_mean_ci", "iqm", "mean_and_stderr_ci", "performance_profile",
-    "performance_profile_ci", "quantile_band", "stratified_bootstrap_ci",
-]
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Result, Seed, StatsError, check_n_resamples,
+    containing, rng_from, tail_mass,
+)
 
-FloatArray = npt.NDArray[np.float64]
-Result = FloatArray | np.float64  # a numpy scalar when the output is 0-d
-Interval = tuple[Result, Result, Result]  # (point, lower, upper)
-Scores = npt.ArrayLike | Mapping[str, npt.ArrayLike]
-Seed = int | np.integer | np.random.Generator
+__all__ = ["aggregate_scores", "bootstrap_mean_ci", "iqm", "mean_and_stderr_ci", "quantile_band"]
+
 AggregateMode = Literal["min", "max", "avg", "last"]  # or "last_<k>%", e.g. "last_10%"
 
 _VALID_MODES = "'min', 'max', 'avg', 'last' or 'last_<k>%' with 0 < k <= 100 (e.g. 'last_10%')"
@@ -39,31 +27,16 @@ _LAST_PCT = re.compile(r"last_(\d+(?:\.\d+)?)%")
 _COUNTS_CHUNK_BYTES = 32 * 2**20  # float32 resample counts multiplied at once
 _DRAWS_BYTES = 16 * 2**20  # int64 temporaries used to build those counts
 _MEANS_BLOCK_BYTES = 64 * 2**20  # float32 bootstrap means kept for the percentiles
-_STRATIFIED_CHUNK_BYTES = 16 * 2**20  # resampled scores handed to aggregate_fn at once
 
 
 # ----------------------------------------------------------------------------- helpers
-def _rng(seed: Seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
-
-
-def _check_confidence(confidence: float) -> float:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    return (1.0 - confidence) / 2.0
-
-
 def _to_2d(x: npt.ArrayLike, axis: int | None) -> tuple[FloatArray, tuple[int, ...]]:
     """Move the run axis first and flatten the others: (n_runs, n_columns) and their shape."""
     a = np.asarray(x, dtype=np.float64)
     if axis is None:
         return a.reshape(-1, 1), ()
     if a.ndim == 0:
-        raise ValueError("x must have at least one dimension")
+        raise StatsError("x must have at least one dimension (runs along axis)")
     a = np.moveaxis(a, axis, 0)
     return a.reshape(a.shape[0], -1), a.shape[1:]
 
@@ -108,7 +81,7 @@ def _resample_counts(seed: int, n_runs: int, size: int) -> npt.NDArray[np.float3
 
 
 # ------------------------------------------------------------------- error bars per step
-def mean_and_stderr_ci(x: npt.ArrayLike, axis: int = 0, confidence: float = 0.95) -> Interval:
+def mean_and_stderr_ci(x: npt.ArrayLike, axis: int = 0, confidence: float = 0.95) -> IntervalEstimate:
     """Mean with a normal-approximation interval mean ± z * stderr, ignoring NaNs.
 
     ``stderr = std(ddof=1) / sqrt(n)`` with ``n`` the number of non-NaN runs of each
@@ -125,7 +98,7 @@ def mean_and_stderr_ci(x: npt.ArrayLike, axis: int = 0, confidence: float = 0.95
       single run get NaN bounds (their spread is unknown, so no band is drawn) and
       columns with no run are NaN throughout.
     """
-    alpha = _check_confidence(confidence)
+    alpha = tail_mass(confidence)
     a, shape = _to_2d(x, axis)
     valid = ~np.isnan(a)
     n = valid.sum(axis=0)
@@ -134,10 +107,10 @@ def mean_and_stderr_ci(x: npt.ArrayLike, axis: int = 0, confidence: float = 0.95
         var = (np.where(valid, a - mean, 0.0) ** 2).sum(axis=0) / (n - 1)
         half = NormalDist().inv_cdf(1.0 - alpha) * np.sqrt(var / n)
     half = np.where(n > 1, half, np.nan)
-    return _from_2d(mean, shape), _from_2d(mean - half, shape), _from_2d(mean + half, shape)
+    return IntervalEstimate(_from_2d(mean, shape), _from_2d(mean - half, shape), _from_2d(mean + half, shape))
 
 
-def quantile_band(x: npt.ArrayLike, q: float = 0.1, axis: int = 0) -> Interval:
+def quantile_band(x: npt.ArrayLike, q: float = 0.1, axis: int = 0) -> IntervalEstimate:
     """Median with the ``q`` and ``1 - q`` quantiles of the runs, ignoring NaNs.
 
     Args:
@@ -150,11 +123,11 @@ def quantile_band(x: npt.ArrayLike, q: float = 0.1, axis: int = 0) -> Interval:
       default linear interpolation (same values as ``np.nanquantile``).
     """
     if not 0.0 <= q <= 0.5:
-        raise ValueError(f"q must be in [0, 0.5], got {q}")
+        raise StatsError(f"q must be in [0, 0.5] (0.1 gives the 10%-90% band), got {q}")
     a, shape = _to_2d(x, axis)
     s = np.sort(a, axis=0)  # NaNs sort last
     med, lo, hi = _sorted_nanquantile(s, (~np.isnan(a)).sum(axis=0), [0.5, q, 1.0 - q])
-    return _from_2d(med, shape), _from_2d(lo, shape), _from_2d(hi, shape)
+    return IntervalEstimate(_from_2d(med, shape), _from_2d(lo, shape), _from_2d(hi, shape))
 
 
 def iqm(x: npt.ArrayLike, axis: int | None = 0) -> Result:
@@ -184,11 +157,11 @@ def iqm(x: npt.ArrayLike, axis: int | None = 0) -> Result:
 def bootstrap_mean_ci(
     x: npt.ArrayLike,
     *,
-    n_resamples: int = 10_000,
+    n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence: float = 0.95,
     seed: Seed,
     axis: int = 0,
-) -> Interval:
+) -> IntervalEstimate:
     """Percentile-bootstrap interval of the mean over runs, for all columns at once.
 
     A resample draws ``n_runs`` runs with replacement and uses the same runs for every
@@ -210,17 +183,18 @@ def bootstrap_mean_ci(
 
     Returns:
       (mean, lower, upper), each shaped like ``x`` without ``axis``: the sample mean and
-      the ``(1 -+ confidence) / 2`` percentiles of the bootstrap means. A single run
-      gives a zero-width interval.
+      the ``(1 -+ confidence) / 2`` percentiles of the bootstrap means (widened to hold
+      the mean should rounding put it outside). Columns with a single run get NaN bounds:
+      resampling one value always returns it, and a zero-width interval would claim a
+      certainty the data cannot give. Columns with no run are NaN throughout.
     """
-    alpha = _check_confidence(confidence)
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    rng = _rng(seed)
+    alpha = tail_mass(confidence)
+    n_resamples = check_n_resamples(n_resamples)
+    rng = rng_from(seed)
     a, shape = _to_2d(x, axis)
     n_runs, n_cols = a.shape
     if n_runs == 0:
-        raise ValueError("x must contain at least one run")
+        raise StatsError("x must contain at least one run")
     valid = ~np.isnan(a)
     count = valid.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -255,151 +229,8 @@ def bootstrap_mean_ci(
         else:
             bounds = np.quantile(means, [alpha, 1 - alpha], axis=0, overwrite_input=True)
         lower[cols], upper[cols] = bounds
-    return _from_2d(mean, shape), _from_2d(mean + lower, shape), _from_2d(mean + upper, shape)
-
-
-# ------------------------------------------------------------------ scores across tasks
-def _task_arrays(scores: Scores) -> tuple[list[FloatArray], Callable[[list[np.ndarray]], object]]:
-    """Split scores into per-task 1-D run arrays, and a function rebuilding the input layout.
-
-    The rebuild function takes per-task arrays with any leading batch axes, (..., n_runs_t).
-    """
-    if isinstance(scores, Mapping):
-        keys = list(scores)
-        tasks = [np.asarray(scores[k], dtype=np.float64).reshape(-1) for k in keys]
-
-        def rebuild(parts: list[np.ndarray]) -> object:
-            return dict(zip(keys, parts))
-
-    else:
-        a = np.asarray(scores, dtype=np.float64)
-        if a.ndim not in (1, 2):
-            raise ValueError(f"scores must be (n_runs,) or (n_runs, n_tasks), got shape {a.shape}")
-        tasks = [a] if a.ndim == 1 else list(a.T)
-
-        def rebuild(parts: list[np.ndarray]) -> object:
-            return parts[0] if a.ndim == 1 else np.stack(parts, axis=-1)
-
-    if not tasks or any(t.size == 0 for t in tasks):
-        raise ValueError("scores must contain at least one task and every task at least one run")
-    return tasks, rebuild
-
-
-def stratified_bootstrap_ci(
-    scores: Scores,
-    aggregate_fn: Callable[..., npt.ArrayLike],
-    *,
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: Seed,
-    vectorized: bool = False,
-) -> Interval:
-    """Percentile interval of an aggregate score, resampling runs within each task.
-
-    Each resample draws, for every task independently, as many runs as the task has, with
-    replacement (a stratified bootstrap: each task keeps its number of runs).
-
-    Args:
-      scores: (n_runs, n_tasks) array, (n_runs,) array for one task, or a mapping
-        task -> (n_runs_task,) scores, which allows different numbers of runs per task.
-      aggregate_fn: maps scores laid out like ``scores`` to a scalar or an array, e.g.
-        ``lambda s: iqm(s, axis=None)``. With ``vectorized=True`` it receives a batch of
-        resamples with a leading axis, (batch, n_runs, n_tasks) or task ->
-        (batch, n_runs_task), and must return (batch, ...).
-      n_resamples: number of bootstrap resamples.
-      confidence: coverage of the interval, in (0, 1).
-      seed: int or Generator; a Generator passed in is advanced.
-      vectorized: whether ``aggregate_fn`` takes a batch of resamples (much faster).
-
-    Returns:
-      (point, lower, upper): ``aggregate_fn`` on the original scores and the percentiles
-      of its bootstrap distribution, shaped like the output of ``aggregate_fn``. Both
-      ``vectorized`` settings give identical results for equivalent functions.
-    """
-    alpha = _check_confidence(confidence)
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    rng = _rng(seed)
-    tasks, rebuild = _task_arrays(scores)
-    if vectorized:
-        point = np.asarray(aggregate_fn(rebuild([t[None] for t in tasks])), dtype=np.float64)[0]
-    else:
-        point = np.asarray(aggregate_fn(rebuild(tasks)), dtype=np.float64)
-    total_runs = sum(t.size for t in tasks)
-    chunk = int(max(1, min(n_resamples, _STRATIFIED_CHUNK_BYTES // (16 * total_runs))))
-    stats = []
-    for start in range(0, n_resamples, chunk):
-        size = min(chunk, n_resamples - start)
-        parts = [t[rng.integers(0, t.size, size=(size, t.size))] for t in tasks]
-        if vectorized:
-            stats.append(np.asarray(aggregate_fn(rebuild(parts)), dtype=np.float64))
-        else:
-            for b in range(size):
-                stat = aggregate_fn(rebuild([p[b] for p in parts]))
-                stats.append(np.asarray(stat, dtype=np.float64))
-    lower, upper = np.quantile(np.concatenate(stats) if vectorized else np.stack(stats),
-                               [alpha, 1 - alpha], axis=0)
-    return point[()], np.asarray(lower)[()], np.asarray(upper)[()]
-
-
-def _profile_batched(scores: Mapping[int, np.ndarray], taus: FloatArray) -> FloatArray:
-    """(batch, n_taus) score distributions of a batch of scores, task -> (batch, n_runs_task)."""
-    tasks = list(scores.values())
-    out = np.zeros((tasks[0].shape[0], taus.size))
-    for i, tau in enumerate(taus):  # a loop over taus keeps memory at one batch of scores
-        out[:, i] = sum((t > tau).mean(axis=-1) for t in tasks) / len(tasks)
-    return out
-
-
-def performance_profile(scores: Scores, taus: npt.ArrayLike) -> FloatArray:
-    """Score distribution: fraction of runs whose (normalised) score exceeds each tau.
-
-    Fractions are computed per task and averaged over tasks, so every task weighs the
-    same (for equal numbers of runs this is the fraction over all runs x tasks).
-
-    Args:
-      scores: (n_runs, n_tasks) array, (n_runs,) array, or a mapping task ->
-        (n_runs_task,) normalised scores. NaN scores count as below every tau.
-      taus: (n_taus,) thresholds.
-
-    Returns:
-      (n_taus,) fractions in [0, 1], non-increasing in tau.
-    """
-    tasks, _ = _task_arrays(scores)
-    taus = np.atleast_1d(np.asarray(taus, dtype=np.float64))
-    return _profile_batched({i: t[None] for i, t in enumerate(tasks)}, taus)[0]
-
-
-def performance_profile_ci(
-    scores: Scores,
-    taus: npt.ArrayLike,
-    *,
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: Seed,
-) -> Interval:
-    """Performance profile with pointwise stratified-bootstrap percentile intervals.
-
-    Args:
-      scores: as in ``performance_profile``.
-      taus: (n_taus,) thresholds.
-      n_resamples: number of bootstrap resamples.
-      confidence: coverage of each interval, in (0, 1).
-      seed: int or Generator; a Generator passed in is advanced.
-
-    Returns:
-      (profile, lower, upper), each (n_taus,), all non-increasing in tau.
-    """
-    taus = np.atleast_1d(np.asarray(taus, dtype=np.float64))
-    tasks, _ = _task_arrays(scores)
-    return stratified_bootstrap_ci(
-        {i: t for i, t in enumerate(tasks)},
-        lambda batch: _profile_batched(batch, taus),
-        n_resamples=n_resamples,
-        confidence=confidence,
-        seed=seed,
-        vectorized=True,
-    )
+    lower[count < 2], upper[count < 2] = np.nan, np.nan
+    return containing(_from_2d(mean, shape), _from_2d(mean + lower, shape), _from_2d(mean + upper, shape))
 
 
 # ------------------------------------------------------------------ curves to run scores
@@ -419,10 +250,10 @@ def aggregate_scores(x: npt.ArrayLike, mode: AggregateMode | str) -> Result:
     match = _LAST_PCT.fullmatch(mode) if isinstance(mode, str) else None
     k = float(match.group(1)) if match else None
     if mode not in ("min", "max", "avg", "last") and not (k is not None and 0 < k <= 100):
-        raise ValueError(f"mode must be one of {_VALID_MODES}; got {mode!r}")
+        raise StatsError(f"mode must be one of {_VALID_MODES}; got {mode!r}")
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0:
-        raise ValueError("x must have a step axis")
+        raise StatsError("x must have a step axis (..., n_steps)")
     n_steps = a.shape[-1]
     if n_steps == 0:
         return np.full(a.shape[:-1], np.nan)[()]
