@@ -272,7 +272,7 @@ def _curve_figure(scores: SearchScores, path: Path, *, n_resamples: int, seed: i
 
     s = scores.settings
     top = [scores.experiments[i] for i in scores.order[:top_k] if np.isfinite(scores.point[i])]
-    fig, axes = plots.create_fig(1, 1, panel_size=(9.0, 5.0))
+    fig, axes = plots.new_figure(1, 1, panel_size=(9.0, 5.0))
     ax = axes[0, 0]
     others = [e for e in scores.experiments if e not in top]
     if others:  # every other experiment as a thin grey mean curve, behind: one LineCollection (fast)
@@ -296,7 +296,7 @@ def _curve_figure(scores: SearchScores, path: Path, *, n_resamples: int, seed: i
     pick = lambda a: [a[i] for i in rank]  # noqa: E731
     bands = s.y_error_bars != "none"
     single = [len(x) == 1 for x in xs]
-    plots.plot_curves(ax, pick(xs), pick(ys), lowers=pick(los) if bands else None, uppers=pick(his) if bands else None,
+    plots.draw_curves(ax, pick(xs), pick(ys), lowers=pick(los) if bands else None, uppers=pick(his) if bands else None,
                       labels=pick(labels), xlabel=s.x_metric or "entry index", ylabel=s.y_metric, legend=False)
     if any(single):  # one-point runs draw no line: mark them
         for x, y in zip(pick(xs), pick(ys)):
@@ -333,7 +333,7 @@ def _bar_figure(scores: SearchScores, path: Path, n_resamples: int) -> None:
     highlight = {labels[scores.experiments.index(e)] for e in overlap | {scores.best}}
     top_k = min(30, len(labels))
     bands = s.y_error_bars != "none"
-    ax = plots.bar_chart(scores=scores.point, labels=labels, lowers=scores.lower if bands else None,
+    ax = plots.draw_ranked_bars(scores=scores.point, labels=labels, lowers=scores.lower if bands else None,
                          uppers=scores.upper if bands else None,
                          ylabel=f"{s.performance_aggregation} {s.perf_metric} ({_band_name(s, n_resamples)})",
                          title=f"{_title(scores.storage_dir)}\n"
@@ -680,7 +680,7 @@ def compare_searches(storage_dirs: list[Path], out_dir: Path, overrides: dict | 
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
-        ax = plots.plot_vertical_densities(
+        ax = plots.draw_densities(
             distributions=distributions,
             ylabel=f"{settings.performance_aggregation} {settings.perf_metric} (mean over seeds)",
             title=f"{len(distributions)} search(es): one point per experiment")
@@ -724,11 +724,12 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
-        fig, axes = plots.create_fig(n_rows, n_cols, panel_size=(5.0, 3.6))
+        fig, axes = plots.new_figure(n_rows, n_cols, panel_size=(5.0, 3.6))
         bands = settings.y_error_bars != "none"
         for ax, task in zip(axes.ravel(), tasks):
             rows = by_task[task]
-            plots.plot_curves(ax, [r[1] for r in rows], [r[2] for r in rows], lowers=[r[3] for r in rows] if bands else None,
+            plots.draw_curves(ax, [r[1] for r in rows], [r[2] for r in rows],
+                              lowers=[r[3] for r in rows] if bands else None,
                               uppers=[r[4] for r in rows] if bands else None, labels=[r[0] for r in rows],
                               xlabel=settings.x_metric or "entry index", ylabel=settings.y_metric, title=task)
         for ax in axes.ravel()[len(tasks):]:
