@@ -283,6 +283,7 @@ def bar_chart(
             ax.bar(centres + (i - (len(series) - 1) / 2) * width, heights[i], width, yerr=yerr, capsize=capsize,
                    color=color_list[i], label=str(s), error_kw={"ecolor": "0.2", "elinewidth": 1.0})
         ax.set_xticks(centres, [str(g) for g in (groups if group_names is None else group_names)])
+        ax.grid(axis="x", visible=False)  # a vertical grid line would cut through the middle bar
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if title:
