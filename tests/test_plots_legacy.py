@@ -3,6 +3,7 @@ call form, and what 0.2 callers rely on (return values, what is drawn where)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
@@ -30,6 +31,36 @@ def _close_figures() -> Iterator[None]:
 def _points(coll) -> set[tuple[float, float]]:
     """The vertices of a filled band (a PolyCollection) as a set of rounded (x, y) points."""
     return {(round(float(x), 9), round(float(y), 9)) for path in coll.get_paths() for x, y in path.vertices}
+
+
+# ----------------------------------------------------------------------------- signatures
+
+_EMPTY = inspect.Parameter.empty
+COMPAT_FORMS = {  # COMPAT.md's call forms: (name, default) in positional order
+    "create_fig": [("axes_shape", _EMPTY), ("figsize", None)],
+    "plot_curves": [("ax", _EMPTY), ("ys", _EMPTY), ("xs", None), ("colors", None), ("markers", None),
+                    ("markersize", 15), ("markevery", None), ("labels", None), ("xlabel", ""), ("ylabel", ""),
+                    ("axis_font_size", 22), ("tick_font_size", 18), ("title", ""), ("title_font_size", 24),
+                    ("fill_up", None), ("fill_down", None), ("alpha_fill", 0.1), ("smooth", False),
+                    ("add_legend", True), ("legend_underneath", False), ("legend_font_size", 20),
+                    ("legend_pos", (-0.5, -0.2))],
+    "bar_chart": [("ax", _EMPTY), ("scores", _EMPTY), ("err_up", None), ("err_down", None), ("capsize", 10.),
+                  ("colors", None), ("group_names", None), ("xlabel", ""), ("ylabel", ""), ("title", ""),
+                  ("cmap", "viridis")],
+    "plot_vertical_densities": [("ax", _EMPTY), ("ys", _EMPTY), ("colors", None), ("labels", None), ("xlabel", ""),
+                                ("ylabel", ""), ("axis_font_size", 22), ("tick_font_size", 18), ("title", ""),
+                                ("title_font_size", 24), ("make_boxplot", False), ("whis", (0, 99))],
+    "plot_sampled_hyperparams": [("ax", _EMPTY), ("param_samples", _EMPTY), ("log_params", ())],
+    "smooth_out": [("data_serie", _EMPTY), ("smooth_factor", 0.2)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPAT_FORMS))
+def test_signature_is_the_02_call_form(name: str) -> None:
+    params = list(inspect.signature(getattr(plots, name)).parameters.values())
+    positional = [(p.name, p.default) for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert positional == COMPAT_FORMS[name]
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is not _EMPTY for p in params[len(positional):])
 
 
 # ----------------------------------------------------------------------------- create_fig

@@ -8,8 +8,8 @@ only be added as keyword-only arguments. alfred's own figures use the richer fun
 ``draw_sampled_hyperparams``, ``moving_average``); ``docs/migrating.md`` says what changed
 and why. Unlike 0.2, importing these changes no global matplotlib style: the figures
 created here get alfred's style (white grid, colour-blind palette) through
-:func:`~alfred.utils.plots.style.styled`, and the drawing functions respect the style of the
-axes they are given.
+:func:`~alfred.utils.plots.style.styled`, and axes created elsewhere keep their own grid
+and colour cycle.
 """
 
 from __future__ import annotations
@@ -110,28 +110,13 @@ def smooth_out(data_serie: Sequence[float | None], smooth_factor: float = 0.2) -
 
 
 def plot_curves(
-    ax: Axes,
-    ys: Sequence[ArrayLike],
-    xs: Sequence[ArrayLike] | None = None,
-    colors: Sequence[Any] | None = None,
-    markers: Sequence[str | None] | None = None,
-    markersize: float = 15,
-    markevery: int | None = None,
-    labels: Sequence[str | None] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    axis_font_size: float = 22,
-    tick_font_size: float = 18,
-    title: str = "",
-    title_font_size: float = 24,
-    fill_up: Sequence[ArrayLike] | None = None,
-    fill_down: Sequence[ArrayLike] | None = None,
-    alpha_fill: float = 0.1,
-    smooth: bool = False,
-    add_legend: bool = True,
-    legend_underneath: bool = False,
-    legend_font_size: float = 20,
-    legend_pos: tuple[float, float] = (-0.5, -0.2),
+    ax: Axes, ys: Sequence[ArrayLike], xs: Sequence[ArrayLike] | None = None, colors: Sequence[Any] | None = None,
+    markers: Sequence[str | None] | None = None, markersize: float = 15, markevery: int | None = None,
+    labels: Sequence[str | None] | None = None, xlabel: str = "", ylabel: str = "", axis_font_size: float = 22,
+    tick_font_size: float = 18, title: str = "", title_font_size: float = 24,
+    fill_up: Sequence[ArrayLike] | None = None, fill_down: Sequence[ArrayLike] | None = None,
+    alpha_fill: float = 0.1, smooth: bool = False, add_legend: bool = True, legend_underneath: bool = False,
+    legend_font_size: float = 20, legend_pos: tuple[float, float] = (-0.5, -0.2),
 ) -> None:
     """Draw curves on ``ax``, each with an optional shaded band, in the 0.2 call form.
 
@@ -219,17 +204,10 @@ def _by_group(table: Mapping[Any, Mapping[Any, float]] | None, series: list[Any]
 
 
 def bar_chart(
-    ax: Axes,
-    scores: Mapping[Any, Mapping[Any, float]],
-    err_up: Mapping[Any, Mapping[Any, float]] | None = None,
-    err_down: Mapping[Any, Mapping[Any, float]] | None = None,
-    capsize: float = 10.,
-    colors: Mapping[Any, Any] | Sequence[Any] | None = None,
-    group_names: Sequence[str] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    title: str = "",
-    cmap: str = "viridis",
+    ax: Axes, scores: Mapping[Any, Mapping[Any, float]], err_up: Mapping[Any, Mapping[Any, float]] | None = None,
+    err_down: Mapping[Any, Mapping[Any, float]] | None = None, capsize: float = 10.,
+    colors: Mapping[Any, Any] | Sequence[Any] | None = None, group_names: Sequence[str] | None = None,
+    xlabel: str = "", ylabel: str = "", title: str = "", cmap: str = "viridis",
 ) -> None:
     """Draw grouped vertical bars: one group per x position, one bar per series in each group.
 
@@ -292,18 +270,9 @@ def bar_chart(
 
 
 def plot_vertical_densities(
-    ax: Axes,
-    ys: Sequence[ArrayLike],
-    colors: Sequence[Any] | None = None,
-    labels: Sequence[str] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    axis_font_size: float = 22,
-    tick_font_size: float = 18,
-    title: str = "",
-    title_font_size: float = 24,
-    make_boxplot: bool = False,
-    whis: tuple[float, float] | float = (0, 99),
+    ax: Axes, ys: Sequence[ArrayLike], colors: Sequence[Any] | None = None, labels: Sequence[str] | None = None,
+    xlabel: str = "", ylabel: str = "", axis_font_size: float = 22, tick_font_size: float = 18, title: str = "",
+    title_font_size: float = 24, make_boxplot: bool = False, whis: tuple[float, float] | float = (0, 99),
 ) -> None:
     """Draw one vertical strip of points (or one box plot) per group of values, side by side.
 
@@ -354,11 +323,8 @@ def plot_vertical_densities(
                    axis_font_size=axis_font_size, tick_font_size=tick_font_size)
 
 
-def plot_sampled_hyperparams(
-    ax: Axes | Sequence[Axes] | np.ndarray,
-    param_samples: Mapping[str, Sequence[Any]],
-    log_params: Sequence[str] = (),
-) -> None:
+def plot_sampled_hyperparams(ax: Axes | Sequence[Axes] | np.ndarray, param_samples: Mapping[str, Sequence[Any]],
+                             log_params: Sequence[str] = ()) -> None:
     """Draw each hyperparameter's sampled values as a strip of points, one axes each.
 
     Args:
