@@ -334,13 +334,13 @@ def _bar_figure(scores: SearchScores, path: Path, n_resamples: int) -> None:
     top_k = min(30, len(labels))
     bands = s.y_error_bars != "none"
     ax = plots.draw_ranked_bars(scores=scores.point, labels=labels, lowers=scores.lower if bands else None,
-                         uppers=scores.upper if bands else None,
-                         ylabel=f"{s.performance_aggregation} {s.perf_metric} ({_band_name(s, n_resamples)})",
-                         title=f"{_title(scores.storage_dir)}\n"
-                               f"{'lower' if s.lower_is_better else 'higher'} is better; best: exp{scores.best}",
-                         top_k=top_k, sort="ascending" if s.lower_is_better else "descending",
-                         highlight=highlight if bands else None,
-                         highlight_label="best, and intervals overlapping it", max_label_len=60)
+                                uppers=scores.upper if bands else None,
+                                ylabel=f"{s.performance_aggregation} {s.perf_metric} ({_band_name(s, n_resamples)})",
+                                title=f"{_title(scores.storage_dir)}\n"
+                                      f"{'lower' if s.lower_is_better else 'higher'} is better; best: exp{scores.best}",
+                                top_k=top_k, sort="ascending" if s.lower_is_better else "descending",
+                                highlight=highlight if bands else None,
+                                highlight_label="best, and intervals overlapping it", max_label_len=60)
     legend = ax.get_legend()
     if legend is not None:  # outside the axes: inside, it can hide a bar
         handles = legend.legend_handles
