@@ -45,7 +45,7 @@ def main() -> None:
         for name, cmd in commands.items():
             times[name].append(wall(cmd))
     floor = statistics.median(times["(python -c pass)"])
-    print(f"| command | median --help (s) | min (s) | minus bare python (s) |\n|---|---:|---:|---:|")
+    print("| command | median --help (s) | min (s) | minus bare python (s) |\n|---|---:|---:|---:|")
     for name, ts in times.items():
         med = statistics.median(ts)
         extra = "" if name.startswith("(") else f"{med - floor:.3f}"

@@ -75,7 +75,9 @@ def run_case(storage: Path) -> dict:
     """In this (fresh) process: summarise, report times and peak RSS."""
     t0 = time.perf_counter()
     from alfred.results import scoring, settings, summary
-    from alfred.utils import plots  # noqa: F401  (the plotting stack, timed as import)
+    # the plotting stack, timed as import (alfred.utils.plots imports it on first use)
+    import matplotlib.pyplot  # noqa: F401
+    import seaborn  # noqa: F401
     t_import = time.perf_counter() - t0
     chosen = settings.resolve_settings(storage, {"y_metric": "score", "x_metric": "step"})
     t1 = time.perf_counter()

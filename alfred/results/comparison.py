@@ -59,7 +59,7 @@ def compare_searches(storage_dirs: list[Path], out_dir: Path, overrides: dict | 
         data[Path(d).name] = {experiment_dir_name(e): float(p) for e, p in zip(s.experiments, s.point)}
 
     def write(tmp: Path) -> None:
-        ax = plots.plot_vertical_densities(
+        ax = plots.draw_densities(
             distributions=distributions,
             ylabel=f"{settings.performance_aggregation} {settings.perf_metric} (mean over seeds)",
             title=f"{len(distributions)} search(es): one point per experiment")
@@ -98,11 +98,11 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
         raise AlfredError(f"{len(tasks)} tasks: at most {plots.MAX_PANELS} panels fit one figure")
 
     def write(tmp: Path) -> None:
-        fig, axes = plots.create_fig(n_rows, n_cols, panel_size=(5.0, 3.6))
+        fig, axes = plots.new_figure(n_rows, n_cols, panel_size=(5.0, 3.6))
         with_bands = settings.y_error_bars != "none"
         for ax, task in zip(axes.ravel(), tasks):
             rows = by_task[task]
-            plots.plot_curves(ax, [b.x for _, b in rows], [b.point for _, b in rows],
+            plots.draw_curves(ax, [b.x for _, b in rows], [b.point for _, b in rows],
                               lowers=[b.lower for _, b in rows] if with_bands else None,
                               uppers=[b.upper for _, b in rows] if with_bands else None,
                               labels=[label for label, _ in rows],

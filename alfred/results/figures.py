@@ -23,7 +23,7 @@ def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_
 
     s = scores.settings
     top = [b.experiment for b in bands]
-    fig, axes = plots.create_fig(1, 1, panel_size=(9.0, 5.0))
+    fig, axes = plots.new_figure(1, 1, panel_size=(9.0, 5.0))
     ax = axes[0, 0]
     others = [e for e in scores.experiments if e not in top]
     if others:  # every other experiment as a thin grey mean curve, behind: one LineCollection (fast)
@@ -40,7 +40,7 @@ def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_
     labels = [f"#{rank} {experiment_label(b.experiment, scores.configs.get(b.experiment, {}), scores.varied, 45)} "
               f"(n={b.n_seeds})" for rank, b in enumerate(bands, start=1)]
     with_bands = s.y_error_bars != "none"
-    plots.plot_curves(ax, [b.x for b in bands], [b.point for b in bands],
+    plots.draw_curves(ax, [b.x for b in bands], [b.point for b in bands],
                       lowers=[b.lower for b in bands] if with_bands else None,
                       uppers=[b.upper for b in bands] if with_bands else None,
                       labels=labels, xlabel=s.x_metric or "entry index", ylabel=s.y_metric, legend=False)
@@ -75,7 +75,7 @@ def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int, top_k: int
     overlap = set(scores.overlapping())
     highlight = {labels[scores.experiments.index(e)] for e in overlap | {scores.best}}
     with_bands = s.y_error_bars != "none"
-    ax = plots.bar_chart(scores=scores.point, labels=labels, lowers=scores.lower if with_bands else None,
+    ax = plots.draw_ranked_bars(scores=scores.point, labels=labels, lowers=scores.lower if with_bands else None,
                          uppers=scores.upper if with_bands else None,
                          ylabel=f"{s.performance_aggregation} {s.perf_metric} "
                                 f"({band_name(s.y_error_bars, n_resamples)})",

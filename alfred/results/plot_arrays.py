@@ -95,14 +95,14 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     by_exp = {c.experiment: c for c in curves}
     n_rows, n_cols, pos, varied, titles = _layout(storage_dir, {c.experiment: c.config for c in curves}, max_panels)
     panel = (3.2, 2.4) if len(curves) > 16 else (4.0, 3.0)
-    fig, axes = plots.create_fig(n_rows, n_cols, panel_size=panel, sharex=True, sharey=True)
+    fig, axes = plots.new_figure(n_rows, n_cols, panel_size=panel, sharex=True, sharey=True)
     used = set()
     for e, (r, col) in pos.items():
         ax = axes[r, col]
         used.add((r, col))
         c = by_exp[e]
         first = not used - {(r, col)}
-        plots.plot_curves(ax, c.x, list(c.y), legend=first and len(c.seeds) <= 10, linewidth=0.9,
+        plots.draw_curves(ax, c.x, list(c.y), legend=first and len(c.seeds) <= 10, linewidth=0.9,
                           labels=[seed_dir_name(s) for s in c.seeds])
         if c.y.shape[1] == 1:
             ax.plot(np.repeat(c.x, len(c.y)), c.y[:, 0], "o", ms=3)

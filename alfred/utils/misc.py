@@ -122,8 +122,17 @@ def cli_main(run, argv: list[str] | None) -> int:
 
 
 def short_value(value: object) -> str:
-    """A hyperparameter value for a label: floats with 3 significant digits, the rest as str."""
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    """Format a hyperparameter value for a label: 3 significant digits for non-integer numbers.
+
+    ``0.000123456 -> "0.000123"``, ``1e-05 -> "1e-05"``, ``64 -> "64"``, ``True -> "True"``,
+    ``"adam" -> "adam"``, ``[1, 2] -> "[1, 2]"``. Any real non-integral number (Python or
+    numpy float) is rounded; everything else is ``str(value)``.
+    """
+    import numbers
+
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return f"{value:.3g}"
+    return str(value)
 
 
 class progress_bar:

@@ -1,0 +1,52 @@
+"""Figures for hyperparameter searches, one module per figure family.
+
+===============  ==================================================================
+module           what it draws / holds
+===============  ==================================================================
+``style``        the shared look (style context, palette), ``new_figure``, ``save_fig``,
+                 ``short_value`` (labels), the limits ``MAX_PANELS`` and ``MAX_BARS``
+``curves``       learning curves, thin per seed or means with interval bands;
+                 ``moving_average``
+``rankings``     experiments ranked as horizontal bars; score distributions as violins
+``hyperparams``  sampled hyperparameters (random searches); score vs each hyperparameter
+``legacy``       the 0.2 call forms: ``create_fig``, ``plot_curves``, ``bar_chart``,
+                 ``plot_vertical_densities``, ``plot_sampled_hyperparams``, ``smooth_out``
+===============  ==================================================================
+
+Every name is importable from here (``from alfred.utils import plots; plots.draw_curves``
+or ``from alfred.utils.plots import create_fig``) and is loaded on first use: importing
+this package, or taking ``MAX_PANELS`` or ``short_value`` from it, does not import
+matplotlib. Figure functions draw values computed elsewhere (points, intervals); none loads
+results or resamples. None changes global matplotlib state: alfred's style applies inside
+each function. Close figures with :func:`save_fig` (or ``plt.close(fig)``) so that many
+calls do not accumulate open figures.
+"""
+
+from __future__ import annotations
+
+from alfred.utils.misc import lazy_exports
+
+_EXPORTS = {
+    "MAX_BARS": "style",
+    "MAX_PANELS": "style",
+    "new_figure": "style",
+    "save_fig": "style",
+    "short_value": "style",
+    "draw_curves": "curves",
+    "moving_average": "curves",
+    "draw_densities": "rankings",
+    "draw_ranked_bars": "rankings",
+    "draw_sampled_hyperparams": "hyperparams",
+    "plot_sampled_hyperparams_figures": "hyperparams",
+    "plot_sensitivity": "hyperparams",
+    "bar_chart": "legacy",
+    "create_fig": "legacy",
+    "plot_curves": "legacy",
+    "plot_sampled_hyperparams": "legacy",
+    "plot_vertical_densities": "legacy",
+    "smooth_out": "legacy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(globals(), {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()})
