@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from alfred.utils.config import load_dict_from_json, save_dict_to_json
-from alfred.utils.directory_tree import (RETRAIN_BEST, RETRAINS_RECORD, SUMMARY_DIR, DirectoryTree, StorageName,
-                                         get_git_commits, git_hashes_field, repos_to_track)
+from alfred.utils.directory_tree import (RETRAIN_BEST, RETRAIN_DESC_PREFIX, RETRAINS_RECORD, SUMMARY_DIR, DirectoryTree,
+                                         StorageName, get_git_commits, git_hashes_field, repos_to_track)
 from alfred.utils.misc import AlfredError, ask_yes_no, cli_main
 from alfred.utils.selection import add_selection_args, append_to_list_file, read_list_file, select_storage_dirs
 
@@ -182,7 +182,7 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
         unique[name] = config[name]
     parsed = StorageName.parse(storage_dir.name)
     orig_desc = parsed.desc if parsed else str(config.get("desc") or storage_kind(storage_dir))
-    desc = f"retrainBest_{orig_desc}"
+    desc = f"{RETRAIN_DESC_PREFIX}{orig_desc}"
     start = max(_search_seeds(storage_dir), default=0) + 1
     plan = RetrainPlan(storage_dir, best, config, unique, list(range(start, start + n_seeds)), desc)
     for entry in _record(storage_dir).get("retrains", []):
