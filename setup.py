@@ -12,7 +12,7 @@ setup(
     description="Hyperparameter searches from folders and FLAG-files: prepare, launch, clean, summarise.",
     long_description=(here / "README.md").read_text(encoding="utf-8") if (here / "README.md").exists() else "",
     long_description_content_type="text/markdown",
-    python_requires=">=3.9",
+    python_requires=">=3.10",  # zip(strict=); tests/test_packaging.py checks it with vermin
     packages=find_packages(include=["alfred", "alfred.*"]),
     # alfred/schedules_examples is a link to the top-level schedules_examples/ folder:
     # the example schedules ship inside the package, for the demo.
@@ -26,7 +26,7 @@ setup(
     extras_require={
         "wandb": ["wandb>=0.17"],
         "slurm": ["submitit>=1.5"],
-        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0"],
+        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
 )

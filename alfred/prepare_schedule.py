@@ -10,11 +10,18 @@ import sys
 from pathlib import Path
 
 from alfred.search.prepare import create_searches, describe_plan, plan_searches
+from alfred.utils.config import positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
 from alfred.utils.misc import ask_yes_no, cli_main, progress_bar
 from alfred.utils.schedule import load_schedule
 from alfred.utils.selection import append_to_list_file
-from alfred.utils.storage_names import check_name, folder_name_part, get_git_commits
+from alfred.utils.storage_names import (
+    check_name,
+    check_storage_names_fit,
+    folder_name_part,
+    get_git_commits,
+    git_hashes_field,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root_dir", type=Path, default=None,
                         help="folder of the storage dirs (default: DirectoryTree.default_root, which the "
                              "schedule may set; else ./storage)")
+    parser.add_argument("--max_experiments", type=positive_int, default=100_000,
+                        help="refuse a search of more experiments per storage dir than this (a grid makes the "
+                             "product of its VARIATIONS lists' lengths; default: 100000)")
     parser.add_argument("--yes", "-y", action="store_true", help="create without asking for confirmation")
     return parser
 
@@ -40,12 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     schedule = load_schedule(args.schedule_file)  # may set DirectoryTree.default_root
+    schedule.check_size(args.max_experiments)
     root = Path(args.root_dir or DirectoryTree.default_root)
     desc = check_name("desc", args.desc if args.desc is not None else schedule.name)
     add_to = None
     if args.add_to_folder is not None:
         add_to = Path(args.add_to_folder) if os.sep in args.add_to_folder else root / args.add_to_folder
     commits = get_git_commits(repos_to_track())
+    if add_to is None:
+        check_storage_names_fit(root, git_hashes=git_hashes_field(commits), alg_names=schedule.alg_names,
+                                task_names=schedule.task_names, kind=schedule.kind, desc=desc)
     plans = plan_searches(schedule, add_to_folder=add_to, resample=args.resample)
     for field_name, values in (("alg_name", schedule.alg_names), ("task_name", schedule.task_names)):
         for v in values:

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
 from alfred.prepare_schedule import main as prepare_main
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.layout import COMPLETED, CRASH
-from conftest import grid_schedule, seed_trees, snapshot
+from alfred.utils.storage_names import StorageName
+from conftest import TEST_MAIN, experiment_paths, grid_schedule, seed_trees, snapshot
 
 
 
@@ -83,7 +87,7 @@ BAD_SCHEDULES = [
     ("desc_with_slash", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", "a/b"],
      ["invalid desc 'a/b'", "letters, digits"]),
     ("desc_dotdot", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", ".."],
-     ["invalid desc '..'", "no '/', spaces or '..'"]),
+     ["invalid desc '..'", "no '/', spaces, newlines or '..'"]),
     ("desc_empty", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", ""], ["invalid desc ''"]),
     ("schedule_raises", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [1 / 0]}\n", [],
      ["loading it raised ZeroDivisionError"]),
@@ -98,6 +102,54 @@ BAD_SCHEDULES = [
      ["sample_experiment() must return a dict"]),
     ("add_to_missing_folder", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}),
      ["--add_to_folder", "Se99_nogit_algA_taskA_grid_ok"], ["--add_to_folder", "does not exist"]),
+    # names: the whole string must match, no newline or other control character slips through
+    ("desc_trailing_newline", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", "abc\n"],
+     ["invalid desc 'abc\\n'", "letters, digits", "newlines"]),
+    ("desc_tab", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", "a\tb"], ["invalid desc 'a\\tb'"]),
+    ("desc_escape_sequence", "grid_schedule_ok.py", grid_schedule({"lr": [0.1]}), ["--desc", "x\x1b[31m"],
+     ["invalid desc 'x\\x1b[31m'"]),
+    ("alg_name_trailing_newline", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, algs=("ppo\n",)), [],
+     ["invalid alg_name 'ppo\\n'", "newlines"]),
+    ("task_name_carriage_return", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, tasks=("cartpole\r",)), [],
+     ["invalid task_name 'cartpole\\r'"]),
+    # a schedule that raises or exits while loading
+    ("schedule_sys_exit", "grid_schedule_bad.py", HEADER + "import sys\nsys.exit(3)\n", [],
+     ["grid_schedule_bad.py", "loading it called sys.exit(3) at line 7", "without raising or exiting"]),
+    ("schedule_sys_exit_no_code", "grid_schedule_bad.py", HEADER + "import sys\nsys.exit()\n", [],
+     ["loading it called sys.exit() at line 7"]),
+    ("schedule_raises_runtime_error", "grid_schedule_bad.py", HEADER + "raise RuntimeError('boom')\n", [],
+     ["loading it raised RuntimeError at line 6: boom"]),
+    ("schedule_raises_multiline_message", "grid_schedule_bad.py", HEADER + "raise ValueError('one\\ntwo')\n", [],
+     ["raised ValueError at line 6: one two"]),
+    ("schedule_raises_base_exception", "grid_schedule_bad.py",
+     HEADER + "class Stop(BaseException):\n    pass\nraise Stop('halt')\n", [], ["raised Stop at line 8: halt"]),
+    ("sample_raises", "random_schedule_bad.py",
+     HEADER + "N_EXPERIMENTS = 2\ndef sample_experiment():\n    raise KeyError('lr')\n", [],
+     ["sample_experiment() raised KeyError at line 8: 'lr'", "must return a dict"]),
+    ("sample_exits", "random_schedule_bad.py",
+     HEADER + "import sys\nN_EXPERIMENTS = 2\ndef sample_experiment():\n    sys.exit('no more')\n", [],
+     ["sample_experiment() called sys.exit('no more') at line 9", "must return a dict"]),
+    # values JSON cannot store: NaN and infinity would be written as non-standard JSON
+    ("nan_in_variations", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [float('nan'), 0.2]}\n", [],
+     ["VARIATIONS gives 'lr' the value nan", "JSON cannot store", "finite numbers"]),
+    ("inf_in_variations", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [0.1], 'width': [float('inf')]}\n",
+     [], ["VARIATIONS gives 'width' the value inf", "JSON cannot store"]),
+    ("minus_inf_nested", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [[0.1, -float('inf')]]}\n", [],
+     ["VARIATIONS gives 'lr' the value -inf"]),
+    ("nan_from_sample", "random_schedule_bad.py",
+     HEADER + "N_EXPERIMENTS = 2\ndef sample_experiment():\n    return {'lr': float('nan')}\n", [],
+     ["sample_experiment() gives 'lr' the value nan", "JSON cannot store"]),
+    # duplicate values make identical experiments (same JSON text: 0.1 and 0.10, key order of dicts)
+    ("duplicate_float", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [0.1, 0.1]}\n", [],
+     ["VARIATIONS['lr'] lists 0.1 twice (entries 1 and 2)", "identical experiments", "list each value once"]),
+    ("duplicate_same_number_written_twice", "grid_schedule_bad.py",
+     HEADER + "VARIATIONS = {'lr': [0.1], 'width': [8, 16, 0x10]}\n", [],
+     ["VARIATIONS['width'] lists 16 twice (entries 2 and 3)"]),
+    ("duplicate_dict_other_key_order", "grid_schedule_bad.py",
+     HEADER + "VARIATIONS = {'lr': [{'a': 1, 'b': 2}, {'b': 2, 'a': 1}]}\n", [],
+     ["VARIATIONS['lr'] lists {'b': 2, 'a': 1} twice"]),
+    ("duplicate_list_and_tuple", "grid_schedule_bad.py", HEADER + "VARIATIONS = {'lr': [[1, 2], (1, 2)]}\n", [],
+     ["VARIATIONS['lr'] lists (1, 2) twice"]),
 ]
 
 
@@ -279,3 +331,162 @@ def test_launch_with_a_corrupted_config_crashes_only_that_seed(prepared):
     assert "3 run(s) completed, 1 crashed" in result.stdout
     assert f"crashed: {broken.seed_dir}/CRASH.txt" in result.stdout
     assert json.loads(broken.config_path.read_text() + '": 1}') == {"lr": 0.1, "wid": 1}  # left as it was
+
+
+# ------------------------------------------------------------ names, main.py, sizes
+
+def test_desc_with_a_trailing_newline_in_a_subprocess(project):
+    """``--desc $'abc\\n'``: '$' in the name rule once let it through; the list file then split the name in two."""
+    schedule = project.write_schedule("grid_schedule_nl.py", grid_schedule({"lr": [0.1]}))
+    assert project.prepare(schedule, "--desc", "first") == 0  # a root, an id and a list file exist already
+    before = snapshot(project.path)
+    result = project.run_module("alfred.prepare_schedule", "--schedule_file", str(schedule), "--yes", "--desc", "abc\n")
+    assert_rejected(result.returncode, result.stderr, "invalid desc 'abc\\n'", "newlines")
+    assert snapshot(project.path) == before  # the ids in storage/.alfred_ids and the list file included
+
+
+def test_name_too_long_for_the_filesystem_in_a_subprocess(project):
+    """A 300-character desc once gave an ENAMETOOLONG traceback and left an id taken."""
+    schedule = project.write_schedule("grid_schedule_long.py", grid_schedule({"lr": [0.1]}))
+    assert project.prepare(schedule, "--desc", "first") == 0
+    ids_before = sorted(os.listdir(project.path / "storage" / ".alfred_ids"))
+    before = snapshot(project.path)
+    result = project.run_module("alfred.prepare_schedule", "--schedule_file", str(schedule), "--yes",
+                                "--desc", "d" * 300)
+    assert_rejected(result.returncode, result.stderr, "desc 'dddd", "(300 chars)", "too long for this filesystem",
+                    "file names of at most", "may hold", "they hold 309", "shorten")
+    assert snapshot(project.path) == before
+    assert sorted(os.listdir(project.path / "storage" / ".alfred_ids")) == ids_before
+
+
+def _longest_names_budget(root: Path, alg: str, task: str) -> int:
+    """Bytes a desc may have, worked out here from the filesystem's limit and the names alfred makes:
+    ``.<id>_<rest>.tmp-<8 hex>`` while a storage dir is built (id: 12 bytes kept), and a later retrain
+    ``<id>_nogit_<alg>_<task>_retrainBest_grid_<desc>``."""
+    name_max = os.pathconf(root, "PC_NAME_MAX")
+    longest_rest = name_max - len(".") - 12 - len("_") - len(".tmp-01234567")
+    return longest_rest - len(f"nogit_{alg}_{task}_retrainBest_grid_")
+
+
+def test_longest_accepted_names_fit_the_filesystem(project, capsys):
+    """At the limit a search is created, and its retrain's temporary folder fits too; one byte more is refused."""
+    schedule = project.write_schedule("grid_schedule_edge.py", grid_schedule({"lr": [0.1]}))
+    budget = _longest_names_budget(project.path, "algA", "taskA")
+    before = snapshot(project.path)
+    assert project.prepare(schedule, "--desc", "e" * (budget + 1)) == 2
+    assert_rejected(2, capsys.readouterr().err, "too long", f"may hold {budget + 9} bytes together")
+    assert snapshot(project.path) == before
+
+    assert project.prepare(schedule, "--desc", "e" * budget) == 0
+    (storage_dir,) = project.storage_dirs()
+    name = StorageName.parse(storage_dir.name)
+    assert name.git_hashes == "nogit" and name.desc == "grid_" + "e" * budget
+    # what create_retrainbest would build next to it, with a 12-byte id, on the real filesystem
+    retrain_tmp = storage_dir.parent / f".Se1234567890_nogit_algA_taskA_retrainBest_{name.desc}.tmp-01234567"
+    retrain_tmp.mkdir()
+    assert len(retrain_tmp.name.encode()) == os.pathconf(project.path, "PC_NAME_MAX")  # no byte to spare
+
+
+def test_copy_config_with_a_too_long_desc(project, capsys):
+    """copy_config and create_retrainbest name storage dirs through the same allocation: refused before an id."""
+    from alfred.copy_config import main as copy_main
+
+    schedule = project.write_schedule("grid_schedule_cp.py", grid_schedule({"lr": [0.1]}))
+    assert project.prepare(schedule, "--desc", "first") == 0
+    (source,) = project.storage_dirs()
+    before = snapshot(project.path)
+    capsys.readouterr()
+    code = copy_main(["--storage_name", source.name, "--new_task", "taskB", "--new_desc", "d" * 250, "--yes"])
+    assert_rejected(code, capsys.readouterr().err, "storage name '<id>_nogit_algA_taskB_grid_ddd", "too long", "it holds 272",
+                    "file names of at most", "shorten")
+    assert snapshot(project.path) == before
+
+
+@pytest.mark.parametrize("body, words", [
+    ("raise ImportError('no module named torch')\n", ["raised ImportError at line 1: no module named torch"]),
+    ("import sys\nsys.exit(4)\n", ["called sys.exit(4) at line 2"]),
+])
+def test_main_py_raising_or_exiting_at_import(project, capsys, body, words):
+    schedule = project.write_schedule("grid_schedule_m.py", grid_schedule({"lr": [0.1]}))
+    (project.path / "main.py").write_text(body)
+    before = snapshot(project.path)
+    code = prepare_main(["--schedule_file", str(schedule), "--yes"])
+    assert_rejected(code, capsys.readouterr().err, "importing", "main.py", *words, "without raising or exiting")
+    assert snapshot(project.path) == before
+
+
+def test_schedule_calling_sys_exit_in_a_subprocess(project):
+    """Once a silent exit with the schedule's own code (3) and no message."""
+    schedule = project.write_schedule("grid_schedule_exit.py", HEADER + "import sys; sys.exit(3)\n")
+    before = snapshot(project.path)
+    result = project.run_module("alfred.prepare_schedule", "--schedule_file", str(schedule), "--yes")
+    assert_rejected(result.returncode, result.stderr, "grid_schedule_exit.py", "called sys.exit(3) at line 6")
+    assert snapshot(project.path) == before
+
+
+def test_infinite_default_in_get_run_args(project, capsys):
+    schedule = project.write_schedule("grid_schedule_inf.py", grid_schedule({"lr": [0.1]}))
+    (project.path / "main.py").write_text(TEST_MAIN.replace(
+        'parser.add_argument("--crash", type=int, default=0)',
+        'parser.add_argument("--crash", type=int, default=0)\n'
+        '    parser.add_argument("--max_time", type=float, default=float("inf"))'))
+    before = snapshot(project.path)
+    code = prepare_main(["--schedule_file", str(schedule), "--yes"])
+    assert_rejected(code, capsys.readouterr().err, "get_run_args('') gives 'max_time' the value inf",
+                    "JSON cannot store", "finite numbers")
+    assert snapshot(project.path) == before
+
+
+def test_values_with_different_json_text_are_distinct(project):
+    """1 and 1.0 (and True) are written differently in config.json, and main may tell them apart
+    (``range(1.0)`` fails): they make different experiments, as --add_to_folder tells experiments apart."""
+    schedule = project.write_schedule("grid_schedule_types.py", grid_schedule({"lr": [1, 1.0, True]}, seeds=(1,)))
+    assert project.prepare(schedule) == 0
+    (storage_dir,) = project.storage_dirs()
+    values = [json.loads((e / "seed1" / "config_unique.json").read_text())["lr"]
+              for e in experiment_paths(storage_dir)]
+    assert [(v, type(v)) for v in values] == [(1, int), (1.0, float), (True, bool)]
+
+
+def test_huge_grid_is_refused_before_its_plan_is_built(project):
+    """10^8 combinations once filled the memory before asking; now refused at once, here under a
+    1 GiB address-space limit that building the plan would exceed many times over."""
+    import resource
+
+    variations = {"lr": [i / 1000 for i in range(1, 101)], "width": list(range(1, 101)),
+                  "sleep_s": [i / 10 for i in range(100)], "crash": list(range(100))}
+    schedule = project.write_schedule("grid_schedule_huge.py", grid_schedule(variations))
+    before = snapshot(project.path)
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = project.run_module("alfred.prepare_schedule", "--schedule_file", str(schedule), "--yes",
+                                preexec_fn=limit_memory)
+    assert_rejected(result.returncode, result.stderr, "grid_schedule_huge.py",
+                    "VARIATIONS makes 100,000,000 experiments (100 x 100 x 100 x 100 values)",
+                    "more than --max_experiments 100,000", "raise the limit with --max_experiments 100000000")
+    assert snapshot(project.path) == before
+
+
+def test_max_experiments_flag(project, capsys):
+    schedule = project.write_schedule("grid_schedule_size.py", grid_schedule({"lr": [0.1, 0.2], "width": [1, 2]}))
+    before = snapshot(project.path)
+    code = prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "3"])
+    assert_rejected(code, capsys.readouterr().err, "VARIATIONS makes 4 experiments (2 x 2 values)",
+                    "more than --max_experiments 3", "vary fewer values", "--max_experiments 4")
+    assert snapshot(project.path) == before
+    assert prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "4"]) == 0
+    (storage_dir,) = project.storage_dirs()
+    assert len(experiment_paths(storage_dir)) == 4
+
+
+def test_random_search_over_the_limit_is_refused_before_sampling(project, capsys):
+    """sample_experiment() raises here: the size error comes first, so nothing was sampled."""
+    text = HEADER + "N_EXPERIMENTS = 200_000\ndef sample_experiment():\n    raise RuntimeError('sampled')\n"
+    schedule = project.write_schedule("random_schedule_many.py", text)
+    before = snapshot(project.path)
+    code = prepare_main(["--schedule_file", str(schedule), "--yes"])
+    assert_rejected(code, capsys.readouterr().err, "N_EXPERIMENTS is 200,000", "more than --max_experiments 100,000",
+                    "lower it", "--max_experiments 200000")
+    assert snapshot(project.path) == before

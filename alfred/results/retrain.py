@@ -31,7 +31,8 @@ from alfred.results.settings import resolve_settings
 from alfred.search.build import build_storage_dir, write_seed_folder
 from alfred.utils import locks
 from alfred.utils.config import load_dict_from_json, read_json_or_empty, save_dict_to_json
-from alfred.utils.layout import RETRAIN_LOCK, SeedDir, StorageDir, list_experiment_dirs, list_seed_dirs, seed_dir_name
+from alfred.utils.layout import (RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, StorageDir, list_experiment_dirs,
+                                 list_seed_dirs, seed_dir_name)
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import append_to_list_file, read_list_file
 from alfred.utils.storage_names import StorageName, folder_name_part, git_hashes_field
@@ -162,7 +163,7 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
         unique[name] = config[name]
     parsed = StorageName.parse(storage.name)
     orig_desc = parsed.desc if parsed else str(config.get("desc") or storage.require_kind())
-    desc = f"retrainBest_{orig_desc}"
+    desc = f"{RETRAIN_DESC_PREFIX}{orig_desc}"
     start = max(_search_seeds(storage.path), default=0) + 1
     plan = RetrainPlan(storage.path, best, config, unique, list(range(start, start + n_seeds)), desc)
     plan.existing = _existing_retrain(plan)

@@ -20,8 +20,7 @@
             UNHATCHED | OPENED | COMPLETED | CRASH.txt   (alfred.utils.flags)
             logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
 
-    schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt,
-                       benchmark_<list name>/           comparisons of the listed searches
+    schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
 
 storage_name = <id>_<githashes>_<alg_name>_<task_name>_<desc>, desc = grid_<desc> or random_<desc>
 (retrains: retrainBest_<desc>). Everything that reads or writes these names asks this module.
@@ -70,6 +69,7 @@ PLOT_ARRAYS_COMPLETED = "PLOT_ARRAYS_COMPLETED"
 SUMMARY_DIR = "summary"
 PLOTS_DIR = "plots"
 REPORT = "report.html"
+RETRAIN_DESC_PREFIX = "retrainBest_"  # a retrain's desc: retrainBest_<the search's desc>
 # Root ------------------------------------------------------------------------------------
 IDS_DIR = ".alfred_ids"
 SLURM_LOGS = "slurm_logs"

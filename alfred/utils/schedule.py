@@ -6,6 +6,7 @@ import ast
 import importlib.util
 import itertools
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -53,11 +54,39 @@ class Schedule:
         keys = list(self.variations)
         return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.variations.values())]
 
+    @property
+    def n_experiments_per_search(self) -> int:
+        """Experiments one storage dir gets: the product of the VARIATIONS lists' lengths
+        (computed, not built), or N_EXPERIMENTS."""
+        if self.kind == "grid":
+            return math.prod(len(values) for values in self.variations.values())
+        return self.n_experiments
+
+    def check_size(self, max_experiments: int) -> None:
+        """Refuse, before any plan is built, a search of more than ``max_experiments``
+        experiments per storage dir (a 10^8 grid would fill the memory before asking)."""
+        n = self.n_experiments_per_search
+        if n <= max_experiments:
+            return
+        if self.kind == "grid":
+            sizes = " x ".join(str(len(v)) for v in self.variations.values())
+            what, fix = f"VARIATIONS makes {n:,} experiments ({sizes} values)", "vary fewer values"
+        else:
+            what, fix = f"N_EXPERIMENTS is {n:,}", "lower it"
+        raise _fail(self.path, f"{what}, more than --max_experiments {max_experiments:,}: {fix}, "
+                               f"or raise the limit with --max_experiments {n}")
+
     def sample_experiments(self, n: int) -> list[dict[str, Any]]:
         """``n`` calls of sample_experiment(), each checked like a VARIATIONS key."""
         samples = []
         for _ in range(n):
-            sample = self.sample_experiment()
+            try:
+                sample = self.sample_experiment()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as e:  # SystemExit too: a schedule must not end alfred's process
+                raise _fail(self.path, f"sample_experiment() {_what_happened(e, self.path)}; it must return "
+                                       "a dict of hyperparameter values") from None
             if not isinstance(sample, dict):
                 raise AlfredError(f"{self.path}: sample_experiment() must return a dict, got {type(sample).__name__}")
             _check_keys(self.path, "sample_experiment()", sample, self.default_config)
@@ -68,6 +97,28 @@ class Schedule:
 
 def _fail(path: Path, message: str) -> AlfredError:
     return AlfredError(f"schedule {path}: {message}")
+
+
+def _what_happened(e: BaseException, source: Path) -> str:
+    """``'raised ValueError at line 7: bad lr'`` or ``'called sys.exit(3) at line 2'``: one line,
+    with the last line of ``source`` in the traceback."""
+    import traceback  # here: only on this error path
+
+    if isinstance(e, SystemExit):
+        what = f"called sys.exit({'' if e.code is None else repr(e.code)})"
+    else:
+        what = f"raised {type(e).__name__}"
+    source = source.resolve()
+    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if Path(f.filename).resolve() == source]
+    if lines:
+        what += f" at line {lines[-1]}"
+    try:
+        text = " ".join(str(e).split()) if not isinstance(e, SystemExit) else ""
+    except Exception:  # an exception whose __str__ fails still gets its one line
+        text = ""
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{what}: {text}" if text else what
 
 
 def import_user_main(project_dir: str | os.PathLike = ".") -> ModuleType:
@@ -174,8 +225,15 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".")
 
 def _exec_schedule(path: Path, source: str, project_dir: str | os.PathLike) -> ModuleType:
     project_dir = Path(project_dir).resolve()
-    if (project_dir / "main.py").is_file():
-        import_user_main(project_dir)  # so that ``from main import get_run_args`` finds this project's
+    main_path = project_dir / "main.py"
+    if main_path.is_file():
+        try:
+            import_user_main(project_dir)  # so that ``from main import get_run_args`` finds this project's
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # SystemExit too: main.py must not end alfred's process
+            raise _fail(path, f"importing {main_path} {_what_happened(e, main_path)}; main.py must import "
+                              "without raising or exiting") from None
     elif str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     module = ModuleType(f"alfred_schedule_{path.stem}")
@@ -185,8 +243,11 @@ def _exec_schedule(path: Path, source: str, project_dir: str | os.PathLike) -> M
     except ModuleNotFoundError as e:
         hint = " (run alfred from the project folder that holds main.py)" if e.name == "main" else ""
         raise _fail(path, f"{e}{hint}") from None
-    except Exception as e:
-        raise _fail(path, f"loading it raised {type(e).__name__}: {e}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # SystemExit too: a schedule must not end alfred's process
+        raise _fail(path, f"loading it {_what_happened(e, path)}; a schedule must only define its names, "
+                          "lists and functions, without raising or exiting") from None
     return module
 
 
@@ -271,12 +332,55 @@ def _check_keys(path: Path, where: str, params: dict, config: argparse.Namespace
                           f"valid: {', '.join(valid)}")
 
 
+_JSON_VALID = "use finite numbers, strings, booleans, None, lists or dicts"
+
+
 def _check_json(path: Path, where: str, params: dict) -> None:
+    """Every value must be standard JSON: no NaN or infinity, which json.dumps would write
+    as the non-standard ``NaN`` / ``Infinity``."""
     try:
-        json.dumps(params)
-    except (TypeError, ValueError) as e:
-        raise _fail(path, f"{where} holds a value that JSON cannot store ({e}); use numbers, strings, "
-                          "booleans, None, lists or dicts") from None
+        json.dumps(params, allow_nan=False)
+        return
+    except (TypeError, ValueError):
+        pass
+    for key, value in params.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            bad = _not_json(value)
+            shown = f"the value {bad!r}" if bad is not None else f"a value ({' '.join(str(e).split())})"
+            raise _fail(path, f"{where} gives {key!r} {shown}, which JSON cannot store: {_JSON_VALID}") from None
+    raise _fail(path, f"{where} holds a key that JSON cannot store: {_JSON_VALID}, under string keys")
+
+
+def _not_json(value: object) -> object | None:
+    """The first value inside ``value`` that standard JSON cannot hold, None when none is found."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else None
+    if items is None:
+        return value
+    for item in items:
+        bad = _not_json(item)
+        if bad is not None:
+            return bad
+    return None
+
+
+def _check_distinct(path: Path, key: str, values: list) -> None:
+    """Two values with the same JSON text would make identical experiments."""
+    seen: dict[str, int] = {}
+    for position, value in enumerate(values, start=1):
+        try:
+            text = json.dumps(value, sort_keys=True)
+        except TypeError:  # dict keys of mixed types cannot be sorted
+            text = json.dumps(value)
+        if text in seen:
+            raise _fail(path, f"VARIATIONS[{key!r}] lists {value!r} twice (entries {seen[text]} and {position}), "
+                              "which would make identical experiments: list each value once")
+        seen[text] = position
 
 
 def _variations(path: Path, variations: object, config: argparse.Namespace) -> dict[str, list]:
@@ -287,4 +391,6 @@ def _variations(path: Path, variations: object, config: argparse.Namespace) -> d
         if not isinstance(values, (list, tuple)) or len(values) == 0:
             raise _fail(path, f"VARIATIONS[{key!r}] must be a non-empty list of values, got {values!r}")
     _check_json(path, "VARIATIONS", variations)
+    for key, values in variations.items():
+        _check_distinct(path, key, values)
     return {k: list(v) for k, v in variations.items()}

@@ -14,22 +14,78 @@ import unicodedata
 from collections import namedtuple
 from pathlib import Path
 
-from alfred.utils.layout import IDS_DIR, is_storage_name
+from alfred.utils.layout import IDS_DIR, RETRAIN_DESC_PREFIX, is_storage_name
 from alfred.utils.misc import AlfredError
 
-__all__ = ["StorageName", "check_name", "folder_name_part", "get_id_prefix", "get_git_commits", "git_work_tree",
-           "git_hashes_field", "allocate_storage_dir"]
+__all__ = ["StorageName", "check_name", "check_storage_names_fit", "name_max_bytes", "folder_name_part",
+           "get_id_prefix", "get_git_commits", "git_work_tree", "git_hashes_field", "allocate_storage_dir"]
 
-_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+=_-]*")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+=_-]*")  # used with fullmatch: '$' would let a final '\n' in
 _NAME_RULE = "letters, digits and . + = - _ , starting with a letter or digit"
 SEARCH_KINDS = ("grid", "random")
+# Bytes a storage name may need beyond ``<rest>`` (what follows the id): the id itself (two
+# letters and a counter; 12 bytes kept for it) and its '_', plus the 14 bytes of the temporary
+# folder it is built in (utils.misc.temp_sibling: ``.<name>.tmp-<8 hex>``).
+_ID_BYTES = 12
+_TMP_BYTES = len(".") + len(".tmp-") + 8
 
 
 def check_name(kind: str, value: object) -> str:
-    """Validate an alg_name, task_name or desc; raise AlfredError saying what is valid."""
+    """Validate an alg_name, task_name or desc; raise AlfredError saying what is valid.
+
+    The whole string must match, so no newline or other control character gets into a folder
+    name (a list file would split it in two).
+    """
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
-        raise AlfredError(f"invalid {kind} {value!r}: use {_NAME_RULE} (no '/', spaces or '..')")
+        raise AlfredError(f"invalid {kind} {_shorten(value)}: use {_NAME_RULE} "
+                          "(no '/', spaces, newlines or '..')")
     return value
+
+
+def _shorten(value: object, keep: int = 40) -> str:
+    """``repr(value)``, cut to ``keep`` characters with its length when longer."""
+    if isinstance(value, str) and len(value) > keep:
+        return f"{value[:keep]!r}... ({len(value)} chars)"
+    return repr(value)
+
+
+def name_max_bytes(root: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that the filesystem of ``root`` (or of its nearest
+    existing parent) allows: ``PC_NAME_MAX``, 255 on ext4, xfs, btrfs and NFS; 255 when unknown."""
+    path = Path(root).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        limit = os.pathconf(path, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no such setting
+        return 255
+    return limit if limit > 0 else 255
+
+
+def _rest_max_bytes(root: str | os.PathLike) -> tuple[int, int]:
+    """``(name_max, longest <rest> of a storage name <id>_<rest> that can be created in root)``."""
+    name_max = name_max_bytes(root)
+    return name_max, name_max - _ID_BYTES - 1 - _TMP_BYTES
+
+
+def check_storage_names_fit(root: str | os.PathLike, *, git_hashes: str, alg_names: list[str],
+                            task_names: list[str], kind: str, desc: str) -> None:
+    """Raise AlfredError, before anything is created, when a search's storage name
+    ``<id>_<git_hashes>_<alg>_<task>_<kind>_<desc>`` would be too long for the filesystem of
+    ``root``, counting room for the id, the temporary build folder and a later retrain's
+    ``retrainBest_`` prefix. Names are checked by their longest alg_name and task_name.
+    """
+    name_max, rest_max = _rest_max_bytes(root)
+    fixed = len(git_hashes.encode()) + len(kind.encode()) + 4 + len(RETRAIN_DESC_PREFIX)  # 4 separators '_'
+    budget = rest_max - fixed
+    alg = max(alg_names, key=lambda n: len(n.encode()))
+    task = max(task_names, key=lambda n: len(n.encode()))
+    used = sum(len(n.encode()) for n in (alg, task, desc))
+    if used > budget:
+        raise AlfredError(f"alg_name {_shorten(alg)}, task_name {_shorten(task)} and desc {_shorten(desc)} "
+                          f"make storage names too long for this filesystem (file names of at most {name_max} "
+                          f"bytes under {root}): these three names may hold {max(budget, 0)} bytes together, "
+                          f"they hold {used}; shorten them")
 
 
 def folder_name_part(value: str) -> str:
@@ -103,7 +159,14 @@ def allocate_storage_dir(root: Path, prefix: str, rest: str) -> Path:
     Race-free: each id is claimed by creating ``root/.alfred_ids/<prefix><k>`` with
     O_CREAT|O_EXCL, which exactly one process wins (atomic on local filesystems and on
     NFSv3+). The scan only gives a starting point, so a stray folder cannot break it.
+    A name too long for the filesystem raises AlfredError before any id is taken.
     """
+    name_max, rest_max = _rest_max_bytes(root)
+    if len(rest.encode()) > rest_max:
+        shown = rest if len(rest) <= 60 else rest[:60] + "..."
+        raise AlfredError(f"storage name '<id>_{shown}' is too long for this filesystem (file names of at most "
+                          f"{name_max} bytes under {root}): what follows the id may hold {rest_max} bytes, "
+                          f"it holds {len(rest.encode())}; shorten the alg, task or desc names")
     ids_dir = root / IDS_DIR
     ids_dir.mkdir(parents=True, exist_ok=True)
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)(?:_|$)")

@@ -8,7 +8,13 @@ import numpy as np
 import numpy.typing as npt
 
 from alfred.utils.stats._common import (
-    DEFAULT_N_RESAMPLES, FloatArray, Seed, StatsError, check_n_resamples, one_run_axis, rng_from,
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    Seed,
+    StatsError,
+    check_n_resamples,
+    one_run_axis,
+    rng_from,
 )
 
 __all__ = ["probability_of_best"]
