@@ -6,6 +6,7 @@ import resource
 import subprocess
 import sys
 
+import pytest
 from conftest import grid_schedule, seed_trees
 
 from alfred.utils.directory_tree import DirectoryTree
@@ -16,6 +17,7 @@ def _all_seed_dirs(project) -> list[str]:
     return [str(t.seed_dir) for d in project.storage_dirs() for t in seed_trees(d)]
 
 
+@pytest.mark.slow
 def test_two_launches_eight_workers_run_each_of_500_seeds_once(project):
     lrs = [round(0.01 * i, 2) for i in range(1, 51)]
     schedule = project.write_schedule("grid_schedule_big.py", grid_schedule({"lr": lrs, "width": [1, 2, 3, 4, 5]}))
@@ -60,6 +62,7 @@ def test_over_tasks_interleaves_storage_dirs(project):
         (1, "t1"), (1, "t2"), (2, "t1"), (2, "t2")]
 
 
+@pytest.mark.slow
 def test_recycled_workers_finish_the_search(project):
     schedule = project.write_schedule("grid_schedule_recycle.py", grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4, 0.5]}))
     assert project.prepare(schedule) == 0
@@ -70,6 +73,7 @@ def test_recycled_workers_finish_the_search(project):
     assert "10 run(s) completed" in result.stdout
 
 
+@pytest.mark.slow
 def test_worker_runs_10000_seeds_under_256_open_files(project):
     """A worker closes each run's logger and files: 10,000 runs fit under ulimit -n 256."""
     seeds = list(range(100))

@@ -34,6 +34,7 @@ def opened_files(project) -> list[Path]:
     return [p for d in project.storage_dirs() for p in d.glob("experiment*/seed*/OPENED")]
 
 
+@pytest.mark.slow
 def test_sigkill_workers_then_clean_and_relaunch_completes_everything(project):
     schedule = project.write_schedule("grid_schedule_kill.py",
                                       grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "sleep_s": [0.4]},
@@ -87,6 +88,7 @@ def test_sigkill_workers_then_clean_and_relaunch_completes_everything(project):
     assert all(n <= 2 for n in counts.values())
 
 
+@pytest.mark.slow
 def test_clean_beside_a_live_launch_leaves_the_live_run_alone(project):
     schedule = project.write_schedule("grid_schedule_live.py",
                                       grid_schedule({"lr": [0.1], "sleep_s": [3.0]}, seeds=[1]))

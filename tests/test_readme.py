@@ -9,6 +9,8 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -40,6 +42,7 @@ def python_env(bin_dir: Path | None = None) -> dict:
     return env
 
 
+@pytest.mark.slow
 def test_quick_start_installs_and_runs_the_demo(tmp_path):
     demo_command = bash_blocks("Quick start")[0].strip()
     assert demo_command.startswith("pip install") and "alfred.demo" in demo_command
@@ -69,6 +72,7 @@ def test_quick_start_installs_and_runs_the_demo(tmp_path):
     assert "0 crashed" in result.stdout
 
 
+@pytest.mark.slow
 def test_typical_usage_steps_work_as_written(tmp_path):
     project = tmp_path / "my_ml_project"
     (project / "schedules").mkdir(parents=True)

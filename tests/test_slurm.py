@@ -22,6 +22,8 @@ from conftest import grid_schedule, seed_trees
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
+pytestmark = pytest.mark.slow  # a real SLURM cluster on localhost: jobs take seconds to schedule
+
 # main.py for the preemption test: counts steps; on Preempted writes a checkpoint into
 # incrementals/ and re-raises; when it starts, resumes from the latest checkpoint.
 PREEMPT_MAIN = '''
