@@ -13,7 +13,7 @@ setup(
     long_description=(here / "README.md").read_text(encoding="utf-8") if (here / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["alfred", "alfred.utils", "alfred.demo_project", "alfred.schedules_examples"],
+    packages=["alfred", "alfred.utils", "alfred.results", "alfred.demo_project", "alfred.schedules_examples"],
     # alfred/schedules_examples is a link to the top-level schedules_examples/ folder:
     # the example schedules ship inside the package, for the demo.
     install_requires=[
@@ -26,7 +26,7 @@ setup(
     extras_require={
         "wandb": ["wandb>=0.17"],
         "slurm": ["submitit>=1.5"],
-        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0"],
+        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "selenium>=4.10"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
 )

@@ -624,6 +624,12 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
                        {"n_completed": completed, "best_experiment": summary["best_experiment"]})
         log(f"summary of {storage_dir.name}: best experiment{summary['best_experiment']} "
             f"({summary['confidence'].split(':')[0]} confidence) -> {summary_dir(storage_dir)}")
+        try:  # the HTML report only shows these files: a problem with it never fails the summary
+            from alfred.results.report import write_storage_report
+
+            log(f"report of {storage_dir.name}: {write_storage_report(storage_dir)}")
+        except Exception as e:
+            log(f"report of {storage_dir.name} not written: {type(e).__name__}: {e}")
         out.append(FinishedReport(storage_dir, "summarized", str(summary_dir(storage_dir))))
     return out
 

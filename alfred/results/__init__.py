@@ -1,0 +1,1 @@
+"""Results of searches: what summaries, comparisons and reports are made of."""

@@ -1,0 +1,266 @@
+"""One self-contained HTML page per search or list of searches, rebuilt from files alone.
+
+The report reads what the search already wrote -- seed FLAG-files, each experiment's
+``config_unique.json``, ``summary/summary.json``, the PNGs of ``summary/``, ``plots/`` and of a
+list's comparison folder -- and writes one HTML file: figures embedded as data URIs, CSS and a
+little plain JavaScript inline, so it opens from a cluster's shared filesystem or as a mail
+attachment and makes no network request. Links to files (CRASH.txt, logger.out, figures)
+are relative to the report's folder, so the report moves with its storage dirs.
+
+Where it is written: ``report_<name>.html`` beside a list file ``list_<name>.txt`` (the
+naming of ``benchmark_<name>/``), or ``report.html`` in a storage dir.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+# Every fact the report shows comes through these imports, and only these.
+from alfred.benchmark import SUMMARY_JSON, comparison_dir as _comparison_dir_of
+from alfred.status import StorageStatus, format_duration, storage_status
+from alfred.utils.config import read_json_or_empty
+from alfred.utils.directory_tree import (PLOTS_DIR, RETRAIN_BEST, SUMMARY_COMPLETED, SUMMARY_DIR, SUMMARY_FAILED,
+                                         SUMMARY_ONGOING, DirectoryTree, StorageName)
+from alfred.utils.flags import SeedState, read_status
+from alfred.utils.misc import AlfredError, atomic_write_text
+
+__all__ = ["ExperimentRow", "SearchView", "ReportView", "ReportResult", "collect_search", "collect_report",
+           "report_path", "write_report", "write_storage_report", "REPORT_NAME"]
+
+REPORT_NAME = "report.html"            # in a storage dir
+MAX_TABLE_ROWS = 5000                  # experiments listed per search (best first); all are in summary.json
+MAX_FIGURE_BYTES = 4 * 1024 * 1024     # a larger PNG is linked, not embedded
+MAX_CRASHES_SHOWN = 20
+
+
+@dataclass
+class ExperimentRow:
+    """One experiment: its config (first seed, without ``seed``), seeds per state, summary figures."""
+
+    number: int
+    values: dict
+    states: dict[SeedState, int]
+    rank: int | None = None  # 1 = best, from summary.json's ranking
+    score: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    n_seeds: int | None = None  # seeds the summary scored
+    overlaps_best: bool = False
+
+
+@dataclass
+class SearchView:
+    """Everything the report shows about one storage dir."""
+
+    storage_dir: Path
+    status: StorageStatus
+    kind: str  # grid, random, retrain, or "" when the folder has no kind flag
+    experiments: list[ExperimentRow]
+    varied: list[str]  # hyperparameters whose value differs between experiments
+    summary: dict | None = None
+    summary_state: str = "none"  # current | stale | ongoing | failed | none
+    summary_note: str = ""
+    summary_figures: list[Path] = field(default_factory=list)
+    plot_arrays: list[Path] = field(default_factory=list)
+    n_experiments: int = 0  # all of them; ``experiments`` holds at most MAX_TABLE_ROWS
+
+    @property
+    def finished(self) -> bool:
+        """No seed waits or runs, and no summary is being written."""
+        return not self.status.active and self.summary_state != "ongoing"
+
+
+@dataclass
+class ReportView:
+    title: str
+    searches: list[SearchView]
+    out_dir: Path  # the report's folder: every link is relative to it
+    written_epoch: float
+    list_file: Path | None = None
+    comparison_dir: Path | None = None
+    comparison_figures: list[Path] = field(default_factory=list)
+    comparison_hint: str = ""
+    refresh_s: float | None = None  # written into the page only while some search is unfinished
+
+    @property
+    def finished(self) -> bool:
+        return all(s.finished for s in self.searches)
+
+
+@dataclass
+class ReportResult:
+    path: Path
+    n_bytes: int
+    finished: bool
+    n_searches: int
+
+
+# ----------------------------------------------------------------------------- collecting
+def _first_config(experiment_dir: str, seed_dirs: list[tuple[int, str]]) -> dict:
+    for _, seed_dir in seed_dirs:
+        config = read_json_or_empty(DirectoryTree(seed_dir).config_unique_path)
+        if config:
+            config.pop("seed", None)
+            return config
+    return {}
+
+
+def _varied_keys(configs: list[dict]) -> list[str]:
+    keys = list(dict.fromkeys(k for c in configs for k in c))
+    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
+
+
+def _finite(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _storage_kind(storage_dir: Path) -> str:
+    if (storage_dir / RETRAIN_BEST).exists():
+        return "retrain"
+    return DirectoryTree.search_kind_of(storage_dir) or ""
+
+
+def _read_summary(view: SearchView) -> None:
+    """Fill the summary fields: the summary itself, and whether it is current, stale, failed, ..."""
+    storage_dir, status = view.storage_dir, view.status
+    summary_path = storage_dir / SUMMARY_DIR / SUMMARY_JSON
+    summary = read_json_or_empty(summary_path) if summary_path.is_file() else {}
+    view.summary = summary if "best_experiment" in summary else None
+    name = storage_dir.name
+    if (storage_dir / SUMMARY_ONGOING).exists():
+        view.summary_state = "ongoing"
+        view.summary_note = "a summary is being written now" + ("; the one below is the previous one"
+                                                                 if view.summary else "")
+    elif view.summary is not None:
+        made_from = read_json_or_empty(storage_dir / SUMMARY_COMPLETED).get("n_completed")
+        if isinstance(made_from, int) and made_from < status.completed:
+            view.summary_state = "stale"
+            view.summary_note = (f"this summary counts {made_from} completed seed(s); {status.completed} have "
+                                 f"completed since: python -m alfred.benchmark --storage_names {name} "
+                                 "--re_run_if_exists")
+        else:
+            view.summary_state = "current"
+    elif (storage_dir / SUMMARY_FAILED).exists():
+        view.summary_state = "failed"
+        error = read_json_or_empty(storage_dir / SUMMARY_FAILED).get("error") or "(no message recorded)"
+        view.summary_note = f"the summary failed: {error}"
+    elif status.active:
+        view.summary_note = (f"no summary yet: it is written when no seed is left to run "
+                             f"({status.finished} of {status.total} seeds done)")
+    else:
+        view.summary_note = f"no summary yet: python -m alfred.benchmark --storage_names {name}"
+    if view.summary is not None:
+        listed = view.summary.get("figures")
+        found = sorted((storage_dir / SUMMARY_DIR).glob("*.png"))
+        order = {n: i for i, n in enumerate(listed)} if isinstance(listed, list) else {}
+        view.summary_figures = sorted(found, key=lambda p: (order.get(p.name, len(order)), p.name))
+
+
+def collect_search(storage_dir: str | os.PathLike, *, now: float | None = None) -> SearchView:
+    """Read one storage dir's state, experiments and summary; AlfredError if it does not exist."""
+    storage_dir = Path(storage_dir)
+    now = time.time() if now is None else now
+    status = storage_status(storage_dir, with_crashes=True, now=now)
+    rows, configs = [], []
+    for number, experiment_dir in DirectoryTree.list_experiment_dirs(storage_dir):
+        try:
+            seed_dirs = DirectoryTree.list_seed_dirs(experiment_dir)
+        except FileNotFoundError:
+            continue
+        states: dict[SeedState, int] = {}
+        for _, seed_dir in seed_dirs:
+            state = read_status(DirectoryTree(seed_dir), now=now).state
+            states[state] = states.get(state, 0) + 1
+        config = _first_config(experiment_dir, seed_dirs)
+        configs.append(config)
+        rows.append(ExperimentRow(number, config, states))
+    view = SearchView(storage_dir, status, _storage_kind(storage_dir), rows, _varied_keys(configs),
+                      n_experiments=len(rows))
+    _read_summary(view)
+    if view.summary is not None:
+        by_number = {r.number: r for r in rows}
+        overlapping = set(view.summary.get("overlapping_experiments") or ())
+        for rank, entry in enumerate(view.summary.get("ranking") or (), start=1):
+            row = by_number.get(entry.get("experiment"))
+            if row is None:
+                continue
+            row.rank, row.n_seeds = rank, entry.get("n_seeds")
+            row.score, row.lower, row.upper = (_finite(entry.get(k)) for k in ("score", "lower", "upper"))
+            row.overlaps_best = row.number in overlapping
+        rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.number))
+    del rows[MAX_TABLE_ROWS:]
+    view.plot_arrays = sorted((storage_dir / PLOTS_DIR).glob("*.png")) if (storage_dir / PLOTS_DIR).is_dir() else []
+    return view
+
+
+def collect_report(storage_dirs: list[Path], *, out_dir: Path, list_file: Path | None = None,
+                   refresh_s: float | None = None, now: float | None = None) -> ReportView:
+    """The report's content for some storage dirs; with ``list_file``, their comparison figures too."""
+    now = time.time() if now is None else now
+    searches = [collect_search(d, now=now) for d in storage_dirs]
+    title = Path(list_file).name if list_file is not None else (searches[0].storage_dir.name if searches else "")
+    view = ReportView(title, searches, Path(out_dir), now, list_file=list_file, refresh_s=refresh_s)
+    if list_file is not None and searches:
+        folder = _comparison_dir_of(SimpleNamespace(from_file=Path(list_file)), [s.storage_dir for s in searches])
+        kind = "compare_models" if any(s.kind == "retrain" for s in searches) else "compare_searches"
+        view.comparison_dir = Path(folder)
+        view.comparison_figures = sorted(Path(folder).glob("*.png")) if Path(folder).is_dir() else []
+        view.comparison_hint = (f"python -m alfred.benchmark --from_file {list_file} --benchmark_type {kind}")
+    return view
+
+
+# ----------------------------------------------------------------------------- writing
+def report_path(*, list_file: Path | None = None, storage_dir: Path | None = None) -> Path:
+    """``report_<name>.html`` beside ``list_<name>.txt``, or ``<storage_dir>/report.html``."""
+    if list_file is not None:
+        stem = Path(list_file).stem
+        return Path(list_file).parent / f"report_{stem[len('list_'):] if stem.startswith('list_') else stem}.html"
+    if storage_dir is None:
+        raise AlfredError("a report needs a list file or a storage dir")
+    return Path(storage_dir) / REPORT_NAME
+
+
+def embed_png(path: Path) -> str | None:
+    """``data:image/png;base64,...`` of a PNG file; None when unreadable or too large to embed."""
+    try:
+        if path.stat().st_size > MAX_FIGURE_BYTES:
+            return None
+        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return None
+
+
+def write_report(storage_dirs: list[Path], path: str | os.PathLike, *, list_file: Path | None = None,
+                 refresh_s: float | None = None, now: float | None = None) -> ReportResult:
+    """Collect, render and write the report atomically (readers never see half a page).
+
+    Args:
+        storage_dirs: the storage dirs to show, in order.
+        path: the HTML file to write; its folder must exist.
+        list_file: the list file the dirs came from (adds its comparison figures).
+        refresh_s: with a value, the page reloads itself every ``refresh_s`` seconds while
+            some search is unfinished (for ``--watch``, which rewrites it).
+    """
+    from alfred.results.report_html import render_report
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise AlfredError(f"cannot write {path}: folder {path.parent} does not exist")
+    view = collect_report(list(map(Path, storage_dirs)), out_dir=path.parent, list_file=list_file,
+                          refresh_s=refresh_s, now=now)
+    text = render_report(view)
+    atomic_write_text(path, text)
+    return ReportResult(path, len(text.encode("utf-8")), view.finished, len(view.searches))
+
+
+def write_storage_report(storage_dir: str | os.PathLike) -> Path:
+    """Rewrite ``<storage_dir>/report.html`` (after an automatic summary); returns its path."""
+    path = report_path(storage_dir=Path(storage_dir))
+    write_report([Path(storage_dir)], path)
+    return path
