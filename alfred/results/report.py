@@ -16,6 +16,7 @@ import base64
 import json
 import math
 import os
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,14 +227,19 @@ def report_path(*, list_file: Path | None = None, storage_dir: Path | None = Non
     return Path(storage_dir) / REPORT_NAME
 
 
-def embed_png(path: Path) -> str | None:
-    """``data:image/png;base64,...`` of a PNG file; None when unreadable or too large to embed."""
+def embed_png(path: Path) -> tuple[str, int, int] | None:
+    """(``data:image/png;base64,...``, width, height in pixels) of a PNG file; None when it is
+    unreadable, not a PNG, or too large to embed."""
     try:
         if path.stat().st_size > MAX_FIGURE_BYTES:
             return None
-        return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        data = path.read_bytes()
     except OSError:
         return None
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii"), width, height
 
 
 def write_report(storage_dirs: list[Path], path: str | os.PathLike, *, list_file: Path | None = None,

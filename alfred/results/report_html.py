@@ -273,14 +273,15 @@ def figures(view: ReportView, paths: list[Path], empty: str) -> str:
         return f'<p class="muted small">{h(empty)}</p>'
     items = []
     for p in paths:
-        data = embed_png(p)
+        embedded = embed_png(p)
         caption = rel_text(view, p)
-        if data is None:
+        if embedded is None:
             items.append(f'<figure><figcaption><a href="{href(view, p)}">{caption}</a> (too large to embed, '
                          f'or unreadable)</figcaption></figure>')
         else:
-            items.append(f'<figure><a href="{href(view, p)}"><img src="{data}" alt="{h(p.stem)}" loading="lazy">'
-                         f'</a><figcaption>{caption}</figcaption></figure>')
+            data, width, height = embedded
+            items.append(f'<figure><a href="{href(view, p)}"><img src="{data}" alt="{h(p.stem)}" width="{width}" '
+                         f'height="{height}" loading="lazy"></a><figcaption>{caption}</figcaption></figure>')
     return f'<div class="figures">{"".join(items)}</div>'
 
 

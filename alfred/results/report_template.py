@@ -102,10 +102,11 @@ tr.overlap td:first-child { box-shadow: inset 4px 0 0 var(--sky); }
 .tag { display: inline-block; font-size: .72rem; font-weight: 700; border-radius: 8px; padding: 0 6px;
   margin-left: 4px; color: #fff; background: var(--blue); }
 .tag.overlap { background: #2a7fb0; }
-.figures { display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); }
+.figures { display: grid; gap: 12px; align-items: start; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff;
   min-width: 0; }
-figure img { display: block; max-width: 100%; max-height: 720px; width: auto; height: auto; margin: 0 auto; }
+figure img { display: block; max-width: 100%; height: auto; max-height: 720px; object-fit: contain;
+  margin: 0 auto; }
 figcaption { font-size: .8rem; color: var(--muted); margin-top: 4px; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; font-weight: 700; margin: 16px 0 6px; }
 .overview td { vertical-align: middle; }
@@ -156,7 +157,9 @@ JS = r"""
     this.tbody = table.tBodies[0];
     this.rows = Array.prototype.slice.call(this.tbody.rows);
     this.heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-    this.text = this.rows.map(function (r) { return r.textContent.toLowerCase(); });
+    this.text = this.rows.map(function (r) {  // cells apart: "0.3" then "7" must not match "0.37"
+      return Array.prototype.map.call(r.cells, function (c) { return c.textContent; }).join("\n").toLowerCase();
+    });
     this.count = document.querySelector('[data-count-for="' + table.id + '"]');
     this.input = document.querySelector('[data-filter-for="' + table.id + '"]');
     this.keys = {};
@@ -230,29 +233,28 @@ JS = r"""
     tables[t.id] = new Table(t);
   });
 
-  // While the page reloads itself (--watch), keep the reader's sort, filter and scroll.
-  if (refresh) {
-    try {
-      var saved = JSON.parse(sessionStorage.getItem(stateKey) || "null");
-      if (saved) {
-        Object.keys(saved.tables || {}).forEach(function (id) {
-          var t = tables[id], s = saved.tables[id];
-          if (!t) return;
-          if (s.sorted) t.sort(s.sorted[0], s.sorted[1]);
-          if (s.filter && t.input) { t.input.value = s.filter; t.filter(s.filter); }
-        });
-        window.scrollTo(0, saved.scroll || 0);
-      }
-    } catch (e) { /* storage unavailable: start from the top */ }
-    window.addEventListener("pagehide", function () {
-      var state = { scroll: window.scrollY, tables: {} };
-      Object.keys(tables).forEach(function (id) {
-        var t = tables[id];
-        state.tables[id] = { sorted: t.sorted || null, filter: t.input ? t.input.value : "" };
-      });
-      try { sessionStorage.setItem(stateKey, JSON.stringify(state)); } catch (e) { /* ignore */ }
+  // Across reloads in this tab (--watch reloads the page), keep the reader's sort, filter and scroll.
+  function restoreState() {
+    var saved = JSON.parse(sessionStorage.getItem(stateKey) || "null");
+    if (!saved) return;
+    Object.keys(saved.tables || {}).forEach(function (id) {
+      var t = tables[id], s = saved.tables[id];
+      if (!t) return;
+      if (s.sorted) t.sort(s.sorted[0], s.sorted[1]);
+      if (s.filter && t.input) { t.input.value = s.filter; t.filter(s.filter); }
     });
+    window.scrollTo(0, saved.scroll || 0);
   }
+  function saveState() {
+    var state = { scroll: window.scrollY, tables: {} };
+    Object.keys(tables).forEach(function (id) {
+      var t = tables[id];
+      state.tables[id] = { sorted: t.sorted || null, filter: t.input ? t.input.value : "" };
+    });
+    sessionStorage.setItem(stateKey, JSON.stringify(state));
+  }
+  try { restoreState(); } catch (e) { /* no storage (or an old state): start from the top */ }
+  window.addEventListener("pagehide", function () { try { saveState(); } catch (e) { /* ignore */ } });
   showAge();
   setInterval(showAge, 30000);
 })();
