@@ -5,6 +5,7 @@ The browser checks (sorting, filtering, no request, screenshots) are in test_rep
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -120,6 +121,9 @@ def test_automatic_report_escapes_values_and_links_relatively(project, tmp_path)
     assert f'<td class="num">{best}</td>' in rows[0] and 'class="tag">best<' in rows[0]
     assert "4 crashed" not in html and "Crashes (8)" in html
     assert '<meta http-equiv="refresh"' not in html  # nothing rewrites it: no reload
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as the user's other files are
 
 
 def test_list_report_says_what_does_not_exist_yet(project):
@@ -151,6 +155,19 @@ def test_summary_extras_are_shown_when_present(project):
     html = out.read_text(encoding="utf-8")
     assert "P(best) <strong>0.87</strong>" in html and "ranks first in 87% of bootstrap resamples" in html
     assert "experiment 99" in html and "&lt;b&gt;score&lt;/b&gt;: higher is better (inferred)" in html
+
+
+def test_figures_past_the_size_budget_are_linked(project, monkeypatch):
+    storage = search(project, {"lr": [0.1, 0.2, 0.3]}, seeds=(1, 2))
+    assert launch_main(["--storage_name", storage.name, "--log_level", "WARNING"]) == 0
+    figures = sorted(p.name for p in [*storage.glob("summary/*.png"), *storage.glob("plots/*.png")])
+    first = min((storage / SUMMARY_DIR).glob("learning_curves_*.png")).stat().st_size
+    import alfred.results.report_html as report_html
+
+    monkeypatch.setattr(report_html, "MAX_EMBEDDED_BYTES", first * 4 // 3 + 100)  # room for the first figure
+    write_report([storage], storage / "small.html")
+    html = (storage / "small.html").read_text(encoding="utf-8")
+    assert len(parse(html).srcs) == 1 and html.count("(not embedded: the report keeps under") == len(figures) - 1
 
 
 def test_stale_and_failed_summaries_are_named(project):

@@ -37,7 +37,7 @@ except ImportError:
 missing = [name for name, found in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER), ("selenium", selenium))
            if not found]
 pytestmark = pytest.mark.skipif(bool(missing), reason=f"no headless browser: {', '.join(missing)} not installed "
-                                                      "(apt-get install chromium chromium-driver; pip install selenium)")
+                                "(apt-get install chromium chromium-driver; pip install selenium)")
 
 # This machine may have no network: these flags keep Chromium from reaching any server by itself.
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -37,6 +37,7 @@ __all__ = ["ExperimentRow", "SearchView", "ReportView", "ReportResult", "collect
 REPORT_NAME = "report.html"            # in a storage dir
 MAX_TABLE_ROWS = 5000                  # experiments listed per search (best first); all are in summary.json
 MAX_FIGURE_BYTES = 4 * 1024 * 1024     # a larger PNG is linked, not embedded
+MAX_EMBEDDED_BYTES = 16 * 1024 * 1024  # figures past this much (base64) in one report are linked
 MAX_CRASHES_SHOWN = 20
 
 
@@ -88,6 +89,7 @@ class ReportView:
     comparison_figures: list[Path] = field(default_factory=list)
     comparison_hint: str = ""
     refresh_s: float | None = None  # written into the page only while some search is unfinished
+    embed_budget: int = MAX_EMBEDDED_BYTES  # what figures may still add while rendering (bytes of base64)
 
     @property
     def finished(self) -> bool:
@@ -262,7 +264,20 @@ def write_report(storage_dirs: list[Path], path: str | os.PathLike, *, list_file
                           refresh_s=refresh_s, now=now)
     text = render_report(view)
     atomic_write_text(path, text)
+    os.chmod(path, 0o666 & ~_umask())  # a temp file is private (0600); a report is for colleagues to read
     return ReportResult(path, len(text.encode("utf-8")), view.finished, len(view.searches))
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def write_storage_report(storage_dir: str | os.PathLike) -> Path:

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from alfred.results.report import (MAX_CRASHES_SHOWN, SUMMARY_DIR, DirectoryTree, ExperimentRow, ReportView,
-                                   SearchView, SeedState, StorageName, embed_png, format_duration)
+from alfred.results.report import (MAX_CRASHES_SHOWN, MAX_EMBEDDED_BYTES, SUMMARY_DIR, DirectoryTree, ExperimentRow,
+                                   ReportView, SearchView, SeedState, StorageName, embed_png, format_duration)
 from alfred.results.report_template import CSS, JS
 
 __all__ = ["render_report"]
@@ -105,7 +105,7 @@ def progress_card(search: SearchView) -> str:
             f" ({h(s.eta_note)})" if s.eta_note else "")
     elif s.total:
         started = f" \u00b7 first run started {h(fmt_time(s.first_start_epoch))}" if s.first_start_epoch else ""
-        timing = f"nothing left to run{started}"
+        timing = (f"nothing running, {s.interrupted} interrupted" if s.interrupted else "nothing left to run") + started
     else:
         timing = "this storage dir holds no seed"
     return (f'<article class="card"><h3>How far along</h3>'
@@ -115,10 +115,13 @@ def progress_card(search: SearchView) -> str:
 
 
 # ----------------------------------------------------------------------------- what won, how sure
-def metric_phrase(summary: dict) -> str:
+def metric_phrase(summary: dict, *, short: bool = False) -> str:
+    """What a score is: ``last_10% test_accuracy per seed, <interval> over seeds; higher is better``."""
     settings = summary.get("settings") or {}
     metric = settings.get("performance_metric") or settings.get("y_metric") or "performance"
     direction = "lower" if settings.get("lower_is_better") else "higher"
+    if short:
+        return f"{settings.get('performance_aggregation', 'last')} {metric} \u00b7 {direction} is better"
     return (f"{settings.get('performance_aggregation', 'last')} {metric} per seed, "
             f"{summary.get('interval') or 'mean'} over seeds; {direction} is better")
 
@@ -142,7 +145,7 @@ def best_card(view: ReportView, search: SearchView) -> str:
     return (f'<article class="card"><h3>What won</h3><p class="big">experiment {h(best)}</p>'
             f'<p><strong>{h(fmt(_num(summary.get("best_score"))))}</strong> '
             f'<span class="muted">[{h(fmt(_num(lo)))}, {h(fmt(_num(hi)))}]{h(n)}</span></p>'
-            f'<p class="muted small">{h(metric_phrase(summary))}</p>'
+            f'<p class="muted small">{h(metric_phrase(summary, short=True))}</p>'
             + (f'<dl class="config">{pairs}</dl>{more}' if pairs else "")
             + (f'<p class="muted small">{h(note)}</p>' if note else "")
             + f'<p class="small"><a href="{href(view, summary_dir / "summary.txt")}">summary.txt</a></p></article>')
@@ -258,11 +261,11 @@ def experiments_table(search: SearchView, index: int) -> str:
     explain = (f'<p class="muted small">score: {h(metric_phrase(summary))}. Highlighted: the best, and the '
                f"experiments whose interval overlaps it.</p>") if search.summary else (
         '<p class="muted small">no scores until the search is summarised.</p>')
-    return (f'<h3 id="{table_id}-h">Experiments ({search.n_experiments})</h3>{explain}'
-            f'<div class="tools"><label>Filter <input type="search" data-filter-for="{table_id}" '
+    return (f'<div class="tools"><h3 id="{table_id}-h">Experiments ({search.n_experiments})</h3>'
+            f'<label>Filter <input type="search" data-filter-for="{table_id}" '
             f'placeholder="e.g. 0.3 crashed" aria-describedby="{table_id}-count"></label>'
             f'<span class="muted small" id="{table_id}-count" data-count-for="{table_id}" aria-live="polite">'
-            f'{shown} shown</span></div>{cut}'
+            f'{shown} shown</span></div>{explain}{cut}'
             f'<div class="table-wrap"><table class="sortable" id="{table_id}" aria-labelledby="{table_id}-h">'
             f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
@@ -275,11 +278,14 @@ def figures(view: ReportView, paths: list[Path], empty: str) -> str:
     for p in paths:
         embedded = embed_png(p)
         caption = rel_text(view, p)
-        if embedded is None:
-            items.append(f'<figure><figcaption><a href="{href(view, p)}">{caption}</a> (too large to embed, '
-                         f'or unreadable)</figcaption></figure>')
+        if embedded is None or len(embedded[0]) > view.embed_budget:
+            why = (f"the report keeps under {MAX_EMBEDDED_BYTES >> 20} MB of figures" if embedded is not None
+                   else "too large to embed, or unreadable")
+            items.append(f'<figure><figcaption><a href="{href(view, p)}">{caption}</a> (not embedded: {why})'
+                         f'</figcaption></figure>')
         else:
             data, width, height = embedded
+            view.embed_budget -= len(data)
             items.append(f'<figure><a href="{href(view, p)}"><img src="{data}" alt="{h(p.stem)}" width="{width}" '
                          f'height="{height}" loading="lazy"></a><figcaption>{caption}</figcaption></figure>')
     return f'<div class="figures">{"".join(items)}</div>'
@@ -344,11 +350,22 @@ def render_report(view: ReportView) -> str:
     """The whole page as one string."""
     from alfred import __version__
 
+    view.embed_budget = MAX_EMBEDDED_BYTES
     live = view.refresh_s is not None and not view.finished
     refresh = f'<meta http-equiv="refresh" content="{max(1, round(view.refresh_s))}">' if live else ""
     n = len(view.searches)
-    state = (f'<span class="live">running: this page is rewritten and reloads every {view.refresh_s:g} s</span>'
-             if live else ("all finished" if view.finished else "some seeds are still to run"))
+    to_run = sum(s.status.unhatched + s.status.running for s in view.searches)
+    interrupted = sum(s.status.interrupted for s in view.searches)
+    if live:
+        state = f'<span class="live">running: this page is rewritten and reloads every {view.refresh_s:g} s</span>'
+    elif to_run:
+        state = f"{to_run} seed{'s' if to_run != 1 else ''} still to run"
+    elif not view.finished:
+        state = "a summary is being written"
+    elif interrupted:
+        state = f"stopped: {interrupted} interrupted seed{'s' if interrupted != 1 else ''} (see below)"
+    else:
+        state = "all finished"
     toc = "".join(f'<a href="#s{i}">{h(search_title(s))}</a>' for i, s in enumerate(view.searches, start=1))
     if view.comparison_dir is not None:
         toc += '<a href="#comparisons">comparison</a>'

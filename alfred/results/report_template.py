@@ -78,7 +78,9 @@ dl.config dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .crashes { list-style: none; padding: 0; margin: 6px 0 0; font-size: .88rem; }
 .crashes li { padding: 6px 0; border-top: 1px solid var(--line); overflow-wrap: anywhere; }
 .crashes code { display: block; white-space: pre-wrap; color: #7a2a00; }
-.tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; margin: 6px 0; }
+.tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; margin: 14px 0 4px; }
+.tools h3 { margin: 0 10px 0 0; }
+.tools + .muted { margin: 0 0 6px; }
 .tools label { display: inline-flex; align-items: center; gap: 6px; font-weight: 600; max-width: 100%; }
 .tools input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px;
   width: min(320px, 100%); }
@@ -101,8 +103,9 @@ tr.best td:first-child { box-shadow: inset 4px 0 0 var(--blue); }
 tr.overlap td:first-child { box-shadow: inset 4px 0 0 var(--sky); }
 .tag { display: inline-block; font-size: .72rem; font-weight: 700; border-radius: 8px; padding: 0 6px;
   margin-left: 4px; color: #fff; background: var(--blue); }
-.tag.overlap { background: #2a7fb0; }
-.figures { display: grid; gap: 12px; align-items: start; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); }
+.tag.overlap { background: var(--sky); color: var(--ink); }
+.figures { display: grid; gap: 12px; align-items: start;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff;
   min-width: 0; }
 figure img { display: block; max-width: 100%; height: auto; max-height: 720px; object-fit: contain;
