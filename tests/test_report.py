@@ -119,7 +119,8 @@ def test_automatic_report_escapes_values_and_links_relatively(project, tmp_path)
     summary = json.loads((storage / SUMMARY_DIR / "summary.json").read_text())
     best = summary["best_experiment"]
     assert f'<td class="num">{best}</td>' in rows[0] and 'class="tag">best<' in rows[0]
-    assert "4 crashed" not in html and "Crashes (8)" in html
+    assert "Crashes: 8 seeds, 2 distinct errors" in html  # one line per exception message, with its 4 seeds
+    assert html.count("4 seeds:</span>") == 2
     assert '<meta http-equiv="refresh"' not in html  # nothing rewrites it: no reload
     umask = os.umask(0o022)
     os.umask(umask)

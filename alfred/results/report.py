@@ -26,8 +26,8 @@ from types import SimpleNamespace
 from alfred.benchmark import SUMMARY_JSON, comparison_dir as _comparison_dir_of
 from alfred.status import StorageStatus, format_duration, storage_status
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.directory_tree import (PLOTS_DIR, RETRAIN_BEST, SUMMARY_COMPLETED, SUMMARY_DIR, SUMMARY_FAILED,
-                                         SUMMARY_ONGOING, DirectoryTree, StorageName)
+from alfred.utils.directory_tree import (CRASH, PLOTS_DIR, RETRAIN_BEST, SUMMARY_COMPLETED, SUMMARY_DIR,
+                                         SUMMARY_FAILED, SUMMARY_ONGOING, DirectoryTree, StorageName)
 from alfred.utils.flags import SeedState, read_status
 from alfred.utils.misc import AlfredError, atomic_write_text
 
@@ -38,7 +38,8 @@ REPORT_NAME = "report.html"            # in a storage dir
 MAX_TABLE_ROWS = 5000                  # experiments listed per search (best first); all are in summary.json
 MAX_FIGURE_BYTES = 4 * 1024 * 1024     # a larger PNG is linked, not embedded
 MAX_EMBEDDED_BYTES = 16 * 1024 * 1024  # figures past this much (base64) in one report are linked
-MAX_CRASHES_SHOWN = 20
+MAX_CRASH_GROUPS = 10                  # distinct exception lines listed per search
+MAX_CRASH_RUNS = 5                     # seeds linked per exception line
 
 
 @dataclass

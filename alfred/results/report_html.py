@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from alfred.results.report import (MAX_CRASHES_SHOWN, MAX_EMBEDDED_BYTES, SUMMARY_DIR, DirectoryTree, ExperimentRow,
-                                   ReportView, SearchView, SeedState, StorageName, embed_png, format_duration)
+from alfred.results.report import (CRASH, MAX_CRASH_GROUPS, MAX_CRASH_RUNS, MAX_EMBEDDED_BYTES, SUMMARY_DIR,
+                                   DirectoryTree, ExperimentRow, ReportView, SearchView, SeedState, StorageName,
+                                   embed_png, format_duration)
 from alfred.results.report_template import CSS, JS
 
 __all__ = ["render_report"]
@@ -193,21 +194,32 @@ def sure_card(search: SearchView) -> str:
 
 # ----------------------------------------------------------------------------- crashes, table
 def crash_list(view: ReportView, search: SearchView) -> str:
+    """Crashed seeds grouped by their exception line, most frequent first, with links to the files."""
     crashes = search.status.crashes or []
     if not crashes:
         return ""
+    groups: dict[str, list] = {}
+    for c in crashes:
+        groups.setdefault(c.exception, []).append(DirectoryTree(Path(c.crash_file).parent))
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
     items = []
-    for c in crashes[:MAX_CRASHES_SHOWN]:
-        crash_file = Path(c.crash_file)
-        log = DirectoryTree(crash_file.parent).log_path
-        links = f'<a href="{href(view, crash_file)}">{rel_text(view, crash_file)}</a>'
-        if log.exists():
-            links += f' \u00b7 <a href="{href(view, log)}">logger.out</a>'
-        items.append(f"<li><strong>{h(c.run_name)}</strong><code>{h(c.exception)}</code>{links}</li>")
-    more = len(crashes) - MAX_CRASHES_SHOWN
-    tail = (f'<p class="muted small">{more} more: python -m alfred.status --storage_name '
-            f'{h(search.storage_dir.name)} --crashes</p>') if more > 0 else ""
-    return f'<h3>Crashes ({len(crashes)})</h3><ul class="crashes">{"".join(items)}</ul>{tail}'
+    for exception, trees in ordered[:MAX_CRASH_GROUPS]:
+        trees.sort(key=lambda t: (t.experiment_num, t.seed))
+        runs = []
+        for tree in trees[:MAX_CRASH_RUNS]:
+            links = f'<a href="{href(view, tree.flag_path(CRASH))}">{h(CRASH)}</a>'
+            if tree.log_path.exists():
+                links += f' \u00b7 <a href="{href(view, tree.log_path)}">{h(tree.log_path.name)}</a>'
+            runs.append(f"{h(tree.experiment_dir.name)}/{h(tree.seed_dir.name)} ({links})")
+        more = f" and {len(trees) - MAX_CRASH_RUNS} more" if len(trees) > MAX_CRASH_RUNS else ""
+        items.append(f'<li><code>{h(exception)}</code><span class="muted">{len(trees)} seed'
+                     f'{"s" if len(trees) != 1 else ""}:</span> {", ".join(runs)}{more}</li>')
+    command = f"python -m alfred.status --storage_name {h(search.storage_dir.name)} --crashes"
+    tail = (f'<p class="muted small">{len(ordered) - MAX_CRASH_GROUPS} other errors: {command}</p>'
+            if len(ordered) > MAX_CRASH_GROUPS else "")
+    n, k = len(crashes), len(groups)
+    return (f'<details class="crash-box" open><summary>Crashes: {n} seed{"s" if n != 1 else ""}, {k} distinct '
+            f'error{"s" if k != 1 else ""}</summary><ul class="crashes">{"".join(items)}</ul>{tail}</details>')
 
 
 def state_cell(row: ExperimentRow) -> str:

@@ -75,9 +75,11 @@ dl.config dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
   font-size: .9rem; overflow-wrap: anywhere; }
 .note.warn { border-color: var(--orange); }
 .note.bad { border-color: var(--red); }
-.crashes { list-style: none; padding: 0; margin: 6px 0 0; font-size: .88rem; }
+.crash-box > summary { color: #8a3b00; }
+.crashes { list-style: none; padding: 0; margin: 0; font-size: .88rem; }
 .crashes li { padding: 6px 0; border-top: 1px solid var(--line); overflow-wrap: anywhere; }
 .crashes code { display: block; white-space: pre-wrap; color: #7a2a00; }
+.crashes .muted { margin-right: 4px; }
 .tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; margin: 14px 0 4px; }
 .tools h3 { margin: 0 10px 0 0; }
 .tools + .muted { margin: 0 0 6px; }
