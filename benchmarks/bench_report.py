@@ -120,7 +120,8 @@ def main() -> None:
     print(f"{'case':<7} {'experiments x seeds':>20} {'summary (once)':>15} {'rows':>5} {'figures':>8} "
           f"{'of which figures':>17} {'size':>8} {'in process':>11} {'command':>8}")
     for name, n_exp, n_seeds, t_summary, r in rows:
-        print(f"{name:<7} {f'{n_exp} x {n_seeds}':>20} {t_summary:>14.1f}s {r['rows']:>5} {r['figures']:>8} "
+        summary = f"{t_summary:.1f}s" if t_summary == t_summary else "(reused)"
+        print(f"{name:<7} {f'{n_exp} x {n_seeds}':>20} {summary:>15} {r['rows']:>5} {r['figures']:>8} "
               f"{r['figures_mb']:>14.2f} MB {r['size_mb']:>5.2f} MB {r['in_process_s']:>10.2f}s "
               f"{r['command_s']:>7.2f}s")
     print(f"(medians of {args.repeat} runs; targets for 1,000 experiments: <= 5 MB, <= 3 s)")
