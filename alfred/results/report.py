@@ -106,7 +106,8 @@ class ReportResult:
 
 
 # ----------------------------------------------------------------------------- collecting
-def _first_config(experiment_dir: str, seed_dirs: list[tuple[int, str]]) -> dict:
+def _first_config(seed_dirs: list[tuple[int, str]]) -> dict:
+    """The config_unique.json of the experiment's first seed that has one, without ``seed``."""
     for _, seed_dir in seed_dirs:
         config = read_json_or_empty(DirectoryTree(seed_dir).config_unique_path)
         if config:
@@ -130,6 +131,17 @@ def _storage_kind(storage_dir: Path) -> str:
     return DirectoryTree.search_kind_of(storage_dir) or ""
 
 
+def _completed_when_summarised(summary: dict, storage_dir: Path) -> int | None:
+    """How many seeds had completed when ``summary`` was made: from its load report (every seed
+    lands in one list: all seeds less crashed and unfinished ones), else from SUMMARY_COMPLETED."""
+    load = summary.get("load_report") or {}
+    lists = [load.get(k) for k in ("crashed", "unfinished", "missing_recorder", "unreadable", "empty")]
+    if isinstance(load.get("loaded"), int) and all(isinstance(v, list) for v in lists):
+        return load["loaded"] + sum(len(v) for v in lists[2:])
+    made_from = read_json_or_empty(storage_dir / SUMMARY_COMPLETED).get("n_completed")
+    return made_from if isinstance(made_from, int) else None
+
+
 def _read_summary(view: SearchView) -> None:
     """Fill the summary fields: the summary itself, and whether it is current, stale, failed, ..."""
     storage_dir, status = view.storage_dir, view.status
@@ -142,8 +154,8 @@ def _read_summary(view: SearchView) -> None:
         view.summary_note = "a summary is being written now" + ("; the one below is the previous one"
                                                                  if view.summary else "")
     elif view.summary is not None:
-        made_from = read_json_or_empty(storage_dir / SUMMARY_COMPLETED).get("n_completed")
-        if isinstance(made_from, int) and made_from < status.completed:
+        made_from = _completed_when_summarised(view.summary, storage_dir)
+        if made_from is not None and made_from < status.completed:
             view.summary_state = "stale"
             view.summary_note = (f"this summary counts {made_from} completed seed(s); {status.completed} have "
                                  f"completed since: python -m alfred.benchmark --storage_names {name} "
@@ -181,7 +193,7 @@ def collect_search(storage_dir: str | os.PathLike, *, now: float | None = None) 
         for _, seed_dir in seed_dirs:
             state = read_status(DirectoryTree(seed_dir), now=now).state
             states[state] = states.get(state, 0) + 1
-        config = _first_config(experiment_dir, seed_dirs)
+        config = _first_config(seed_dirs)
         configs.append(config)
         rows.append(ExperimentRow(number, config, states))
     view = SearchView(storage_dir, status, _storage_kind(storage_dir), rows, _varied_keys(configs),
