@@ -69,7 +69,8 @@ def test_table_matches_modules_on_disk():
     """Each subcommand names a real module, or one still being written (then `alfred <sub>` says so)."""
     for module, alias, description in cli.COMMANDS.values():
         assert module.startswith("alfred.") and alias.startswith("al") and description
-    assert {"prep", "launch", "clean", "plot", "retrain", "bench", "sync", "copy", "status", "report"} == set(cli.COMMANDS)
+    assert {"prep", "launch", "clean", "plot", "retrain", "bench", "sync", "copy", "status",
+            "report"} == set(cli.COMMANDS)
 
 
 def test_subcommand_runs_the_module_with_its_args(capsys):
