@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "retrain": ("alfred.create_retrainbest", "alretrain", "retrain the best configuration of searches with more seeds"),
     "bench": ("alfred.benchmark", "albench", "summarise searches and compare them from the seeds' recorders"),
     "sync": ("alfred.sync_wandb", "alsync", "upload the W&B offline runs of some storage dirs"),
+    "report": ("alfred.report", "alreport", "write one self-contained HTML report of searches (no server)"),
 }
 
 

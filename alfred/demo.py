@@ -7,8 +7,8 @@ It copies the demo project (main.py + schedules/) into the folder and runs the R
 "Typical usage" steps there: prepare the grid search of schedules/grid_schedule_demo.py,
 run it with 2 worker processes (each search is summarised when its last seed is done),
 retrain the best configuration of each search on more seeds with twice the budget, run
-the retrains, then compare the searches and the retrained models. It prints where each
-result is.
+the retrains, compare the searches and the retrained models, then write the HTML report of
+the searches. It prints where each result is.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def run(argv: list[str] | None = None) -> int:
     list_file = "schedules/list_searches_demo.txt"
     if Path(list_file).exists():
         Path(list_file).unlink()  # this run's searches only
-    from alfred import benchmark, create_retrainbest
+    from alfred import benchmark, create_retrainbest, report
 
     retrains = "schedules/list_retrains_demo.txt"
     if Path(retrains).exists():
@@ -74,6 +74,7 @@ def run(argv: list[str] | None = None) -> int:
         ("5. benchmark the searches", benchmark.main,
          ["--from_file", list_file, "--benchmark_type", "compare_searches"]),
         ("6. benchmark the retrains", benchmark.main, ["--from_file", retrains, "--benchmark_type", "compare_models"]),
+        ("7. write the HTML report of the searches", report.main, ["--from_file", list_file]),
     ]
     for title, step, step_args in steps:
         print(f"\n== {title}: python -m {step.__module__} {' '.join(step_args)}", flush=True)
@@ -88,6 +89,9 @@ def run(argv: list[str] | None = None) -> int:
                 print(f"  storage/{line}/summary/")
     for comparison in sorted(Path("schedules").glob("benchmark_*")):
         print(f"  {comparison}/")
+    from alfred.results.report import report_path
+
+    print(f"  {report_path(list_file=Path(list_file))}  (open it in a browser)")
     return 0
 
 

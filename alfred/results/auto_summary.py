@@ -102,5 +102,11 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
                           {"n_completed": completed, "best_experiment": summary["best_experiment"]})
         log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
             f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
+        try:  # the HTML report only shows these files: a problem with it never fails the summary
+            from alfred.results.report import write_storage_report
+
+            log(f"report of {storage.name}: {write_storage_report(storage.path)}")
+        except Exception as e:
+            log(f"report of {storage.name} not written: {type(e).__name__}: {e}")
         out.append(FinishedReport(storage.path, "summarized", str(storage.summary_dir)))
     return out

@@ -1,6 +1,7 @@
 """How experiments and storage dirs are named in figures, tables and summaries."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alfred.utils.config import read_json_or_empty
@@ -8,7 +9,7 @@ from alfred.utils.layout import StorageDir
 from alfred.utils.misc import short_value
 from alfred.utils.storage_names import StorageName
 
-__all__ = ["experiment_label", "storage_label", "storage_title", "task_of", "alg_of", "shorten"]
+__all__ = ["varied_keys", "experiment_label", "storage_label", "storage_title", "task_of", "alg_of", "shorten"]
 
 _HIDDEN = ("alg_name", "task_name", "desc")  # the same for every experiment of a search
 
@@ -21,6 +22,13 @@ def experiment_label(experiment: int, config: dict, varied: list[str], max_len: 
     """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters."""
     text = ", ".join(f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN)
     return shorten(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+
+
+def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The config keys whose value differs between experiments, in first-seen order."""
+    configs = list(configs.values()) if isinstance(configs, dict) else list(configs)
+    keys = [k for k in dict.fromkeys(k for c in configs for k in c) if k not in exclude]
+    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
 
 
 def storage_label(storage_dir: Path) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alfred.results.labels import experiment_label, storage_title
+from alfred.results.labels import experiment_label, storage_title, varied_keys
 from alfred.results.loading import iter_curves
-from alfred.results.scoring import NAME_KEYS, compute_search_scores, varied_keys
+from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
 from alfred.utils import locks
 from alfred.utils.config import read_json_or_empty

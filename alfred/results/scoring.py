@@ -9,19 +9,19 @@ Everything here computes and returns values; nothing is drawn or written.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from alfred.results.labels import varied_keys
 from alfred.results.loading import LoadReport, iter_curves
 from alfred.results.settings import ResultsSettings, resolve_settings
 from alfred.utils.layout import StorageDir
 from alfred.utils.misc import AlfredError
 
 __all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "band_name", "compute_search_scores", "curve_bands",
-           "interval", "select_best", "varied_keys"]
+           "interval", "select_best"]
 
 CONFIDENCE = 0.95
 NAME_KEYS = ("alg_name", "task_name", "desc")  # in every config_unique, varied or not
@@ -138,13 +138,6 @@ def select_best(storage_dir: Path, overrides: dict | None = None, *, n_resamples
     settings = resolve_settings(storage_dir, overrides)
     scores = compute_search_scores(storage_dir, settings, n_resamples=n_resamples, seed=seed)
     return scores.best, scores.configs[scores.best], scores
-
-
-def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ...] = ()) -> list[str]:
-    """The config keys whose value differs between experiments, in first-seen order."""
-    configs = list(configs.values()) if isinstance(configs, dict) else list(configs)
-    keys = [k for k in dict.fromkeys(k for c in configs for k in c) if k not in exclude]
-    return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
 
 
 def band_name(y_error_bars: str, n_resamples: int) -> str:

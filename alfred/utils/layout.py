@@ -172,6 +172,12 @@ def list_retrains_path(list_file: str | os.PathLike | None, storage_dir: str | o
     return Path(storage_dir).parent / f"list_retrains_{Path(storage_dir).name}.txt"
 
 
+def list_report_path(list_file: str | os.PathLike) -> Path:
+    """``report_<name>.html`` beside ``list_<name>.txt`` (named like ``benchmark_<name>/``)."""
+    stem = Path(list_file).stem
+    return Path(list_file).parent / f"report_{stem[len('list_'):] if stem.startswith('list_') else stem}.html"
+
+
 def comparison_dir(list_file: str | os.PathLike | None, storage_dirs: list[Path]) -> Path:
     """Where comparisons go: ``benchmark_<list name>/`` beside the list file
     (list_searches_x.txt -> benchmark_searches_x/), else ``root/benchmark_<ids>/``."""
