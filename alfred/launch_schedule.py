@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a seed that failed (crashed or was interrupted, then reset) this many times is "
                              "marked CRASH instead of run again; its attempts stay in attempts/<n>/ "
                              "(default: 5; released attempts, e.g. preemptions, do not count)")
+    parser.add_argument("--max_releases", type=positive_int, default=20,
+                        help="a seed released (preempted, time limit) this many times in a row without saving a new "
+                             "checkpoint in incrementals/ is marked CRASH instead of run again: it would never "
+                             "finish (default: 20)")
     parser.add_argument("--gpus", type=_gpu_list, default=None, metavar="0,1,...",
                         help="GPU ids of this machine: each worker process sees one of them as its only GPU "
                              "(CUDA_VISIBLE_DEVICES), --runs_per_gpu workers per GPU")
@@ -88,6 +92,7 @@ def run(argv: list[str] | None = None) -> int:
 
         return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, log_level=args.log_level,
                                                           over_tasks=args.over_tasks, max_attempts=args.max_attempts,
+                                                          max_releases=args.max_releases,
                                                           auto_summary=not args.no_summary))
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout)
@@ -95,7 +100,8 @@ def run(argv: list[str] | None = None) -> int:
     start = time.time()
     report = launch(storage_dirs, n_processes=args.n_processes, n_experiments_per_proc=args.n_experiments_per_proc,
                     use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, log_level=args.log_level,
-                    over_tasks=args.over_tasks, max_attempts=args.max_attempts, gpus=args.gpus,
+                    over_tasks=args.over_tasks, max_attempts=args.max_attempts, max_releases=args.max_releases,
+                    gpus=args.gpus,
                     runs_per_gpu=args.runs_per_gpu or 1)
     print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
           f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
@@ -103,6 +109,8 @@ def run(argv: list[str] | None = None) -> int:
         print(f"  crashed: {SeedDir(path).flag_path(CRASH)}")
     for line in report.died:
         print(f"  {line}")
+    for line in report.failed:
+        print(f"  stopped: {line}")
     for path in report.lost:
         print(f"  reset by clean_interrupted while running (not recorded): {path}")
     if report.stopped_by:

@@ -28,7 +28,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from alfred.utils.stats import (  # noqa: E402
-    bootstrap_mean_ci, interval_estimates, performance_profile_ci, probability_of_best,
+    bootstrap_mean_ci,
+    interval_estimates,
+    performance_profile_ci,
+    probability_of_best,
     probability_of_improvement_ci,
 )
 

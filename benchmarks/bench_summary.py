@@ -74,10 +74,11 @@ def write_search(root: Path, n_experiments: int, n_seeds: int, n_steps: int) -> 
 def run_case(storage: Path) -> dict:
     """In this (fresh) process: summarise, report times and peak RSS."""
     t0 = time.perf_counter()
-    from alfred.results import scoring, settings, summary
     # the plotting stack, timed as import (alfred.utils.plots imports it on first use)
     import matplotlib.pyplot  # noqa: F401
     import seaborn  # noqa: F401
+
+    from alfred.results import scoring, settings, summary
     t_import = time.perf_counter() - t0
     chosen = settings.resolve_settings(storage, {"y_metric": "score", "x_metric": "step"})
     t1 = time.perf_counter()

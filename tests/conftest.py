@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alfred.utils.layout import iter_seed_dirs, list_experiment_dirs, list_seed_dirs, list_storage_dirs
 from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs, list_storage_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,6 +72,11 @@ def seed_paths(experiment_dir: Path) -> list[Path]:
 def seed_trees(storage_dir: Path) -> list[DirectoryTree]:
     """Every seed folder of a storage dir, experiments then seeds in numeric order."""
     return [DirectoryTree(p) for _, _, p in iter_seed_dirs(storage_dir)]
+
+
+def claim_file(tree) -> Path | None:
+    """The claim's flag file (``OPENED.<token>``) of a seed folder, or None."""
+    return next(iter(sorted(Path(tree.seed_dir).glob("OPENED*"))), None)
 
 
 def snapshot(root: Path) -> dict[str, str]:

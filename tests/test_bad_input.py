@@ -7,16 +7,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MAIN, experiment_paths, grid_schedule, seed_trees, snapshot
 
 from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.layout import COMPLETED, CRASH
 from alfred.utils.storage_names import StorageName
-from conftest import TEST_MAIN, experiment_paths, grid_schedule, seed_trees, snapshot
-
-
 
 
 def assert_rejected(code: int, err: str, *words: str) -> None:

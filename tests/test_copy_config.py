@@ -8,8 +8,8 @@ import os
 import pytest
 from conftest import grid_schedule, seed_trees
 
-from alfred.search.copy import parse_additional_param
 from alfred.launch_schedule import main as launch_main
+from alfred.search.copy import parse_additional_param
 from alfred.utils.storage_names import StorageName
 
 

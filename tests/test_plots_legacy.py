@@ -16,8 +16,14 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from alfred.utils import plots
-from alfred.utils.plots import (bar_chart, create_fig, plot_curves, plot_sampled_hyperparams,
-                                plot_vertical_densities, smooth_out)
+from alfred.utils.plots import (
+    bar_chart,
+    create_fig,
+    plot_curves,
+    plot_sampled_hyperparams,
+    plot_vertical_densities,
+    smooth_out,
+)
 
 plt.switch_backend("Agg")
 

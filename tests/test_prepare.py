@@ -8,14 +8,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import experiment_paths, grid_schedule, seed_paths, snapshot
 
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.layout import GRID_SEARCH, RANDOM_SEARCH, UNHATCHED
-from alfred.utils.storage_names import StorageName
+from alfred.utils.layout import GRID_SEARCH, RANDOM_SEARCH, UNHATCHED, StorageDir
+from alfred.utils.listing import list_storage_dirs
 from alfred.utils.selection import read_list_file
-from alfred.utils.layout import list_storage_dirs
-from alfred.utils.layout import StorageDir
-from conftest import experiment_paths, grid_schedule, seed_paths, snapshot
+from alfred.utils.storage_names import StorageName
 
 FLAGS = {"UNHATCHED", "OPENED", "COMPLETED", "CRASH.txt"}
 

@@ -180,8 +180,9 @@ def test_phone_width_scrolls_only_inside_tables(browser, demo_report):
 
 
 def test_markup_in_config_and_crash_message_shows_as_text(browser, project):
-    from alfred.launch_schedule import main as launch_main
     from test_report import REPORT_MAIN, RESULTS, XSS
+
+    from alfred.launch_schedule import main as launch_main
 
     (project.path / "main.py").write_text(REPORT_MAIN)
     schedule = project.write_schedule("grid_schedule_x.py", grid_schedule({"tag": [XSS, "plain"], "crash": [0, 1]},

@@ -12,17 +12,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, grid_schedule, seed_paths
 
-from alfred.utils.layout import (COMPLETED, CRASH, GRID_SEARCH, PLOTS_DIR, SUMMARY_COMPLETED, SUMMARY_DIR,
-                                 SUMMARY_FAILED, SUMMARY_ONGOING, UNHATCHED)
+from alfred.results import load_curves, load_results
 from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.layout import (
+    COMPLETED,
+    CRASH,
+    GRID_SEARCH,
+    PLOTS_DIR,
+    SUMMARY_COMPLETED,
+    SUMMARY_DIR,
+    SUMMARY_FAILED,
+    SUMMARY_ONGOING,
+    UNHATCHED,
+)
+from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.recorder import Recorder
-from alfred.results import load_curves, load_results
-from alfred.utils.layout import list_storage_dirs
-from alfred.utils.seed_state import pid_start_time, HOSTNAME
-
-from conftest import REPO, grid_schedule, seed_paths
+from alfred.utils.seed_state import HOSTNAME, pid_start_time
 
 NAME = "Te1_nogit_algA_taskA_grid_syn"
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grid_schedule, seed_trees
+from conftest import claim_file, grid_schedule, seed_trees
 
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
@@ -140,11 +140,10 @@ def launch_slurm(project, list_file: str, n_jobs: int, slurm_jobs: list[str], *e
 def opened_infos(project) -> list[tuple[DirectoryTree, dict]]:
     found = []
     for tree in trees(project):
-        try:
-            text = tree.flag_path("OPENED").read_text()
-            found.append((tree, json.loads(text)))
-        except (FileNotFoundError, ValueError):
-            pass
+        path = claim_file(tree)
+        info = read_flag_info(path) if path is not None else {}
+        if info:
+            found.append((tree, info))
     return found
 
 
@@ -196,7 +195,9 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
     assert reason == "preempted (SIGTERM)"
     assert seed_state(released[0]).state is SeedState.UNHATCHED
     interrupted = [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED]
-    assert len(interrupted) == 1 and "is dead on this host" in seed_state(interrupted[0]).reason
+    # SLURM is asked first: the job of the killed worker has ended, so its seed is interrupted at once
+    reason = seed_state(interrupted[0]).reason
+    assert len(interrupted) == 1 and reason.startswith(f"SLURM job {running['1'][1]['slurm_job_id']} is "), reason
     assert states(project)[SeedState.RUNNING] == 0
 
     clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes")
@@ -220,7 +221,7 @@ def test_preemption_signal_releases_requeues_and_resumes_from_checkpoint(project
     array_id, _ = launch_slurm(project, "schedules/list_searches_pr.txt", 1, slurm_jobs)
     (tree,) = trees(project)
     wait_for(lambda: "step 3" in project.calls(), 60, "the run to make progress")
-    info = read_flag_info(tree.flag_path("OPENED"))
+    info = read_flag_info(claim_file(tree))
     assert info["slurm_job_id"] == array_id  # one job: submitit submits it as a plain job, not an array
     # What SLURM sends before the time limit (--signal=USR2@<delay>) or on preemption.
     subprocess.run(["scancel", "--signal=USR2", array_id], check=True, timeout=30)
@@ -266,3 +267,46 @@ def test_slurm_launch_refuses_bad_options_before_submitting(project):
     # Packing onto local GPUs is not a SLURM option.
     assert main(["--from_file", list_file, "--slurm", "--gpus", "0"]) == 2
     assert not (project.path / "storage" / "slurm_logs").exists()  # nothing was submitted
+
+
+def test_a_suspended_job_keeps_its_seed_and_an_ended_job_frees_it_at_once(project, slurm_jobs):
+    """SLURM decides before any heartbeat: a suspended job (no heartbeat while it is stopped)
+    keeps its seed however stale its claim looks, and resumes to complete it; a job whose
+    worker was killed (SIGKILL, as the out-of-memory killer does) ended, so clean_interrupted
+    resets its seed at once, with no stale-heartbeat wait; scancel -s KILL of a job makes SLURM
+    end its step with SIGTERM first: the worker releases its seed at once."""
+    schedule = project.write_schedule("grid_schedule_su.py",
+                                      grid_schedule({"lr": [0.1, 0.2, 0.3], "sleep_s": [4.0]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    list_file = "schedules/list_searches_su.txt"
+    array_id, _ = launch_slurm(project, list_file, 3, slurm_jobs, "--heartbeat_s", "0.5")
+
+    def all_running():
+        found = {i.get("slurm_array_task_id"): (t, i) for t, i in opened_infos(project)}
+        return found if {"0", "1", "2"} <= set(found) and len(project.calls()) == 3 else None
+
+    running = wait_for(all_running, 60, "the three jobs to run a seed")
+    # array tasks are named <array>_<task>: a bare job id may be the array's, which names every task
+    suspended_tree, suspended = running["0"]
+    subprocess.run(["scontrol", "suspend", f"{array_id}_0"], check=True, timeout=30)
+    killed_tree, killed = running["1"]
+    os.kill(killed["pid"], signal.SIGKILL)
+    cancelled_tree, _ = running["2"]
+    subprocess.run(["scancel", "--full", "-s", "KILL", f"{array_id}_2"], check=True, timeout=30)
+    wait_for(lambda: not in_queue(f"{array_id}_1") and not in_queue(f"{array_id}_2"), 60, "two jobs to end")
+    assert seed_state(cancelled_tree).state is SeedState.UNHATCHED  # released by its worker
+    ended = seed_state(killed_tree)
+    assert ended.state is SeedState.INTERRUPTED and ended.reason.startswith(f"SLURM job {killed['slurm_job_id']}")
+    time.sleep(2.0)  # the suspended job's claim is now older than --stale_after_s 1
+
+    clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes", "--stale_after_s", "1")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "reset 1 seed(s)" in clean.stdout, clean.stdout
+    assert seed_state(killed_tree).state is SeedState.UNHATCHED  # at once: no 120 s heartbeat wait
+    status = seed_state(suspended_tree, stale_after_s=1)
+    assert status.state is SeedState.RUNNING and status.reason.endswith("is SUSPENDED"), status
+    assert not suspended_tree.attempts_dir.exists()
+
+    subprocess.run(["scontrol", "resume", f"{array_id}_0"], check=True, timeout=30)
+    wait_for(lambda: seed_state(suspended_tree).state is SeedState.COMPLETED, 90, "the resumed job to complete")
+    assert project.calls().count(str(suspended_tree.seed_dir)) == 1

@@ -16,10 +16,10 @@ import pytest
 import scipy.stats
 
 from alfred.utils import stats
-from alfred.utils.stats import curves
 from alfred.utils.stats import (
     aggregate_scores,
     bootstrap_mean_ci,
+    curves,
     iqm,
     mean_and_stderr_ci,
     performance_profile_ci,

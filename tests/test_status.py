@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, grid_schedule, seed_trees
 
-from alfred.search import status as status_mod
 from alfred.launch_schedule import main as launch_main
+from alfred.search import status as status_mod
 from alfred.utils import flags
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 

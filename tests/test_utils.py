@@ -15,22 +15,30 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import experiment_paths, seed_paths, seed_trees
 
 from alfred.utils import flags
-from alfred.utils.config import (load_config_from_json, load_dict_from_json, parse_bool, parse_log_level,
-                                 save_config_to_json, save_dict_to_json, update_config)
-from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED
+from alfred.utils.config import (
+    load_config_from_json,
+    load_dict_from_json,
+    parse_bool,
+    parse_log_level,
+    save_config_to_json,
+    save_dict_to_json,
+    update_config,
+)
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.storage_names import StorageName, allocate_storage_dir, check_name, folder_name_part
-from alfred.utils.seed_state import SeedState
+from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED, is_claim_flag
+from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError, ask_yes_no, atomic_write_text, cli_main, close_logger, create_logger
 from alfred.utils.recorder import Recorder
-from alfred.utils.layout import list_storage_dirs
-from alfred.utils.seed_state import read_flag_info, pid_start_time, MIN_STALE_S, HOSTNAME, seed_state
-from conftest import experiment_paths, seed_paths, seed_trees
+from alfred.utils.seed_state import (HOSTNAME, MIN_STALE_S, SeedState, SeedStatus, pid_start_time, read_flag_info,
+                                     seed_state)
+from alfred.utils.storage_names import StorageName, allocate_storage_dir, check_name, folder_name_part
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -549,7 +557,9 @@ def seed_tree(tmp_path) -> DirectoryTree:
 
 
 def _flags_in(tree: DirectoryTree) -> set[str]:
-    return set(os.listdir(tree.seed_dir)) & {UNHATCHED, OPENED, COMPLETED, CRASH}
+    """The flags of a seed folder, a claim's OPENED.<token> counted as OPENED."""
+    names = {OPENED if is_claim_flag(n) else n for n in os.listdir(tree.seed_dir)}
+    return names & {UNHATCHED, OPENED, COMPLETED, CRASH}
 
 
 def _dead_pid() -> int:
@@ -562,12 +572,13 @@ def test_claim_succeeds_once(seed_tree):
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0, extra={"job": "42"})
     assert c is not None
     assert _flags_in(seed_tree) == {OPENED}
-    info = read_flag_info(seed_tree.flag_path(OPENED))
+    assert os.listdir(seed_tree.seed_dir).count(f"OPENED.{c.token}") == 1  # the claim's own file
+    info = read_flag_info(c.path)
     assert info["host"] == HOSTNAME and info["pid"] == os.getpid()
     assert info["worker_id"] == "w0" and info["heartbeat_s"] == 5.0 and info["job"] == "42"
     assert info["attempt"] == 1 and info["token"] == c.token
     assert flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0) is None
-    assert read_flag_info(seed_tree.flag_path(OPENED))["worker_id"] == "w0"
+    assert read_flag_info(c.path)["worker_id"] == "w0"
 
 
 def test_claim_of_a_completed_seed_returns_none(seed_tree):
@@ -590,11 +601,11 @@ def test_complete(seed_tree):
 
 
 def test_flag_files_are_json_lines_written_in_place(seed_tree):
-    """OPENED gets one line by one write into the file the claim renamed (same inode: no
-    temp file replaced it); COMPLETED appends the end line to it."""
+    """The claim's file gets one line by one write into the file the claim renamed (same inode:
+    no temp file replaced it); the end line is appended to it before it becomes COMPLETED."""
     inode = os.stat(seed_tree.flag_path(UNHATCHED)).st_ino
     c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
-    opened = seed_tree.flag_path(OPENED)
+    opened = Path(c.path)
     assert os.stat(opened).st_ino == inode
     assert len(opened.read_text().splitlines()) == 1
     flags.complete(c)
@@ -791,3 +802,65 @@ def test_reset_with_a_stale_status_does_nothing(seed_tree):
     assert flags.reset(seed_tree, stale) is False
     assert _flags_in(seed_tree) == {OPENED}
     assert sorted(os.listdir(seed_tree.attempts_dir)) == ["1"]
+
+
+# --------------------------------------------------------------------- a claim is an identity
+
+def _reset_as_a_cleaner_would(tree: DirectoryTree, claim: flags.Claim) -> None:
+    """What clean_interrupted does to a claim it judged interrupted (its worker stopped elsewhere)."""
+    status = SeedStatus(SeedState.INTERRUPTED, "no heartbeat", claim.info, f"OPENED.{claim.token}")
+    assert flags.reset(tree, status) is True
+
+
+def test_a_lost_claim_can_touch_nothing_of_the_next_claim(seed_tree):
+    """A's seed is reset while A is stopped, B claims it: whatever A does next fails and leaves
+    B's flag as it was (same inode, same content, same mtime)."""
+    a = flags.claim(seed_tree, worker_id="A", heartbeat_s=5.0)
+    _reset_as_a_cleaner_would(seed_tree, a)
+    b = flags.claim(seed_tree, worker_id="B", heartbeat_s=5.0)
+    before = os.stat(b.path), Path(b.path).read_bytes()
+    past = time.time() - 100
+    os.utime(b.path, (past, past))
+    mtime = os.stat(b.path).st_mtime
+    assert flags.owns(a) is False and flags.heartbeat(a) is False
+    assert flags.complete(a) is False and flags.crash(a, message="A") is False and flags.release(a, "A") is False
+    assert _flags_in(seed_tree) == {OPENED}
+    after = os.stat(b.path)
+    assert (after.st_ino, after.st_mtime, Path(b.path).read_bytes()) == (before[0].st_ino, mtime, before[1])
+    assert flags.complete(b) is True  # B's claim is intact
+    assert read_flag_info(seed_tree.flag_path(COMPLETED))["worker_id"] == "B"
+
+
+def test_whatever_a_stray_unhatched_holds_neither_blocks_nor_hijacks_a_claim(seed_tree):
+    seed_tree.flag_path(UNHATCHED).write_text('{"token": "stale", "pid": 1, "host": "elsewhere"}\nnot json\n')
+    c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
+    assert Path(c.path).read_text().count("\n") == 1  # only this claim's line
+    assert read_flag_info(c.path)["token"] == c.token and read_flag_info(c.path)["pid"] == os.getpid()
+    assert seed_state(seed_tree).state is SeedState.RUNNING
+    assert flags.complete(c) is True
+
+
+def test_a_release_leaves_the_seed_as_a_reset_does_but_keeps_its_files(seed_tree):
+    c = flags.claim(seed_tree, worker_id="w0", heartbeat_s=5.0)
+    (seed_tree.incrementals_dir / "ckpt_1.pt").write_bytes(b"ckpt")
+    assert flags.release(c, "preempted (SIGUSR2)") is True
+    assert seed_tree.flag_path(UNHATCHED).read_bytes() == b""  # fresh and empty, not the old claim
+    assert json.loads((seed_tree.attempts_dir / "1" / OPENED).read_text())["token"] == c.token
+    assert (seed_tree.incrementals_dir / "ckpt_1.pt").read_bytes() == b"ckpt"  # to resume from
+    again = flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0)
+    assert read_flag_info(again.path)["worker_id"] == "w1" and read_flag_info(again.path)["pid"] == os.getpid()
+
+
+def test_releases_without_a_new_checkpoint_are_counted(seed_tree):
+    counts = []
+    for i in range(4):
+        c = flags.claim(seed_tree, worker_id=f"w{i}", heartbeat_s=5.0)
+        if i == 2:  # this attempt saved a checkpoint before it was preempted
+            (seed_tree.incrementals_dir / f"ckpt_{i}.pt").write_bytes(b"x")
+        flags.release(c, "preempted (SIGUSR2)")
+        counts.append(flags.releases_without_progress(seed_tree))
+    assert counts == [1, 2, 0, 1]
+    c = flags.claim(seed_tree, worker_id="w4", heartbeat_s=5.0)
+    flags.crash(c, message="boom")
+    flags.reset(seed_tree, seed_state(seed_tree))
+    assert flags.releases_without_progress(seed_tree) == 0  # the last attempt failed: not a release

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alfred.utils import locks
-from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, StorageDir, iter_seed_dirs
+from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, StorageDir
+from alfred.utils.listing import iter_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.seed_state import SeedState, seed_state
 

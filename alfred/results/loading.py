@@ -21,16 +21,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from alfred.utils.layout import (
-    CONFIG_UNIQUE,
-    DEFAULT_RECORDER,
-    RECORDER_SUFFIXES,
-    RECORDERS,
-    experiment_num_of,
-    iter_seed_dirs,
-    list_experiment_dirs,
-    list_seed_dirs,
-)
+from alfred.utils.layout import CONFIG_UNIQUE, DEFAULT_RECORDER, RECORDER_SUFFIXES, RECORDERS, experiment_num_of
+from alfred.utils.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.recorder import Recorder
 from alfred.utils.seed_state import SeedState, seed_state

@@ -22,14 +22,8 @@ from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
 from alfred.utils import locks
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.layout import (
-    DEFAULT_RECORDER,
-    PLOT_ARRAYS_COMPLETED,
-    PLOT_ARRAYS_ONGOING,
-    StorageDir,
-    list_experiment_dirs,
-    seed_dir_name,
-)
+from alfred.utils.layout import DEFAULT_RECORDER, PLOT_ARRAYS_COMPLETED, PLOT_ARRAYS_ONGOING, StorageDir, seed_dir_name
+from alfred.utils.listing import list_experiment_dirs
 from alfred.utils.misc import AlfredError
 
 __all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]

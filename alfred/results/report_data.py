@@ -16,8 +16,8 @@ from pathlib import Path
 from alfred.results.labels import varied_keys
 from alfred.search.status import StorageStatus, storage_status
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.layout import (SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, SeedDir, StorageDir,
-                                 comparison_dir, list_experiment_dirs, list_seed_dirs)
+from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, SeedDir, StorageDir, comparison_dir
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.seed_state import SeedState, seed_state
 
 __all__ = ["ExperimentRow", "SearchView", "ReportView", "ReportResult", "collect_search", "collect_report",

@@ -5,20 +5,17 @@ inserted (``h``), attribute values included, so a hyperparameter ``<script>...``
 """
 from __future__ import annotations
 
-import html
-import json
 import os
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 from alfred.results.report_data import (MAX_CRASH_GROUPS, MAX_CRASH_RUNS, MAX_EMBEDDED_BYTES, ExperimentRow, ReportView,
                                         SearchView, embed_png)
+from alfred.results.report_template import CSS, JS, fmt, fmt_time, fmt_value, h, is_number
 from alfred.search.status import format_duration
 from alfred.utils.layout import CRASH, SeedDir, StorageDir
 from alfred.utils.seed_state import SeedState
 from alfred.utils.storage_names import StorageName
-from alfred.results.report_template import CSS, JS
 
 __all__ = ["render_report"]
 
@@ -26,32 +23,6 @@ __all__ = ["render_report"]
 STATES = ((SeedState.COMPLETED, "completed", "completed"), (SeedState.CRASHED, "crashed", "crashed"),
           (SeedState.RUNNING, "running", "running"), (SeedState.INTERRUPTED, "interrupted", "interrupted"),
           (SeedState.UNHATCHED, "unhatched", "waiting"))
-
-
-def h(value) -> str:
-    """``value`` as HTML text or attribute value."""
-    return html.escape(str(value), quote=True)
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    return "\u2014" if value is None else f"{value:.{digits}g}"
-
-
-def fmt_value(value) -> str:
-    """A hyperparameter value as text: floats to 6 significant digits, lists and dicts as JSON."""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, sort_keys=True, default=str)
-    return str(value)
-
-
-def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def fmt_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
 def href(view: ReportView, path: Path) -> str:
@@ -145,14 +116,14 @@ def best_card(view: ReportView, search: SearchView) -> str:
     pairs = "".join(f"<dt>{h(k)}</dt><dd>{h(fmt_value(config[k]))}</dd>" for k in keys[:12])
     more = f'<p class="muted small">and {len(keys) - 12} more in the summary</p>' if len(keys) > 12 else ""
     note = summary.get("direction_note")
-    summary_dir = StorageDir(search.storage_dir).summary_dir
+    summary_text = StorageDir(search.storage_dir).summary_files.text
     return (f'<article class="card"><h3>What won</h3><p class="big">experiment {h(best)}</p>'
             f'<p><strong>{h(fmt(_num(summary.get("best_score"))))}</strong> '
             f'<span class="muted">[{h(fmt(_num(lo)))}, {h(fmt(_num(hi)))}]{h(n)}</span></p>'
             f'<p class="muted small">{h(metric_phrase(summary, short=True))}</p>'
             + (f'<dl class="config">{pairs}</dl>{more}' if pairs else "")
             + (f'<p class="muted small">{h(note)}</p>' if note else "")
-            + f'<p class="small"><a href="{href(view, summary_dir / "summary.txt")}">summary.txt</a></p></article>')
+            + f'<p class="small"><a href="{href(view, summary_text)}">{h(summary_text.name)}</a></p></article>')
 
 
 def _num(value) -> float | None:

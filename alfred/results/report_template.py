@@ -1,10 +1,15 @@
-"""The report page's inline CSS and JavaScript (no external file, font or request).
+"""The report page's fixed parts: inline CSS and JavaScript (no external file, font or request),
+and the helpers that escape and format every value put into it.
 
 Colours are seaborn's "colorblind" palette, the one alfred's figures use:
 #0173b2 blue, #de8f05 orange, #029e73 green, #d55e00 vermillion, #cc78bc pink,
 #949494 grey, #56b4e9 sky.
 """
 from __future__ import annotations
+
+import html
+import json
+import time
 
 CSS = """
 :root {
@@ -264,3 +269,29 @@ JS = r"""
   setInterval(showAge, 30000);
 })();
 """
+
+
+def h(value) -> str:
+    """``value`` as HTML text or attribute value."""
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    return "\u2014" if value is None else f"{value:.{digits}g}"
+
+
+def fmt_value(value) -> str:
+    """A hyperparameter value as text: floats to 6 significant digits, lists and dicts as JSON."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fmt_time(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))

@@ -31,8 +31,8 @@ from alfred.results.settings import resolve_settings
 from alfred.search.build import build_storage_dir, write_seed_folder
 from alfred.utils import locks
 from alfred.utils.config import load_dict_from_json, read_json_or_empty, save_dict_to_json
-from alfred.utils.layout import (RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, StorageDir, list_experiment_dirs,
-                                 list_seed_dirs, seed_dir_name)
+from alfred.utils.layout import RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, StorageDir, seed_dir_name
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import append_to_list_file, read_list_file
 from alfred.utils.storage_names import StorageName, folder_name_part, git_hashes_field

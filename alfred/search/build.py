@@ -14,13 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alfred.utils.layout import (
-    CONFIG,
-    CONFIG_UNIQUE,
-    UNHATCHED,
-    experiment_dir_name,
-    list_experiment_dirs,
-)
+from alfred.utils.layout import CONFIG, CONFIG_UNIQUE, UNHATCHED, experiment_dir_name
+from alfred.utils.listing import list_experiment_dirs
 from alfred.utils.misc import temp_sibling
 from alfred.utils.storage_names import allocate_storage_dir, get_id_prefix
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from alfred.results.auto_summary import SUMMARY_STALE_S
 from alfred.utils import flags, locks
-from alfred.utils.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir, iter_seed_dirs
+from alfred.utils.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
+from alfred.utils.listing import iter_seed_dirs
 from alfred.utils.seed_state import SeedState, SeedStatus, seed_state
 
 __all__ = ["CleanReport", "survey", "apply", "clean", "format_counts"]
@@ -61,7 +62,7 @@ def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
             return report
         for tree, old in report.to_reset:
             status = seed_state(tree.seed_dir, stale_after_s=stale_after_s)
-            if status.state is old.state and flags.reset(tree, status):
+            if status.state is old.state and status.flag == old.flag and flags.reset(tree, status):
                 report.reset += 1
         for path in report.stale_flags:  # checked again under a lock: a summariser may have taken it over
             report.removed_flags += locks.remove_if_dead(path, SUMMARY_STALE_S)

@@ -17,15 +17,8 @@ from typing import Any
 
 from alfred.search.build import build_storage_dir, write_seed_folder
 from alfred.utils.config import load_dict_from_json, parse_bool, save_dict_to_json
-from alfred.utils.layout import (
-    CONFIG,
-    CONFIG_UNIQUE,
-    GRID_SEARCH,
-    RANDOM_SEARCH,
-    StorageDir,
-    list_experiment_dirs,
-    list_seed_dirs,
-)
+from alfred.utils.layout import CONFIG, CONFIG_UNIQUE, GRID_SEARCH, RANDOM_SEARCH, StorageDir
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.schedule import RESERVED
 from alfred.utils.storage_names import StorageName, check_name, folder_name_part

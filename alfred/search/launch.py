@@ -29,11 +29,12 @@ class LaunchReport:
         self.crashed: list[str] = []
         self.lost: list[str] = []
         self.died: list[str] = []  # workers killed or failed to start, with why
+        self.failed: list[str] = []  # why workers had to stop (e.g. no space left on the storage's disk)
         self.stopped_by: str | None = None  # the signal that stopped the launch (running seeds were released)
 
     @property
     def ok(self) -> bool:
-        return not (self.crashed or self.died or self.lost or self.stopped_by)
+        return not (self.crashed or self.died or self.lost or self.stopped_by or self.failed)
 
 
 # Signals that stop a local launch. SIGHUP only when not ignored: under nohup it must stay so.
@@ -76,82 +77,119 @@ def check_hashes(storage_dirs: list[Path]) -> None:
                                   "commit or launch without --check_hash")
 
 
-_RUN_DONE = "run done"
+# Messages a worker process sends its launcher through a pipe, besides its final report (a dict).
+_RUN_DONE = "run done"  # one run finished (the overall progress bar)
+_FREE = "free"  # the worker holds no claim any more
+# ("claim", seed_dir, token, info): the worker holds this claim: if the process dies, the launcher
+# records the crash of that seed on its behalf.
+
+_HOW = {signal.SIGKILL: "killed by SIGKILL (the kernel's out-of-memory killer, or kill -9)",
+        signal.SIGSEGV: "killed by SIGSEGV (a segmentation fault, e.g. in a C extension)",
+        signal.SIGABRT: "killed by SIGABRT (an abort, e.g. a failed assertion in C code)",
+        signal.SIGBUS: "killed by SIGBUS (a bus error)"}
+
+
+def _parent_death_signal(sig: int) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's heartbeat thread watches its parent instead
 
 
 def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
+    parent = kwargs["parent_pid"]
+    _parent_death_signal(signal.SIGTERM)  # the launcher dies by any signal, SIGKILL too: release and stop
+    if os.getppid() != parent:  # it died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from dataclasses import asdict
 
     from alfred.search.worker import run_worker
     from alfred.utils.preemption import install_handlers
 
-    # A stop signal (the launcher forwards its own) raises Preempted in the user's main: the
-    # seed goes back to UNHATCHED with its files, and the worker returns its report.
-    install_handlers([signal.Signals(s).name for s in stop_signals()])
-
+    # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
+    # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
+    # files, and the worker returns its report.
+    install_handlers([signal.Signals(s).name for s in stop_signals()] + ["SIGTERM"])
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
+
+    def send(message) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # the launcher is gone: the worker stops at the next check
+            pass
+
     if kwargs.pop("report_progress", False):  # one small message per run, for the overall bar
-        kwargs["on_run_done"] = lambda: conn.send(_RUN_DONE)
+        kwargs["on_run_done"] = lambda: send(_RUN_DONE)
+    kwargs["on_claim"] = lambda c: send(_FREE if c is None else ("claim", c.seed_dir, c.token, c.info))
     try:
         report = run_worker(storage_dirs, **kwargs)
     except KeyboardInterrupt:
         sys.exit(130)
-    conn.send(asdict(report))
+    send(asdict(report))
     conn.close()
+
+
+def _context():
+    """How worker processes start: fork where safe (quick), else spawn.
+
+    fork is used on Linux when this process has not imported the user's main.py (the CLI
+    never does): a fork then copies nothing but alfred. A process that did (a test, the demo,
+    a notebook) spawns fresh interpreters instead, so that no thread pool or GPU context of
+    the user's libraries is copied.
+    """
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "main" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_proc: int | None = None,
            use_pbar: bool = False, heartbeat_s: float = 30.0, log_level: int = logging.INFO,
            over_tasks: bool = False, project_dir: str | os.PathLike = ".", max_attempts: int | None = None,
-           gpus: list[str] | None = None, runs_per_gpu: int = 1) -> LaunchReport:
-    """Run the storage dirs' UNHATCHED seeds with ``n_processes`` workers; wait for them.
+           max_releases: int | None = None, gpus: list[str] | None = None, runs_per_gpu: int = 1) -> LaunchReport:
+    """Run the storage dirs' UNHATCHED seeds with ``n_processes`` worker processes; wait for them.
 
-    With ``gpus``, worker process ``slot`` sees only GPU ``gpus[slot // runs_per_gpu]``
-    (CUDA_VISIBLE_DEVICES set in the child before main.py is imported); ``n_processes`` is
-    then ``len(gpus) * runs_per_gpu``.
+    Runs happen in worker processes, even with one, so that a main that ends its own process
+    (os._exit, a segfault, the OOM killer) cannot take the launch down: the launcher records
+    that seed as CRASH (how the process died, the end of its logger.out), starts a fresh
+    worker and goes on. With ``gpus``, worker process ``slot`` sees only GPU
+    ``gpus[slot // runs_per_gpu]`` (CUDA_VISIBLE_DEVICES set in the child before main.py is
+    imported); ``n_processes`` is then ``len(gpus) * runs_per_gpu``.
     """
-    from dataclasses import asdict
-
-    from alfred.search.worker import run_worker
-
-    tag = f"{os.getpid()}"
     common = dict(heartbeat_s=heartbeat_s, use_pbar=use_pbar, log_level=log_level, over_tasks=over_tasks,
                   project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc,
-                  max_attempts=max_attempts)
+                  max_attempts=max_attempts, max_releases=max_releases, parent_pid=os.getpid())
+    storage_dirs = [Path(d).absolute() for d in storage_dirs]
     report = LaunchReport()
     if gpus:
         n_processes = len(gpus) * runs_per_gpu
     overall = None
     if use_pbar:  # below the workers' bars: every run of this launch, whichever worker did it
         from tqdm import tqdm
+
+        tqdm.monitor_interval = 0  # no monitor thread in a process that forks workers
         overall = tqdm(desc="runs done", unit="run", position=n_processes, leave=True)
     try:
-        if n_processes == 1 and n_experiments_per_proc is None and not gpus:
-            from alfred.utils.preemption import install_handlers, restore_handlers
-
-            previous = install_handlers([signal.Signals(s).name for s in stop_signals()])
-            try:
-                _merge(report, asdict(run_worker(storage_dirs, worker_id=f"{tag}-w0", **common,
-                                                 on_run_done=overall.update if overall is not None else None)))
-            finally:
-                restore_handlers(previous)
-            return report
-        return _launch_processes(storage_dirs, report, common, n_processes=n_processes, tag=tag, gpus=gpus,
-                                 runs_per_gpu=runs_per_gpu, overall=overall)
+        return _supervise(storage_dirs, report, common, n_processes=n_processes, gpus=gpus,
+                          runs_per_gpu=runs_per_gpu, overall=overall)
     finally:
         if overall is not None:
             overall.close()
 
 
-def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: dict, *, n_processes: int, tag: str,
-                      gpus: list[str] | None, runs_per_gpu: int, overall) -> LaunchReport:
-    import multiprocessing  # here, not at the top: --help stays quick
+def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, n_processes: int,
+               gpus: list[str] | None, runs_per_gpu: int, overall) -> LaunchReport:
     from multiprocessing.connection import wait
 
-    ctx = multiprocessing.get_context("spawn")
-    running: dict = {}  # sentinel -> (process, reader, worker_id, slot)
+    ctx = _context()
+    tag = str(os.getpid())
+    running: dict = {}  # sentinel -> _Slot
     generation = [0] * n_processes
 
     def start(slot: int) -> None:
@@ -166,57 +204,118 @@ def _launch_processes(storage_dirs: list[Path], report: LaunchReport, common: di
         process = ctx.Process(target=_worker_entry, args=(writer, storage_dirs, kwargs, env), name=worker_id)
         process.start()
         writer.close()
-        running[process.sentinel] = (process, reader, worker_id, slot)
+        running[process.sentinel] = _Slot(process, reader, worker_id, slot)
 
     def forward(signum: int, frame) -> None:  # stop: every worker releases its seed and reports
         if report.stopped_by is None:
             report.stopped_by = signal.Signals(signum).name
             print(f"received {report.stopped_by}: the workers send their running seeds back to UNHATCHED "
                   "(files kept) and stop", flush=True)
-        for process, _, _, _ in running.values():
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGTERM)
+        _signal_all(running, signal.SIGTERM)
 
     previous = {s: signal.signal(s, forward) for s in stop_signals()}
     for slot in range(n_processes):
         start(slot)
     try:
         while running:
-            ready = wait([*running, *(r for _, r, _, _ in running.values())])
-            for sentinel, (process, reader, worker_id, slot) in list(running.items()):
-                if sentinel not in ready and reader not in ready:
+            ready = wait([*running, *(w.reader for w in running.values())])
+            for sentinel, w in list(running.items()):
+                if sentinel not in ready and w.reader not in ready:
                     continue
-                result = None
-                try:
-                    while result is None and reader.poll():
-                        message = reader.recv()
-                        if message == _RUN_DONE:
-                            overall.update(1)
-                        else:
-                            result = message
-                except EOFError:
-                    pass
-                if result is None and process.is_alive():
+                w.read_messages(overall)
+                if w.result is None and w.process.is_alive():
                     continue
-                process.join()
+                w.process.join()
+                w.read_messages(overall)
                 del running[sentinel]
-                if result is None:
-                    report.died.append(f"worker {worker_id} (pid {process.pid}) died with exit code {process.exitcode}")
-                    continue
-                _merge(report, result)
-                if result["stopped_early"] and report.stopped_by is None:
-                    start(slot)
-    except KeyboardInterrupt:
+                if w.result is not None:
+                    _merge(report, w.result)
+                    if w.result["stopped_early"] and report.stopped_by is None:
+                        start(w.slot)
+                elif w.claim is not None:  # died holding a claim: the run took its process down
+                    _crash_for(w, report)
+                    if report.stopped_by is None:
+                        start(w.slot)
+                else:
+                    report.died.append(f"worker {w.worker_id} (pid {w.process.pid}) died with exit code "
+                                       f"{w.process.exitcode}")
+    except KeyboardInterrupt:  # Ctrl-C: the workers got it too (same process group); kill -INT: forward it
+        _signal_all(running, signal.SIGINT)
         deadline = time.time() + 10
-        for process, _, _, _ in running.values():
-            process.join(max(0.0, deadline - time.time()))
-            if process.is_alive():
-                process.terminate()
+        for w in running.values():
+            w.process.join(max(0.0, deadline - time.time()))
+            if w.process.is_alive():
+                w.process.terminate()
         raise
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return report
+
+
+class _Slot:
+    """One worker process as its launcher sees it: the claim it holds, its final report."""
+
+    def __init__(self, process, reader, worker_id: str, slot: int):
+        self.process, self.reader, self.worker_id, self.slot = process, reader, worker_id, slot
+        self.claim: tuple[str, str, dict] | None = None
+        self.result: dict | None = None
+
+    def read_messages(self, overall) -> None:
+        try:
+            while self.result is None and self.reader.poll():
+                message = self.reader.recv()
+                if message == _RUN_DONE:
+                    if overall is not None:
+                        overall.update(1)
+                elif message == _FREE:
+                    self.claim = None
+                elif isinstance(message, tuple):
+                    self.claim = message[1:]
+                else:
+                    self.result = message
+        except (EOFError, OSError):
+            pass
+
+
+def _signal_all(running: dict, sig: int) -> None:
+    for w in running.values():
+        if w.process.is_alive():
+            try:
+                os.kill(w.process.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+def _crash_for(w: _Slot, report: LaunchReport) -> None:
+    """Record, as its dead holder would have, the crash of the seed a worker process died running."""
+    from alfred.utils import flags
+    from alfred.utils.layout import CRASH, SeedDir
+
+    seed_dir, token, info = w.claim
+    code = w.process.exitcode
+    if code is not None and code < 0:
+        how = _HOW.get(-code, f"killed by {signal.Signals(-code).name}")
+    else:
+        how = f"exited with code {code} before its run ended (os._exit, or sys.exit in a thread)"
+    tree = SeedDir(seed_dir)
+    message = (f"the worker process running this seed died: {how}. The launcher recorded this crash and started "
+               f"a new worker.\n\nlast lines of {tree.log_path}:\n{_tail(tree.log_path)}")
+    if flags.crash(flags.Claim(tree=tree, token=token, info=info, seed_dir=seed_dir), message=message):
+        report.crashed.append(seed_dir)
+        print(f"CRASH {tree.get_run_name()}: its worker process {how}; see {tree.flag_path(CRASH)}",
+              flush=True)
+
+
+def _tail(path: Path, n_lines: int = 20) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            lines = f.read().decode(errors="replace").splitlines()[-n_lines:]
+    except OSError:
+        return "(none: the run logged nothing)"
+    return "\n".join(lines) or "(empty)"
 
 
 def _merge(report: LaunchReport, worker: dict) -> None:
@@ -227,5 +326,5 @@ def _merge(report: LaunchReport, worker: dict) -> None:
         report.stopped_by = worker["preempted"]
     if worker["error"]:
         report.died.append(f"worker {worker['worker_id']} could not start: {worker['error']}")
-
-
+    if worker.get("failed") and worker["failed"] not in report.failed:
+        report.failed.append(worker["failed"])

@@ -17,15 +17,8 @@ from typing import Any
 
 from alfred.search.build import ConfigText, build_storage_dir, reserve_experiment, swap_in, write_seed_folder
 from alfred.utils.config import load_dict_from_json, save_dict_to_json
-from alfred.utils.layout import (
-    CONFIG_UNIQUE,
-    StorageDir,
-    experiment_dir_name,
-    list_experiment_dirs,
-    list_seed_dirs,
-    seed_dir_name,
-    seed_of,
-)
+from alfred.utils.layout import CONFIG_UNIQUE, StorageDir, experiment_dir_name, seed_dir_name, seed_of
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError, temp_sibling
 from alfred.utils.schedule import RESERVED, Schedule
 from alfred.utils.storage_names import folder_name_part, git_hashes_field

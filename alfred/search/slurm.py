@@ -119,7 +119,7 @@ def options_from_args(args: argparse.Namespace) -> SlurmOptions:
 
 
 def count_unhatched(storage_dirs: list[Path]) -> int:
-    from alfred.utils.layout import iter_seed_dirs
+    from alfred.utils.listing import iter_seed_dirs
     from alfred.utils.seed_state import SeedState, seed_state
 
     return sum(seed_state(seed_dir).state is SeedState.UNHATCHED

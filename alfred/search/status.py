@@ -10,7 +10,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from alfred.utils.layout import COMPLETED, CRASH, UNHATCHED, SeedDir, list_experiment_dirs, list_seed_dirs
+from alfred.utils.layout import COMPLETED, CRASH, UNHATCHED, SeedDir
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 

@@ -1,28 +1,39 @@
 """The worker loop: claim the next UNHATCHED seed, run the user's main on it, repeat.
 
-``run_worker`` is a plain function: launch_schedule runs it in each worker process, and a
-SLURM job can call it as well. Workers coordinate only through FLAG-files (alfred.utils.flags).
+``run_worker`` is a plain function: a local launch runs it in worker processes (alfred.search
+.launch), a SLURM job in its own process. Workers coordinate only through FLAG-files
+(alfred.utils.flags).
+
+While main runs, a heartbeat thread touches the claim every ``heartbeat_s`` and checks every
+second that the claim is still the worker's; SIGCONT (the process runs again after a stop)
+checks it at once. A claim that is gone -- a cleaner reset the seed while this worker was
+stopped or cut off -- raises ``ClaimLost`` inside main: the worker then writes nothing more
+into the seed folder and changes no flag.
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from alfred.utils import flags
+from alfred.utils import flags, preemption
 from alfred.utils.config import load_config_from_json
-from alfred.utils.layout import CRASH, list_experiment_dirs, list_seed_dirs
+from alfred.utils.layout import CRASH, OPENED
+from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError, close_logger, create_logger
-from alfred.utils.preemption import Preempted, stop_requested, user_code
+from alfred.utils.preemption import ClaimLost, Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
+from alfred.utils.seed_state import read_flag_info
 
 __all__ = ["WorkerReport", "run_worker", "seed_dirs_in_launch_order"]
 
 RUN_LOGGER = "alfred.run"
+CHECK_S = 1.0  # how often the heartbeat thread checks that the claim is still ours
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +45,7 @@ class WorkerReport:
     lost: list[str] = field(default_factory=list)  # runs a cleaner took away while they ran
     stopped_early: bool = False  # reached max_runs with seeds possibly left
     error: str | None = None  # the worker could not start (e.g. main.py failed to import)
+    failed: str | None = None  # the worker had to stop (e.g. no space left on the storage's disk)
     preempted: str | None = None  # name of the signal that stopped the worker (its run was released)
 
 
@@ -60,15 +72,17 @@ def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = Fa
 
 
 class _Heartbeat(threading.Thread):
-    """Touches the OPENED of the current run every ``interval_s`` seconds.
+    """Touches the current claim every ``interval_s``, and every CHECK_S checks it is still ours.
 
-    It never dies of an error (a failed touch is retried at the next beat) and it says when
-    OPENED disappeared, i.e. a cleaner took the run away.
+    It never dies of an error (a failed touch is retried). When the claim is gone it stops the
+    user's main (preemption.claim_lost). With ``parent_pid``, it also stops the worker when
+    that parent (the launcher) is gone, where the kernel could not be asked to (no prctl).
     """
 
-    def __init__(self, interval_s: float):
+    def __init__(self, interval_s: float, parent_pid: int | None = None):
         super().__init__(name="alfred-heartbeat", daemon=True)
         self.interval_s = interval_s
+        self.parent_pid = parent_pid
         self.lock = threading.Lock()
         self.current: flags.Claim | None = None
         self.lost = False
@@ -79,13 +93,26 @@ class _Heartbeat(threading.Thread):
             self.current, self.lost = claim, False
 
     def run(self) -> None:
-        while not self.stopping.wait(self.interval_s):
+        last_beat = time.monotonic()
+        while not self.stopping.wait(min(CHECK_S, self.interval_s)):
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                self.parent_pid = None
+                log.warning("the launcher is gone: releasing the running seed and stopping")
+                os.kill(os.getpid(), signal.SIGTERM)
             try:
                 with self.lock:
-                    if self.current is not None and not flags.heartbeat(self.current):
+                    claim = self.current
+                    if claim is None or self.lost:
+                        continue
+                    beat = time.monotonic() - last_beat >= self.interval_s
+                    alive = flags.heartbeat(claim) if beat else flags.owns(claim)
+                    if beat:
+                        last_beat = time.monotonic()
+                    if not alive:
                         self.lost = True
+                        preemption.claim_lost()
             except Exception as e:  # e.g. NFS hiccup: keep beating
-                log.warning("heartbeat failed (%s); retrying in %.0f s", e, self.interval_s)
+                log.warning("heartbeat failed (%s); retrying", e)
 
 
 def run_worker(
@@ -102,25 +129,33 @@ def run_worker(
     claim_info: dict | None = None,
     user_main: Callable | None = None,
     max_attempts: int | None = None,
+    max_releases: int | None = None,
     on_run_done: Callable[[], None] | None = None,
+    on_claim: Callable[[flags.Claim | None], None] | None = None,
+    parent_pid: int | None = None,
 ) -> WorkerReport:
     """Run seeds of ``storage_dirs`` until none is UNHATCHED (or ``max_runs`` are done).
 
     Args:
-        worker_id: written in OPENED, to tell workers apart.
-        heartbeat_s: seconds between touches of OPENED while a run goes on.
+        worker_id: written in the claim, to tell workers apart.
+        heartbeat_s: seconds between touches of the claim while a run goes on.
         max_runs: stop after this many runs (the launcher then starts a fresh process).
-        claim_info: extra facts recorded in OPENED (e.g. a SLURM job id).
+        claim_info: extra facts recorded in the claim (e.g. a GPU).
         user_main: the function to run; default: ``main`` from ``<project_dir>/main.py``.
-        on_run_done: called after each run (e.g. to advance the launcher's overall progress bar).
         max_attempts: a seed that already has this many failed attempts (attempts/<n>/ without
             RELEASED: crashed or interrupted, then reset) is marked CRASH at once instead of run.
+        max_releases: a seed released this many times in a row without a new checkpoint in
+            incrementals/ is marked CRASH at once (it would be preempted forever).
+        on_run_done: called after each run (e.g. to advance the launcher's overall progress bar).
+        on_claim: called with each claim before its run starts, and with None after it (the
+            launcher records the crash of a worker process that dies holding a claim).
+        parent_pid: the launcher's pid: the worker stops if it goes away.
 
-    A stop signal (see alfred.utils.preemption; SLURM jobs install the handlers) raises
-    ``Preempted`` in the user's main: the seed is released (UNHATCHED, files kept) and the
-    worker returns with ``report.preempted`` set.
+    A stop signal (see alfred.utils.preemption) raises ``Preempted`` in the user's main: the
+    seed is released (UNHATCHED, files kept) and the worker returns with ``report.preempted``.
     """
     report = WorkerReport(worker_id)
+    storage_dirs = [Path(d).absolute() for d in storage_dirs]  # main may change the working directory
     if user_main is None:
         try:
             user_main = import_user_main(project_dir).main
@@ -130,8 +165,9 @@ def run_worker(
         except Exception as e:
             report.error = f"importing {Path(project_dir).resolve() / 'main.py'} raised {type(e).__name__}: {e}"
             return report
-    beat = _Heartbeat(heartbeat_s)
+    beat = _Heartbeat(heartbeat_s, parent_pid)
     beat.start()
+    fence = preemption.install_fence() if threading.current_thread() is threading.main_thread() else {}
     runs = 0
     try:
         while True:
@@ -143,49 +179,86 @@ def run_worker(
                 if stop_requested():
                     report.preempted = stop_requested()
                     return report
-                claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
+                try:
+                    claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
+                except flags.ClaimWriteError as e:
+                    report.failed = str(e)
+                    log.error("%s: stopping this worker", e)
+                    return report
                 if claim is None:
                     continue
                 claimed_any = True
                 runs += 1
-                if max_attempts is None or not _give_up(claim, max_attempts, report):
+                if on_claim is not None:
+                    on_claim(claim)
+                if not _give_up(claim, report, max_attempts=max_attempts, max_releases=max_releases):
                     try:
                         _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
                                  log_level=log_level)
                     except Preempted as e:
                         report.preempted = e.signal_name
                         return report
+                if on_claim is not None:
+                    on_claim(None)
                 if on_run_done is not None:
                     on_run_done()
             if not claimed_any:  # a full pass found nothing: resets and additions are caught too
                 return report
     finally:
         beat.stopping.set()
+        for signum, handler in fence.items():
+            signal.signal(signum, handler)
 
 
-def _give_up(claim: flags.Claim, max_attempts: int, report: WorkerReport) -> bool:
-    """Mark the seed CRASH without running it if it failed ``max_attempts`` times already."""
-    failed = flags.failed_attempts(claim.tree)
-    if failed < max_attempts:
-        return False
+def _give_up(claim: flags.Claim, report: WorkerReport, *, max_attempts: int | None,
+             max_releases: int | None) -> bool:
+    """Mark the seed CRASH without running it if it failed ``max_attempts`` times already, or
+    was released ``max_releases`` times in a row without saving a checkpoint."""
     tree = claim.tree
-    message = (f"gave up after {failed} failed attempt(s) (--max_attempts {max_attempts}): this attempt was "
-               f"not run. Every attempt's trace is kept in {tree.attempts_dir}/<n>/ (CRASH.txt, OPENED, "
-               "logger.out; nothing was deleted). Fix the cause, then run clean_interrupted --clean_crashes "
-               "and launch with a higher --max_attempts.")
+    failed = flags.failed_attempts(tree) if max_attempts is not None else 0
+    stuck = flags.releases_without_progress(tree) if max_releases is not None else 0
+    if max_attempts is not None and failed >= max_attempts:
+        why = f"gave up after {failed} failed attempt(s) (--max_attempts {max_attempts})"
+        fix = "Fix the cause, then run clean_interrupted --clean_crashes and launch with a higher --max_attempts."
+    elif max_releases is not None and stuck >= max_releases:
+        why = (f"gave up after {stuck} releases in a row (preemption, time limit) with no new checkpoint in "
+               f"{tree.incrementals_dir} (--max_releases {max_releases}): it would be preempted forever")
+        fix = ("Save checkpoints when Preempted is raised (see alfred.utils.preemption) or give jobs more time, "
+               "then run clean_interrupted --clean_crashes.")
+    else:
+        return False
+    message = (f"{why}: this attempt was not run. Every attempt's trace is kept in {tree.attempts_dir}/<n>/ "
+               f"(CRASH.txt, OPENED, logger.out; nothing was deleted). {fix}")
     if flags.crash(claim, message=message):
         report.crashed.append(str(tree.seed_dir))
-        log.warning("CRASH %s: gave up after %d failed attempts", tree.get_run_name(), failed)
+        log.warning("CRASH %s: %s", tree.get_run_name(), why)
     else:
         report.lost.append(str(tree.seed_dir))
     return True
+
+
+def _attempt_of(claim: flags.Claim) -> Path | None:
+    """The attempt folder a cleaner moved this claim (and the run's files) to."""
+    for path in sorted(claim.tree.attempts_dir.glob(f"*/{OPENED}")):
+        if read_flag_info(path).get("token") == claim.token:
+            return path.parent
+    return None
+
+
+def _report_lost(claim: flags.Claim, report: WorkerReport, logger: logging.Logger) -> None:
+    close_logger(logger)  # its file, if open, moved with the attempt; nothing new is opened
+    report.lost.append(str(claim.tree.seed_dir))
+    where = _attempt_of(claim)
+    log.warning("LOST %s: its seed was reset while this worker was stopped or cut off, and may be run by "
+                "another worker; nothing more was written into the seed folder, no flag was changed. This run's "
+                "partial output is in %s", claim.tree.get_run_name(),
+                where or f"{claim.tree.attempts_dir} (the attempt that holds token {claim.token})")
 
 
 def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: WorkerReport, *,
              use_pbar: bool, pbar_position: int, log_level: int) -> None:
     tree = claim.tree
     name = tree.get_run_name()
-    tree.create_directories()
     logger = create_logger(RUN_LOGGER, log_level, logfile=tree.log_path, stream=False)
     pbar = None
     if use_pbar:
@@ -194,40 +267,52 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
                     position=pbar_position, leave=False)
     beat.set(claim)
     start = time.time()
+    cwd = os.getcwd()
     error: BaseException | None = None
     try:
-        config = load_config_from_json(tree.config_path)
-        with user_code():
-            user_main(config, tree, logger, pbar)
-    except KeyboardInterrupt:
-        beat.set(None)
-        flags.release(claim, "KeyboardInterrupt")
-        log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
-        raise
+        with preemption.watch_claim(lambda: flags.owns(claim)):
+            tree.create_directories()
+            config = load_config_from_json(tree.config_path)
+            with user_code():
+                user_main(config=config, dir_tree=tree, logger=logger, pbar=pbar)
+    except ClaimLost:
+        _report_lost(claim, report, logger)
+        return
     except Preempted as e:
-        beat.set(None)
         logger.warning("run stopped by %s: seed sent back to UNHATCHED with its files", e.signal_name)
         close_logger(logger)
         flags.release(claim, f"preempted ({e.signal_name})")
         log.warning("%s: stopped by %s, seed sent back to UNHATCHED with its files", name, e.signal_name)
         raise
+    except KeyboardInterrupt as e:
+        if not preemption.sigint_received():  # raised by main itself: a bug like any other
+            error = e
+        else:
+            close_logger(logger)
+            flags.release(claim, "KeyboardInterrupt")
+            log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
+            raise
     except SystemExit as e:
         if e.code not in (0, None):
             error = e
     except BaseException as e:
         error = e
     finally:
-        lost = beat.lost
+        os.chdir(cwd)  # main may have moved: alfred's paths are absolute, the next run starts here again
         beat.set(None)
         if pbar is not None:
             pbar.close()
+    if not flags.owns(claim):  # lost while main ran (or after): write nothing into the seed folder
+        _report_lost(claim, report, logger)
+        return
     if error is not None:
         logger.error("run crashed", exc_info=error)
     close_logger(logger)
     done = flags.crash(claim, error) if error is not None else flags.complete(claim)
-    if not done or lost:
+    if not done:
         report.lost.append(str(tree.seed_dir))
-        log.warning("%s: the seed was reset by clean_interrupted while it ran; its result was not recorded", name)
+        log.warning("%s: the seed was reset by clean_interrupted while it finished; its result was not recorded",
+                    name)
     elif error is not None:
         report.crashed.append(str(tree.seed_dir))
         log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path(CRASH))

@@ -17,7 +17,7 @@
         experiment<N>/
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
             config.json  config_unique.json
-            UNHATCHED | OPENED | COMPLETED | CRASH.txt   (alfred.utils.flags)
+            UNHATCHED | OPENED.<token> | COMPLETED | CRASH.txt   (alfred.utils.flags)
             logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
@@ -30,19 +30,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 from alfred.utils.misc import AlfredError
 
-__all__ = ["SeedDir", "StorageDir", "list_experiment_dirs", "list_seed_dirs", "list_storage_dirs",
-           "iter_seed_dirs", "list_searches_path", "list_retrains_path", "comparison_dir"]
+__all__ = ["SeedDir", "StorageDir", "SummaryFiles", "list_searches_path", "list_retrains_path", "comparison_dir"]
 
 # Seed folder -------------------------------------------------------------------------------
 UNHATCHED = "UNHATCHED"
 OPENED = "OPENED"
 COMPLETED = "COMPLETED"
 CRASH = "CRASH.txt"
-SEED_FLAGS = (UNHATCHED, OPENED, COMPLETED, CRASH)
+SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH})  # OPENED: as alfred before claim tokens wrote it
 CONFIG = "config.json"
 CONFIG_UNIQUE = "config_unique.json"
 LOG = "logger.out"
@@ -76,13 +75,23 @@ SLURM_LOGS = "slurm_logs"
 
 SearchKind = Literal["grid", "random", "retrain"]
 _KIND_FLAGS: dict[str, str] = {"grid": GRID_SEARCH, "random": RANDOM_SEARCH, "retrain": RETRAIN_BEST}
-_EXPERIMENT_RE = re.compile(r"experiment(\d+)")
-_SEED_RE = re.compile(r"seed(-?\d+)")
+EXPERIMENT_RE = re.compile(r"experiment(\d+)")
+SEED_RE = re.compile(r"seed(-?\d+)")
 _STORAGE_RE = re.compile(r"[A-Za-z]+\d+_[^_]+_[^_]+_[^_]+_.+")
 
 
 def experiment_dir_name(experiment_num: int) -> str:
     return f"experiment{experiment_num}"
+
+
+def claim_flag_name(token: str) -> str:
+    """``OPENED.<token>``: the flag of one claim of a seed (alfred.utils.flags)."""
+    return f"{OPENED}.{token}"
+
+
+def is_claim_flag(name: str) -> bool:
+    """``OPENED.<token>``, or ``OPENED`` as alfred before claim tokens in names wrote it."""
+    return name == OPENED or name.startswith(OPENED + ".")
 
 
 def seed_dir_name(seed: int) -> str:
@@ -98,61 +107,17 @@ def _number_of(path: str | os.PathLike, pattern: re.Pattern, what: str) -> int:
 
 def experiment_num_of(experiment_dir: str | os.PathLike) -> int:
     """The N of ``.../experiment<N>``; ValueError for another name."""
-    return _number_of(experiment_dir, _EXPERIMENT_RE, "an experiment")
+    return _number_of(experiment_dir, EXPERIMENT_RE, "an experiment")
 
 
 def seed_of(seed_dir: str | os.PathLike) -> int:
     """The S of ``.../seed<S>``; ValueError for another name."""
-    return _number_of(seed_dir, _SEED_RE, "a seed")
-
-
-# Listing ---------------------------------------------------------------------------------
-# Plain strings: scans of 100,000 seeds spend more on building a Path per seed than on listing.
-
-def _numbered(folder: str | os.PathLike, pattern: re.Pattern) -> list[tuple[int, str]]:
-    base = os.path.join(os.fspath(folder), "")
-    match = pattern.fullmatch
-    found = [(int(m.group(1)), base + name) for name in os.listdir(base) if (m := match(name))]
-    found.sort()
-    return found
-
-
-def list_experiment_dirs(storage_dir: str | os.PathLike) -> list[tuple[int, str]]:
-    """``(N, path)`` of each ``experiment<N>`` folder, by N (stray names ignored)."""
-    return _numbered(storage_dir, _EXPERIMENT_RE)
-
-
-def list_seed_dirs(experiment_dir: str | os.PathLike) -> list[tuple[int, str]]:
-    """``(S, path)`` of each ``seed<S>`` folder, by S (stray names ignored)."""
-    return _numbered(experiment_dir, _SEED_RE)
-
-
-def iter_seed_dirs(storage_dir: str | os.PathLike) -> Iterator[tuple[int, int, str]]:
-    """``(experiment N, rank of the seed in its experiment, seed folder)``, experiments in order.
-
-    An experiment folder that vanishes while listed (being swapped in) is skipped.
-    """
-    for n, experiment_dir in list_experiment_dirs(storage_dir):
-        try:
-            seeds = list_seed_dirs(experiment_dir)
-        except FileNotFoundError:
-            continue
-        for rank, (_, seed_dir) in enumerate(seeds):
-            yield n, rank, seed_dir
+    return _number_of(seed_dir, SEED_RE, "a seed")
 
 
 def is_storage_name(name: str) -> bool:
     """Whether a folder name has the shape ``<id>_<githashes>_<alg>_<task>_<desc>``."""
     return bool(_STORAGE_RE.fullmatch(name))
-
-
-def list_storage_dirs(root: str | os.PathLike) -> list[Path]:
-    """Folders of ``root`` whose names are storage names, sorted by name ([] if no root)."""
-    try:
-        entries = list(os.scandir(root))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(Path(e.path) for e in entries if e.is_dir() and is_storage_name(e.name))
 
 
 # List files and comparisons ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from alfred.utils.flags import stall_point
 from alfred.utils.misc import atomic_write_text
 from alfred.utils.seed_state import HOSTNAME, pid_alive, pid_start_time
 
@@ -86,6 +87,7 @@ def _create(path: Path, extra: dict | None) -> LockClaim | None:
         return None
     finally:
         os.unlink(tmp)
+    stall_point("after_lock_create")
     return LockClaim(path, info["token"], info)
 
 

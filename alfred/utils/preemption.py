@@ -42,10 +42,12 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Preempted", "latest_checkpoint", "install_handlers", "restore_handlers", "stop_requested", "user_code"]
+__all__ = ["Preempted", "ClaimLost", "latest_checkpoint", "install_handlers", "restore_handlers", "stop_requested",
+           "user_code", "install_fence", "watch_claim", "claim_lost", "sigint_received"]
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,23 @@ class Preempted(BaseException):
         self.signal_name = signal_name
 
 
+class ClaimLost(BaseException):
+    """Raised in the user's main when its worker lost the seed: a cleaner reset it while the
+    worker was stopped (SIGSTOP, a suspended job, a paused VM, a hung filesystem) and another
+    worker may be running it now. Nothing more may be written into the seed folder: let it
+    propagate (do not save a checkpoint). The worker changes no flag and says where this
+    run's partial output went (the attempt folder the cleaner moved it to).
+    """
+
+
 class _State:
     def __init__(self) -> None:
         self.requested: str | None = None  # name of the first stop signal received
         self.in_user_code = False
         self.raised = False
+        self.owns: Callable[[], bool] | None = None  # is the current claim still ours? (see watch_claim)
+        self.lost = False
+        self.sigint = False  # a real SIGINT arrived (Ctrl-C), as opposed to main raising KeyboardInterrupt
 
 
 _state = _State()
@@ -104,6 +118,57 @@ def restore_handlers(previous: dict) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)
     _state.requested, _state.in_user_code, _state.raised = None, False, False
+
+
+def _fence(signum: int, frame) -> None:
+    """SIGCONT (the process runs again after a stop), or the heartbeat thread's interrupt_main:
+    check at once that the claim is still ours; if not, stop the user's main."""
+    if _state.owns is not None and not _state.lost and not _state.owns():
+        _state.lost = True
+    if _state.lost and _state.in_user_code and not _state.raised:
+        _state.raised = True
+        raise ClaimLost("this worker lost its seed: it was reset while the worker was stopped")
+
+
+def _sigint(signum: int, frame) -> None:
+    _state.sigint = True
+    raise KeyboardInterrupt
+
+
+def install_fence() -> dict:
+    """In a worker process: SIGCONT checks the claim (see watch_claim), SIGINT is told apart
+    from a KeyboardInterrupt that main raises itself. Returns the previous handlers."""
+    return {signal.SIGCONT: signal.signal(signal.SIGCONT, _fence), signal.SIGINT: signal.signal(signal.SIGINT, _sigint)}
+
+
+@contextmanager
+def watch_claim(owns: Callable[[], bool]):
+    """While the block runs, ``owns()`` says whether the current claim is still ours."""
+    _state.owns, _state.lost, _state.sigint = owns, False, False
+    try:
+        yield
+    finally:
+        _state.owns = None
+
+
+def claim_lost() -> bool:
+    """For the heartbeat thread, which found the claim gone: stop the user's main now (its
+    ClaimLost is raised in the main thread). True if main was told."""
+    import _thread
+
+    _state.lost = True
+    if not _state.in_user_code or signal.getsignal(signal.SIGCONT) is not _fence:
+        return False
+    _thread.interrupt_main(signal.SIGCONT)
+    return True
+
+
+def lost() -> bool:
+    return _state.lost
+
+
+def sigint_received() -> bool:
+    return _state.sigint
 
 
 @contextmanager

@@ -13,7 +13,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from alfred.utils.layout import COMPLETED, CRASH, OPENED, SEED_FLAGS, UNHATCHED
+from alfred.utils.layout import COMPLETED, CRASH, SEED_FLAGS, UNHATCHED, is_claim_flag
+from alfred.utils.slurm_jobs import job_verdict
 
 __all__ = ["SeedState", "SeedStatus", "seed_state", "read_flag_info", "pid_start_time", "pid_alive", "HOSTNAME",
            "MIN_STALE_S", "stale_threshold"]
@@ -37,7 +38,8 @@ class SeedState(str, enum.Enum):
 class SeedStatus:
     state: SeedState
     reason: str = ""
-    info: dict = field(default_factory=dict)  # OPENED's facts (host, pid, start_epoch, ...) when read
+    info: dict = field(default_factory=dict)  # the claim's facts (host, pid, start_epoch, ...) when read
+    flag: str | None = None  # the claim's flag file (OPENED.<token>), for RUNNING and INTERRUPTED
 
 
 # The states a lookup decides alone, shared: status scans build none per seed.
@@ -57,9 +59,13 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
     1. ``COMPLETED``  -> COMPLETED
     2. ``UNHATCHED``  -> UNHATCHED
     3. ``CRASH.txt``  -> CRASHED
-    4. ``OPENED``     -> RUNNING or INTERRUPTED: a pid on this host is alive or dead (a
-       reused pid is told apart by its start time; zombies are dead); on another host, the
-       heartbeat (OPENED's mtime) is fresh or older than ``stale_after_s``
+    4. ``OPENED.<token>`` (a claim; the folder is listed to find it) -> RUNNING or INTERRUPTED:
+       a. SLURM first, when the claim names a SLURM job SLURM can answer for
+          (alfred.utils.slurm_jobs): running while the job is PENDING, RUNNING, SUSPENDED,
+          REQUEUED, ...; interrupted as soon as it ended;
+       b. else a pid on this host is alive or dead (a reused pid is told apart by its start
+          time; zombies are dead);
+       c. else the heartbeat (the claim's mtime) is fresh or older than ``stale_after_s``
     5. none           -> INTERRUPTED: a reset stopped midway (the next clean finishes it)
 
     A seed that changes state between two lookups (claimed, then finished) is looked at
@@ -76,14 +82,16 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
         for suffix, status in _BY_NAME:
             if access(base + suffix, exists):
                 return status
-        status = _opened_status(os.path.join(base, OPENED), stale_after_s, now)
-        if status is not None:
-            return status
-        try:  # no flag found: confirm with a listing (one of them may have moved meanwhile)
-            names = set(os.listdir(base))
+        try:
+            names = os.listdir(base)
         except FileNotFoundError:
             return SeedStatus(SeedState.INTERRUPTED, "seed folder is gone")
-        if not names.intersection(SEED_FLAGS):
+        claims = sorted(n for n in names if is_claim_flag(n))
+        if claims:
+            status = _claim_status(base, claims[0], stale_after_s, now)
+            if status is not None:
+                return status
+        elif not SEED_FLAGS.intersection(names):
             return SeedStatus(SeedState.INTERRUPTED, "no FLAG-file (a reset was interrupted)")
     return SeedStatus(SeedState.INTERRUPTED, "its FLAG-files keep changing")
 
@@ -99,24 +107,30 @@ def stale_threshold(info: dict, stale_after_s: float | None = None) -> float:
     return max(STALE_HEARTBEATS * heartbeat_s, MIN_STALE_S)
 
 
-def _opened_status(path: str, stale_after_s: float | None, now: float | None) -> SeedStatus | None:
-    """RUNNING or INTERRUPTED for the OPENED at ``path``; None if there is none."""
+def _claim_status(seed_dir: str, name: str, stale_after_s: float | None, now: float | None) -> SeedStatus | None:
+    """RUNNING or INTERRUPTED for the claim file ``name``; None if it is gone meanwhile."""
+    path = os.path.join(seed_dir, name)
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
     info = read_flag_info(path)
+    verdict = job_verdict(info, now) if "slurm_job_id" in info else None
+    if verdict is not None:
+        alive, job_state = verdict
+        reason = f"SLURM job {info['slurm_job_id']} is {job_state}"
+        return SeedStatus(SeedState.RUNNING if alive else SeedState.INTERRUPTED, reason, info, name)
     if info.get("host") == HOSTNAME and isinstance(info.get("pid"), int):
         if pid_alive(info["pid"], info.get("pid_start")):
-            return SeedStatus(SeedState.RUNNING, f"pid {info['pid']} is alive on this host", info)
-        return SeedStatus(SeedState.INTERRUPTED, f"pid {info['pid']} is dead on this host", info)
-    # The heartbeat is the mtime. An OPENED without info is mid-claim: the rename kept the old
+            return SeedStatus(SeedState.RUNNING, f"pid {info['pid']} is alive on this host", info, name)
+        return SeedStatus(SeedState.INTERRUPTED, f"pid {info['pid']} is dead on this host", info, name)
+    # The heartbeat is the mtime. A claim without facts is mid-claim: the rename kept the old
     # mtime of UNHATCHED but set ctime, so ctime tells when the claim happened.
     last_sign = st.st_mtime if info else max(st.st_mtime, st.st_ctime)
     age = (time.time() if now is None else now) - last_sign
     if age > stale_threshold(info, stale_after_s):
-        return SeedStatus(SeedState.INTERRUPTED, f"no heartbeat for {age:.0f} s", info)
-    return SeedStatus(SeedState.RUNNING, f"heartbeat {age:.0f} s ago", info)
+        return SeedStatus(SeedState.INTERRUPTED, f"no heartbeat for {age:.0f} s", info, name)
+    return SeedStatus(SeedState.RUNNING, f"heartbeat {age:.0f} s ago", info, name)
 
 
 def read_flag_info(path: str | os.PathLike) -> dict:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.layout import list_storage_dirs
+from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import select_storage_dirs
 

@@ -13,17 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
-from alfred.utils.plots.style import (
-    MAX_BARS,
-    MAX_PANELS,
-    colors_for,
-    new_axes,
-    palette,
-    short_value,
-    shorten,
-    styled,
-    tilt_if_crowded,
-)
+from alfred.utils.plots.style import (MAX_BARS, MAX_PANELS, colors_for, new_axes, palette, short_value, shorten, styled,
+                                      tilt_if_crowded)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

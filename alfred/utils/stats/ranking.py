@@ -7,15 +7,8 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from alfred.utils.stats._common import (
-    DEFAULT_N_RESAMPLES,
-    FloatArray,
-    Seed,
-    StatsError,
-    check_n_resamples,
-    one_run_axis,
-    rng_from,
-)
+from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, Seed, StatsError, check_n_resamples,
+                                        one_run_axis, rng_from)
 
 __all__ = ["probability_of_best"]
 
