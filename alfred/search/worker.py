@@ -309,10 +309,8 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
         logger.error("run crashed", exc_info=error)
     close_logger(logger)
     done = flags.crash(claim, error) if error is not None else flags.complete(claim)
-    if not done:
-        report.lost.append(str(tree.seed_dir))
-        log.warning("%s: the seed was reset by clean_interrupted while it finished; its result was not recorded",
-                    name)
+    if not done:  # reset between the last check and the rename: the rename found the claim gone
+        _report_lost(claim, report, logger)
     elif error is not None:
         report.crashed.append(str(tree.seed_dir))
         log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path(CRASH))

@@ -11,6 +11,7 @@ from alfred.utils.misc import lazy_exports
 
 _EXPORTS = {
     "AlfredError": "alfred.utils.misc",
+    "ClaimLost": "alfred.utils.preemption",
     "DirectoryTree": "alfred.utils.directory_tree",
     "Preempted": "alfred.utils.preemption",
     "Recorder": "alfred.utils.recorder",
