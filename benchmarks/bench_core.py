@@ -11,10 +11,10 @@ and compares with the floor: the same file operations in a bare Python loop on t
                  the time to prepare a 1-seed search) / (N - 1), what one more seed costs
   prepare floor  per seed: mkdir experiment<N>/ and seed<S>/, create config.json and
                            config_unique.json (one write each) and UNHATCHED
-  run floor      per run:  list the experiment folder, rename UNHATCHED->OPENED, append
-                           one line to OPENED, read config.json, read OPENED (ownership check),
-                           mkdir recorders/ incrementals/, rename OPENED->COMPLETED, append
-                           one line to COMPLETED; then the worker's last pass: list the
+  run floor      per run:  list the experiment folder, rename UNHATCHED->OPENED.<token>,
+                           write one line into it, read config.json, mkdir recorders/
+                           incrementals/, stat the claim (still ours?), append one line to it,
+                           rename it to COMPLETED; then the worker's last pass: list the
                            experiment folder again, one failed rename
   overhead/run   = launch wall time / N - main's own time per run (the issue's definition:
                    with 2 processes it is the cost per run of the whole launch)
@@ -123,8 +123,8 @@ def _create(path: str, data: bytes) -> None:
     os.close(fd)
 
 
-def _append(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+def _write(path: str, data: bytes, flags: int) -> None:
+    fd = os.open(path, os.O_WRONLY | flags)
     os.write(fd, data)
     os.close(fd)
 
@@ -153,23 +153,25 @@ def floor_prepare(base: Path, n: int) -> tuple[float, list[str]]:
 
 
 def floor_run(dirs: list[str]) -> float:
-    opened = (json.dumps({"host": "h", "pid": 1, "token": "x" * 32, "start_time": "2026-01-01 00:00:00"}) + "\n").encode()
+    opened = (json.dumps({"host": "h", "pid": 1, "token": "x" * 16, "start_time": "2026-01-01 00:00:00"})
+              + "\n").encode()
     ended = (json.dumps({"end_time": "2026-01-01 00:00:00", "duration_s": 0.001}) + "\n").encode()
     start = time.perf_counter()
     for d in dirs:
+        claim = d + "/OPENED.0123456789abcdef"
         os.listdir(os.path.dirname(d))
-        os.rename(d + "/UNHATCHED", d + "/OPENED")
-        _append(d + "/OPENED", opened)
+        os.rename(d + "/UNHATCHED", claim)
+        _write(claim, opened, os.O_TRUNC)
         json.loads(_read(d + "/config.json"))
-        json.loads(_read(d + "/OPENED"))
         os.mkdir(d + "/recorders")
         os.mkdir(d + "/incrementals")
-        os.rename(d + "/OPENED", d + "/COMPLETED")
-        _append(d + "/COMPLETED", ended)
+        os.stat(claim)  # still ours?
+        _write(claim, ended, os.O_APPEND)
+        os.rename(claim, d + "/COMPLETED")
     for d in dirs:  # the last pass, which finds nothing left
         os.listdir(os.path.dirname(d))
         try:
-            os.rename(d + "/UNHATCHED", d + "/OPENED")
+            os.rename(d + "/UNHATCHED", d + "/OPENED.0123456789abcdef")
         except FileNotFoundError:
             pass
     return (time.perf_counter() - start) / len(dirs)
