@@ -209,7 +209,7 @@ def test_init_wandb_run_arguments(tmp_path, monkeypatch):
     assert init_wandb_run(argparse.Namespace(lr=0.1), tree, project="p") == "run"
     assert init_wandb_run({"lr": 0.2}, tree, project="p", offline=False, name="custom", group="g") == "run"
     assert calls == [
-        {"project": "p", "name": f"{STORAGE_X}/experiment4/seed7", "config": {"lr": 0.1},
+        {"project": "p", "name": f"{STORAGE_X}_experiment4_seed7", "config": {"lr": 0.1},
          "dir": str(tree.seed_dir), "mode": "offline"},
         {"project": "p", "name": "custom", "config": {"lr": 0.2}, "dir": str(tree.seed_dir), "mode": "online",
          "group": "g"},
