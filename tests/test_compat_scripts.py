@@ -218,6 +218,8 @@ def test_a_launch_whose_summary_failed_exits_1_and_says_so_last(project):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "automatic summary FAILED" in last and "--re_run_if_exists" in last
     assert all(t.seed_dir.joinpath(COMPLETED).exists() for t in seed_trees(project.storage_dirs()[0]))
+    again = project.run_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_s.txt")
+    assert again.returncode == 1 and again.stdout.strip().splitlines()[-1] == last  # nothing ran: still failed
     # the advice of the last line, with the metric named, writes the summary
     advice = last[last.index("python -m "):last.index(" (with")].split()[2:]
     out = project.run_module(*advice, "--y_metric", "alpha", "--x_metric", "it")

@@ -376,6 +376,7 @@ def test_training_iterator_heartbeats(monkeypatch):
     assert [(i, e) for i, b, e in beats if b] == [(0, 0.0), (3, 3.0), (6, 3.0), (7, 1.0)]
     assert iterator.itr_message().startswith("==> Itr 8/8")
     assert list(recorder.TrainingIterator(0)) == []
+    assert [it.heartbeat for it in recorder.TrainingIterator(3, 2, math.inf)] == [True, False, True]  # positional
 
 
 def test_training_iterator_values_and_touch(monkeypatch):

@@ -43,10 +43,14 @@ def seed_counts(storage_dir: Path) -> tuple[int, int, int]:
     return pending, completed, total
 
 
-def _done_for(storage: StorageDir, n_completed: int) -> bool:
-    """Whether a summary (or its failure) exists for this number of completed seeds."""
-    return any(locks.read_lock(storage.flag(flag)).get("n_completed") == n_completed
-               for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED))
+def _done_for(storage: StorageDir, n_completed: int) -> FinishedReport | None:
+    """The report of a summary (or of its failure) that exists for this number of completed seeds."""
+    if locks.read_lock(storage.flag(SUMMARY_COMPLETED)).get("n_completed") == n_completed:
+        return FinishedReport(storage.path, "up to date", "")
+    failed = locks.read_lock(storage.flag(SUMMARY_FAILED))
+    if failed.get("n_completed") == n_completed:  # still failed: a launch ending here must say so
+        return FinishedReport(storage.path, "failed", f"failed earlier: {failed.get('error', '')}")
+    return None
 
 
 def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = None, n_resamples: int = 10_000,
@@ -68,16 +72,16 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
         if pending:
             out.append(FinishedReport(storage.path, "unfinished", f"{pending} of {total} seed(s) not done"))
             continue
-        if _done_for(storage, completed):
-            out.append(FinishedReport(storage.path, "up to date", ""))
+        if done := _done_for(storage, completed):
+            out.append(done)
             continue
         claim = locks.claim_lock(storage.flag(SUMMARY_ONGOING), stale_after_s=stale, extra={"n_completed": completed})
         if claim is None:
             out.append(FinishedReport(storage.path, "busy", "another process is summarising it"))
             continue
-        if _done_for(storage, completed):  # finished by another process between check and claim
+        if done := _done_for(storage, completed):  # finished by another process between check and claim
             locks.release_lock(claim)
-            out.append(FinishedReport(storage.path, "up to date", ""))
+            out.append(done)
             continue
         for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED):
             try:
