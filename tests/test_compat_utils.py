@@ -148,6 +148,8 @@ def test_directory_tree_later_form_takes_root_fifth(tmp_path):
     assert tree.seed_dir == tmp_path / "Zz9_abc1234_a_b_c" / "experiment4" / "seed2"
     tree = DirectoryTree("a", "b", "c", 2, tmp_path, experiment_num=1, id="Zz9", git_hashes="h")
     assert tree.seed_dir == tmp_path / "Zz9_h_a_b_c" / "experiment1" / "seed2"
+    tree = DirectoryTree("a", "b", "c", "2", "5", "h", "Zz9", tmp_path)  # 0.2, numbers as digits
+    assert tree.seed_dir == tmp_path / "Zz9_h_a_b_c" / "experiment5" / "seed2"
     with pytest.raises(TypeError):
         DirectoryTree("a", "b", "c", 2, tmp_path, root=tmp_path)
 

@@ -103,10 +103,6 @@ class DirectoryTree(SeedDir, metaclass=_TreeSettings):
     task_name = property(lambda self: self._field(3))
     desc = property(lambda self: self._field(4))
 
-    def create_directories(self) -> None:
-        """Make the seed folder (and its parents), ``recorders/`` and ``incrementals/``."""
-        super().create_directories()
-
     # 0.2 class and static methods --------------------------------------------------------
     @staticmethod
     def get_all_experiments(storage_dir: str | os.PathLike) -> list[Path]:
@@ -152,9 +148,9 @@ def _new_seed_dir(alg_name: str, task_name: str, desc: str, seed: int, *args, **
     """The seed folder of the 0.2 constructor; reserves a new storage dir when no id is given.
 
     The fifth positional argument is ``root`` when it is a path (later 0.x versions), else
-    ``experiment_num`` (0.2: ``experiment_num, git_hashes, id, root``).
+    ``experiment_num`` (0.2: ``experiment_num, git_hashes, id, root``; a number, maybe as digits).
     """
-    later = bool(args) and isinstance(args[0], (str, os.PathLike))
+    later = bool(args) and (isinstance(args[0], os.PathLike) or (isinstance(args[0], str) and not args[0].isdigit()))
     names = ("root", "experiment_num", "git_hashes", "id") if later else ("experiment_num", "git_hashes", "id", "root")
     if len(args) > len(names):
         raise TypeError(f"DirectoryTree() takes at most 8 arguments ({len(args) + 4} given)")
