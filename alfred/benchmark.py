@@ -14,7 +14,9 @@ overlap the best one's.
 
 Comparisons are written to benchmark_<name>/ beside the list file (--from_file), or in the
 root dir (--storage_names). Defaults for every metric choice come from the schedule's
-RESULTS = {...} (stored in prepare_info.json); command-line flags override them.
+RESULTS = {...} (stored in prepare_info.json), else from each metric's default when it is
+recorded (x episode, y eval_return, performance avg_eval_return, aggregation last; a project
+may change them in alfred.defaults); command-line flags override them.
 
 The performance of a seed is its performance_metric curve reduced by
 performance_aggregation; an experiment's performance is the mean over its seeds (the median
@@ -26,12 +28,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
-from alfred.results.settings import ERROR_BARS, add_results_args, check_aggregation, overrides_from
+from alfred.results.settings import add_results_args, check_aggregation, overrides_from
+from alfred.utils.config import add_bool_flag
 from alfred.utils.layout import StorageDir, comparison_dir, comparison_record
-from alfred.utils.misc import AlfredError, cli_main
-from alfred.utils.selection import select_storage_dirs
+from alfred.utils.misc import AlfredError, call_with_flags, cli_main
+from alfred.utils.selection import add_selection_args, select_storage_dirs
 
 COMPARISONS = ("compare_searches", "compare_models")
 
@@ -41,30 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark_type", choices=COMPARISONS, default=None,
                         help="compare several storage dirs (default: summarise each one)")
-    parser.add_argument("--from_file", type=Path, default=None, help="a list file of storage names")
-    parser.add_argument("--storage_names", nargs="+", default=None, help="one or more storage names")
-    parser.add_argument("--root_dir", type=Path, default=None, help="the folder holding the storage dirs")
-    parser.add_argument("--x_metric", default=None, help="x-axis metric of learning curves (default: RESULTS, "
-                                                         "else 'step' when recorded)")
-    parser.add_argument("--y_metric", default=None, help="y-axis metric of learning curves (default: RESULTS)")
-    parser.add_argument("--y_error_bars", choices=ERROR_BARS, default=None,
-                        help="interval over seeds (default: RESULTS, else bootstrapped_CI)")
+    add_selection_args(parser)
     add_results_args(parser)
-    parser.add_argument("--re_run_if_exists", action="store_true", help="redo summaries that already exist")
+    add_bool_flag(parser, "--re_run_if_exists", help="redo summaries and comparisons that already exist")
     parser.add_argument("--n_resamples", type=int, default=10_000, help="bootstrap resamples (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
     return parser
-
-
-def _selected(args) -> list[Path]:
-    if (args.from_file is None) == (args.storage_names is None):
-        raise AlfredError("give exactly one of --from_file (a list of storage names) or --storage_names")
-    if args.from_file is not None:
-        return select_storage_dirs(args.from_file, None, args.root_dir)
-    dirs = []
-    for name in args.storage_names:
-        dirs += select_storage_dirs(None, name, args.root_dir)
-    return list(dict.fromkeys(dirs))
 
 
 def _fmt(v: float) -> str:
@@ -77,7 +61,7 @@ def run(argv: list[str] | None = None) -> int:
         raise AlfredError(f"--n_resamples must be >= 1, got {args.n_resamples}")
     if args.performance_aggregation is not None:
         check_aggregation(args.performance_aggregation)
-    storage_dirs = _selected(args)
+    storage_dirs = select_storage_dirs(args.from_file, args.storage_name, args.root_dir)
     overrides = overrides_from(args)
     if args.benchmark_type is None:
         from alfred.results.summary import summarize_search
@@ -107,6 +91,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def benchmark(**flags) -> int:
+    """Python entry point: ``benchmark(from_file=..., benchmark_type=...)``, keywords named like the
+    flags; returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

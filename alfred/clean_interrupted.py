@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from alfred.search.clean import clean, format_counts
-from alfred.utils.config import parse_bool
+from alfred.utils.config import add_bool_flag
 from alfred.utils.layout import CLEAN_LOCK, StorageDir
-from alfred.utils.misc import ask_yes_no, cli_main
+from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main
 from alfred.utils.seed_state import MIN_STALE_S
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -21,17 +21,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.clean_interrupted", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_args(parser)
-    parser.add_argument("--over_tasks", action="store_true",
-                        help="accepted for symmetry with launch_schedule: the list file's storage dirs "
-                             "form one search over several tasks (cleaning treats each the same)")
-    parser.add_argument("--clean_crashes", action="store_true",
-                        help="also send crashed seeds (CRASH.txt) back to UNHATCHED")
+    add_bool_flag(parser, "--over_tasks",
+                  help="accepted for symmetry with launch_schedule: the list file's storage dirs form one search "
+                       "over several tasks (cleaning treats each the same)")
+    add_bool_flag(parser, "--clean_crashes", help="also send crashed seeds (CRASH.txt) back to UNHATCHED")
     parser.add_argument("--stale_after_s", type=float, default=None,
                         help="heartbeat age in seconds after which a run on another host counts as "
                              f"interrupted (default: 5 heartbeats, at least {MIN_STALE_S:.0f} s)")
-    parser.add_argument("--ask_for_validation", type=parse_bool, default=True,
-                        help="ask y/n before changing anything (default: true)")
-    parser.add_argument("--yes", "-y", action="store_true", help="same as --ask_for_validation false")
+    add_bool_flag(parser, "--ask_for_validation", default=True, help="ask y/n before changing anything (default: true)")
+    add_bool_flag(parser, "--yes", "-y", help="same as --ask_for_validation false")
     return parser
 
 
@@ -78,6 +76,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def clean_interrupted(**flags) -> int:
+    """Python entry point (0.2): ``clean_interrupted(from_file=..., clean_crashes=True)``, keywords named like
+    the flags; returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

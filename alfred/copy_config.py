@@ -24,14 +24,16 @@ from typing import Any
 
 from alfred.search.copy import copy_search, parse_additional_param, plan_copy
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.misc import AlfredError, ask_yes_no, cli_main, progress_bar
+from alfred.utils.config import add_bool_flag
+from alfred.utils.misc import AlfredError, ask_yes_no, call_with_flags, cli_main, progress_bar
 from alfred.utils.selection import append_to_list_file, select_storage_dirs
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.copy_config", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--storage_name", required=True, help="the storage dir to copy (a folder of the root dir)")
+    parser.add_argument("--storage_name", "--storage_names", dest="storage_name", required=True,
+                        help="the storage dir to copy (a folder of the root dir)")
     parser.add_argument("--new_task", required=True, help="the task_name of the copy")
     parser.add_argument("--new_desc", default=None,
                         help="the desc of the copy (its storage name ends with <grid|random>_<new_desc>; "
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list_file", type=Path, default=None,
                         help="append the new storage name to this list file (e.g. schedules/list_searches_<name>.txt), "
                              "for --from_file in launch_schedule and the others")
-    parser.add_argument("--yes", "-y", action="store_true", help="create without asking for confirmation")
+    add_bool_flag(parser, "--yes", "-y", help="create without asking for confirmation")
     return parser
 
 
@@ -73,6 +75,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def copy_configs(**flags) -> int:
+    """Python entry point (0.2): ``copy_configs(storage_name=..., new_task=...)``, keywords named like the flags;
+    returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

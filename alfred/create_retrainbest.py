@@ -15,27 +15,28 @@ reduced by their interquartile mean (iqm).
 The new storage names are appended to list_retrains_<name>.txt beside the list file read
 (or beside the storage dir with --storage_name); launch them with launch_schedule
 --from_file. The source storage dir records its retrain dirs in retrains.json, so running
-this again creates nothing new.
+this again creates nothing new. A retrain keeps the search's results settings (its RESULTS,
+those its summary used, and the results flags given here) and the commits of every repo the
+search tracked.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from alfred.results.settings import add_results_args, check_aggregation
-from alfred.utils.directory_tree import repos_to_track
+from alfred.results.settings import add_results_args, check_aggregation, overrides_from
+from alfred.utils.config import add_bool_flag
 from alfred.utils.layout import StorageDir, list_retrains_path
-from alfred.utils.misc import AlfredError, ask_yes_no, cli_main
+from alfred.utils.misc import AlfredError, ask_yes_no, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
-from alfred.utils.storage_names import get_git_commits
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.create_retrainbest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_args(parser, storage_help="search storage dir")
-    parser.add_argument("--over_tasks", action="store_true",
-                        help="pick, per algorithm, the experiment best on the aggregate over the tasks of the list")
+    add_bool_flag(parser, "--over_tasks",
+                  help="pick, per algorithm, the experiment best on the aggregate over the tasks of the list")
     parser.add_argument("--over_tasks_aggregation", choices=("mean", "iqm"), default="mean",
                         help="how normalised per-task scores are combined with --over_tasks (default: mean)")
     parser.add_argument("--n_retrain_seeds", type=int, default=10, help="seeds of the retrain (default: 10)")
@@ -45,13 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="numeric hyperparameter(s) of the config that set the training budget, e.g. n_steps "
                              "(default: none, the budget is kept)")
     add_results_args(parser)
-    parser.add_argument("--yes", "-y", action="store_true", help="create without asking for confirmation")
+    add_bool_flag(parser, "--yes", "-y", help="create without asking for confirmation")
     return parser
 
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from alfred.results.retrain import append_new, best_of_search, best_over_tasks, create_retrain, plan_retrain
+    from alfred.results.retrain import (append_new, best_of_search, best_over_tasks, create_retrain, plan_retrain,
+                                        retrain_commits)
 
     if args.n_retrain_seeds < 1:
         raise AlfredError(f"--n_retrain_seeds must be >= 1, got {args.n_retrain_seeds}")
@@ -63,16 +65,14 @@ def run(argv: list[str] | None = None) -> int:
     for d in storage_dirs:
         if StorageDir(d).require_kind() == "retrain":
             raise AlfredError(f"{d.name} is already a retrain storage dir: pass the search it came from")
-    overrides = {"performance_metric": args.performance_metric, "y_metric": args.performance_metric,
-                 "performance_aggregation": args.performance_aggregation, "lower_is_better": args.lower_is_better,
-                 "recorder_name": args.recorder_name}
-    use_summary = all(v is None for v in overrides.values())
+    overrides = overrides_from(args)
+    use_summary = all(v is None for v in overrides.values())  # else the flags may choose another best
     if args.over_tasks:
         best = best_over_tasks(storage_dirs, overrides, args.over_tasks_aggregation)
     else:
         best = {d: best_of_search(d, overrides, use_summary) for d in storage_dirs}
     plans = [plan_retrain(d, best[d], n_seeds=args.n_retrain_seeds, factor=args.train_time_factor,
-                          budget_params=args.budget_params) for d in storage_dirs]
+                          budget_params=args.budget_params, overrides=overrides) for d in storage_dirs]
     for p in plans:
         state = f"exists: {p.existing.name}" if p.existing else f"new: {len(p.seeds)} seeds {p.seeds[0]}..{p.seeds[-1]}"
         budget = ", ".join(f"{k}={p.config[k]}" for k in args.budget_params)
@@ -83,9 +83,8 @@ def run(argv: list[str] | None = None) -> int:
         if not args.yes and not ask_yes_no(f"Create {len(todo)} retrain storage dir(s)?"):
             print("aborted: nothing was created")
             return 1
-        commits = get_git_commits(repos_to_track())
         for p in todo:
-            p.existing = create_retrain(p, p.source.parent, commits)
+            p.existing = create_retrain(p, p.source.parent, retrain_commits(p.source))
             print(f"created {p.existing}")
     else:
         print("nothing to create: every retrain exists already")
@@ -100,6 +99,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def create_retrain_best(**flags) -> int:
+    """Python entry point (0.2): ``create_retrain_best(from_file=..., n_retrain_seeds=...)``, keywords
+    named like the flags; returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from alfred.utils.layout import SCHEDULES_DIR
 from alfred.utils.misc import cli_main
 
 SCHEDULES = ("grid_schedule_demo.py", "random_schedule_demo.py")
@@ -38,11 +39,11 @@ def make_demo_project(folder: Path) -> Path:
     import alfred.schedules_examples
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "schedules").mkdir(exist_ok=True)
+    (folder / SCHEDULES_DIR).mkdir(exist_ok=True)
     shutil.copyfile(Path(alfred.demo_project.__file__).with_name("main.py"), folder / "main.py")
     examples = Path(alfred.schedules_examples.__file__).parent
     for name in SCHEDULES:
-        shutil.copyfile(examples / name, folder / "schedules" / name)
+        shutil.copyfile(examples / name, folder / SCHEDULES_DIR / name)
     return folder
 
 
@@ -87,7 +88,7 @@ def run(argv: list[str] | None = None) -> int:
         for line in Path(list_path).read_text().splitlines():
             if not line.startswith("#"):
                 print(f"  storage/{line}/summary/")
-    for comparison in sorted(Path("schedules").glob("benchmark_*")):
+    for comparison in sorted(Path(SCHEDULES_DIR).glob("benchmark_*")):
         print(f"  {comparison}/")
     from alfred.results.report import report_path
 

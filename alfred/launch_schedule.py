@@ -2,7 +2,8 @@
 
 Several launches (on one machine or many nodes sharing the filesystem) may run at once on
 the same storage dirs: each seed is claimed by exactly one worker. Exit code 0 when every
-run completed, 1 when a seed crashed or a worker died, 2 for bad input, 128 + the signal
+run completed, 1 when a seed crashed, a worker died or an automatic summary failed (the last
+line says which; the results flags below choose the summaries' metrics), 2 for bad input, 128 + the signal
 number when the launch was stopped by SIGTERM or SIGHUP (``kill``, a closed terminal): its
 workers then send their running seeds back to UNHATCHED, files kept, and exit.
 """
@@ -14,11 +15,12 @@ import signal
 import sys
 import time
 
+from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
-from alfred.utils.config import parse_log_level, positive_float, positive_int
+from alfred.utils.config import add_bool_flag, parse_log_level, positive_float, positive_int
 from alfred.utils.layout import CRASH, SeedDir
-from alfred.utils.misc import cli_main
+from alfred.utils.misc import call_with_flags, cli_main
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -27,29 +29,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.launch_schedule", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_args(parser)
-    parser.add_argument("--over_tasks", action="store_true",
-                        help="the storage dirs are one search over several tasks: run experiment k of every "
-                             "storage dir before experiment k+1 of any")
+    add_bool_flag(parser, "--over_tasks",
+                  help="the storage dirs are one search over several tasks: run experiment k of every storage dir "
+                       "before experiment k+1 of any")
     parser.add_argument("--n_processes", type=positive_int, default=None,
                         help="number of worker processes on this machine (default: 1, in this process; "
                              "with --gpus: len(gpus) x runs_per_gpu)")
     parser.add_argument("--n_experiments_per_proc", type=positive_int, default=None,
                         help="a worker process exits after this many runs and a fresh one replaces it "
                              "(frees memory the training code leaks; default: no limit)")
-    parser.add_argument("--use_pbar", action="store_true",
-                        help="give main() a tqdm progress bar (one line per worker process)")
-    parser.add_argument("--check_hash", action="store_true",
-                        help="refuse to launch if a tracked git repo is not at the commit the search was "
-                             "prepared with")
-    parser.add_argument("--run_clean_interrupted", action="store_true",
-                        help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
+    add_bool_flag(parser, "--use_pbar", help="give main() a tqdm progress bar (one line per worker process)")
+    add_bool_flag(parser, "--check_hash",
+                  help="refuse to launch if a tracked git repo is not at the commit the search was prepared with")
+    add_bool_flag(parser, "--run_clean_interrupted",
+                  help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
     parser.add_argument("--heartbeat_s", type=positive_float, default=30.0,
                         help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
-    parser.add_argument("--no_summary", action="store_true",
-                        help="do not summarise the storage dirs whose seeds are all done (by default the "
-                             "first launcher to finish writes each one's plots/ and summary/, once)")
+    add_bool_flag(parser, "--no_summary",
+                  help="do not summarise the storage dirs whose seeds are all done (by default the first launcher "
+                       "to finish writes each one's plots/ and summary/, once, with the results flags below)")
     parser.add_argument("--max_attempts", type=positive_int, default=5,
                         help="a seed that failed (crashed or was interrupted, then reset) this many times is "
                              "marked CRASH instead of run again; its attempts stay in attempts/<n>/ "
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs_per_gpu", type=positive_int, default=None,
                         help="with --gpus: worker processes sharing each GPU (default: 1)")
     add_slurm_args(parser)
+    add_results_args(parser)
     return parser
 
 
@@ -93,7 +94,8 @@ def run(argv: list[str] | None = None) -> int:
         return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, log_level=args.log_level,
                                                           over_tasks=args.over_tasks, max_attempts=args.max_attempts,
                                                           max_releases=args.max_releases,
-                                                          auto_summary=not args.no_summary))
+                                                          auto_summary=not args.no_summary,
+                                                          summary_overrides=overrides_from(args)))
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout)
     print(f"launching {len(storage_dirs)} storage dir(s) with {args.n_processes} worker process(es)", flush=True)
@@ -117,18 +119,31 @@ def run(argv: list[str] | None = None) -> int:
         print(f"stopped by {report.stopped_by}: running seeds were sent back to UNHATCHED with their files; "
               "launch again to go on")
         return 128 + signal.Signals[report.stopped_by].value
-    if not args.no_summary:
-        try:
-            from alfred.results.auto_summary import summarize_finished
+    if args.no_summary:
+        return 0 if report.ok else 1
+    from alfred.results.auto_summary import failed_summaries_line, summarize_finished
 
-            summarize_finished(storage_dirs, log=lambda line: print(line, flush=True))
-        except Exception as e:  # the runs are done and recorded: a summary problem is only reported
-            print(f"summary skipped: {type(e).__name__}: {e}", flush=True)
+    try:
+        summaries = summarize_finished(storage_dirs, overrides=overrides_from(args),
+                                       log=lambda line: print(line, flush=True))
+    except Exception as e:  # the runs are done and recorded: the summary problem is reported, and exits 1
+        print(f"automatic summary failed: {type(e).__name__}: {e}", flush=True)
+        return 1
+    failed = failed_summaries_line(summaries, from_file=args.from_file)
+    if failed:
+        print(failed, flush=True)  # the last line: the launch exits 1
+        return 1
     return 0 if report.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def launch_schedule(**flags) -> int:
+    """Python entry point (0.2): ``launch_schedule(from_file=..., n_processes=...)``, keywords named
+    like the flags; returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from alfred.search.prepare import create_searches, describe_plan, plan_searches
-from alfred.utils.config import positive_int
+from alfred.utils.config import add_bool_flag, positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
-from alfred.utils.misc import ask_yes_no, cli_main, progress_bar
+from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main, progress_bar
 from alfred.utils.schedule import load_schedule
 from alfred.utils.selection import append_to_list_file
 from alfred.utils.storage_names import (check_name, check_storage_names_fit, folder_name_part, get_git_commits,
@@ -29,16 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--add_to_folder", default=None,
                         help="add this schedule's new experiments and seeds to an existing storage dir "
                              "instead of creating new ones")
-    parser.add_argument("--resample", action="store_true",
-                        help="random search: draw new experiments for every (alg, task) pair instead of "
-                             "sharing one sample across them")
+    add_bool_flag(parser, "--resample",
+                  help="random search: draw new experiments for every (alg, task) pair instead of sharing one "
+                       "sample across them (default: false)")
     parser.add_argument("--root_dir", type=Path, default=None,
                         help="folder of the storage dirs (default: DirectoryTree.default_root, which the "
                              "schedule may set; else ./storage)")
     parser.add_argument("--max_experiments", type=positive_int, default=100_000,
                         help="refuse a search of more experiments per storage dir than this (a grid makes the "
                              "product of its VARIATIONS lists' lengths; default: 100000)")
-    parser.add_argument("--yes", "-y", action="store_true", help="create without asking for confirmation")
+    add_bool_flag(parser, "--yes", "-y", help="create without asking for confirmation")
     return parser
 
 
@@ -83,6 +83,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def prepare_schedule(**flags) -> int:
+    """Python entry point (0.2): ``prepare_schedule(schedule_file=..., desc=...)``, keywords named
+    like the flags; returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

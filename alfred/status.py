@@ -28,6 +28,7 @@ from pathlib import Path
 
 from alfred.search.status import format_status, storage_status
 from alfred.utils.directory_tree import DirectoryTree
+from alfred.utils.config import add_bool_flag
 from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError, cli_main
 from alfred.utils.seed_state import MIN_STALE_S
@@ -55,13 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.status", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_selection_args(parser)
-    parser.add_argument("--crashes", action="store_true",
-                        help="list each crashed seed: its exception (first line of CRASH.txt) and the path "
-                             "of the full traceback")
+    add_bool_flag(parser, "--crashes",
+                  help="list each crashed seed: its exception (first line of CRASH.txt) and the path of the full "
+                       "traceback")
     parser.add_argument("--watch", nargs="?", type=_positive_seconds, const=10.0, default=None, metavar="SECONDS",
                         help="refresh every SECONDS (default 10) until no seed is UNHATCHED or running")
-    parser.add_argument("--json", action="store_true",
-                        help="print the same facts as JSON (one object: {'storage_dirs': [...]}) for scripts")
+    add_bool_flag(parser, "--json",
+                  help="print the same facts as JSON (one object: {'storage_dirs': [...]}) for scripts")
     parser.add_argument("--stale_after_s", type=_non_negative_float, default=None,
                         help="heartbeat age in seconds after which a run on another host counts as "
                              f"interrupted (default: 5 heartbeats, at least {MIN_STALE_S:.0f} s)")

@@ -26,9 +26,9 @@ import argparse
 import sys
 import time
 
-from alfred.utils.config import parse_bool, positive_float, positive_int
+from alfred.utils.config import add_bool_flag, positive_float, positive_int
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.misc import AlfredError, ask_yes_no, cli_main
+from alfred.utils.misc import AlfredError, ask_yes_no, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args
 from alfred.utils.wandb_sync import find_offline_runs, is_synced, select_dirs, sync_runs
 
@@ -44,20 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env_activation", default=None,
                         help="shell command that activates the environment holding wandb, run before each "
                              "sync, e.g. 'source venv/bin/activate' (default: use this Python's wandb)")
-    parser.add_argument("--ask_for_validation", type=parse_bool, default=True,
-                        help="list the runs and ask y/n before syncing (default: true)")
-    parser.add_argument("--yes", "-y", action="store_true", help="same as --ask_for_validation false")
+    add_bool_flag(parser, "--ask_for_validation", default=True,
+                  help="list the runs and ask y/n before syncing (default: true)")
+    add_bool_flag(parser, "--yes", "-y", help="same as --ask_for_validation false")
     parser.add_argument("--n_jobs", type=positive_int, default=4,
                         help="number of wandb sync processes at once (default: 4)")
     parser.add_argument("--timeout_s", type=positive_float, default=600.0,
                         help="kill a sync still running after this many seconds (default: 600)")
-    parser.add_argument("--dry_run", action="store_true",
-                        help="list the runs that would be synced and exit")
+    add_bool_flag(parser, "--dry_run", help="list the runs that would be synced and exit")
     return parser
-
-
-
-
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -104,6 +99,12 @@ def run(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
+
+
+def sync_wandb(**flags) -> int:
+    """Python entry point (0.2): ``sync_wandb(from_file=..., n_jobs=4)``, keywords named like the flags;
+    returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), flags)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sys
 
-from alfred.sync_wandb import build_parser, main
+from alfred.sync_wandb import build_parser, sync_wandb, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "sync_wandb"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -134,12 +134,16 @@ class Project:
 
 @pytest.fixture(autouse=True)
 def _restore_directory_tree_defaults():
-    """Schedules may set DirectoryTree.default_root / git_repos_to_track: undo after each test."""
-    root, repos = DirectoryTree.default_root, dict(DirectoryTree.git_repos_to_track)
+    """Schedules and mains may set alfred.defaults (DirectoryTree.default_root and git_repos_to_track
+    are views of two of them): undo after each test."""
+    import copy
+
+    import alfred.defaults
+
+    saved = {k: copy.deepcopy(v) for k, v in vars(alfred.defaults).items() if k.startswith("DEFAULT_")}
     yield
-    DirectoryTree.default_root = root
-    DirectoryTree.git_repos_to_track.clear()
-    DirectoryTree.git_repos_to_track.update(repos)
+    for name, value in saved.items():
+        setattr(alfred.defaults, name, value)
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_stale_and_failed_summaries_are_named(project):
     assert "completed since" not in (storage / "report.html").read_text(encoding="utf-8")
     # Without RESULTS the recorder's two metrics leave the summary without a y_metric: it fails.
     failing = search(project, {"lr": [0.1, 0.2]}, seeds=(1,), results="", name="grid_schedule_f.py")
-    assert launch_main(["--storage_name", failing.name, "--log_level", "WARNING"]) == 0
+    assert launch_main(["--storage_name", failing.name, "--log_level", "WARNING"]) == 1  # its summary failed
     assert not (failing / "report.html").exists()  # the automatic report follows a summary that succeeded
     write_report([failing], failing / "report.html")
     html = (failing / "report.html").read_text(encoding="utf-8")

@@ -71,7 +71,7 @@ def test_crashes_give_exception_line_and_trace_path(mixed):
         assert c.exception.startswith("RuntimeError: boom lr=0.")
         assert Path(c.crash_file).name == "CRASH.txt" and Path(c.crash_file).is_file()
         assert "Traceback" in Path(c.crash_file).read_text()
-        assert c.run_name.startswith(storage.name + "/experiment")
+        assert c.run_name.startswith(storage.name + "_experiment")
 
 
 def test_cli_table_crashes_and_json(mixed, project):

@@ -185,7 +185,7 @@ def test_init_wandb_run_makes_offline_runs_in_the_seed_folders(template):
     for (storage, experiment, seed), info in zip(SEEDS, infos):
         seed_dir = root / storage / f"experiment{experiment}" / f"seed{seed}"
         assert info["seed_dir"] == str(seed_dir)
-        assert info["name"] == info["run_name"] == f"{storage}/experiment{experiment}/seed{seed}"
+        assert info["name"] == info["run_name"] == f"{storage}_experiment{experiment}_seed{seed}"
         assert info["config"] == {"alg_name": "alg", "lr": 0.5 * seed, "seed": seed}
         assert info["offline"] is True  # WANDB_MODE is unset: offline comes from init_wandb_run
         assert info["tags"] == ["t1"]  # extra kwargs reach wandb.init
@@ -209,7 +209,7 @@ def test_init_wandb_run_arguments(tmp_path, monkeypatch):
     assert init_wandb_run(argparse.Namespace(lr=0.1), tree, project="p") == "run"
     assert init_wandb_run({"lr": 0.2}, tree, project="p", offline=False, name="custom", group="g") == "run"
     assert calls == [
-        {"project": "p", "name": f"{STORAGE_X}/experiment4/seed7", "config": {"lr": 0.1},
+        {"project": "p", "name": f"{STORAGE_X}_experiment4_seed7", "config": {"lr": 0.1},
          "dir": str(tree.seed_dir), "mode": "offline"},
         {"project": "p", "name": "custom", "config": {"lr": 0.2}, "dir": str(tree.seed_dir), "mode": "online",
          "group": "g"},

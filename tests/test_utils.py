@@ -308,7 +308,7 @@ def test_directory_tree_paths(tmp_path):
     assert tree.seed_dir == tmp_path / "Se1_nogit_a_b_grid_x" / "experiment3" / "seed7"
     assert (tree.storage_name, tree.experiment_num, tree.seed) == ("Se1_nogit_a_b_grid_x", 3, 7)
     assert tree.root == tmp_path
-    assert tree.get_run_name() == "Se1_nogit_a_b_grid_x/experiment3/seed7"
+    assert tree.get_run_name() == "Se1_nogit_a_b_grid_x_experiment3_seed7"  # one token: a W&B run id
     tree.create_directories()
     assert tree.recorders_dir.is_dir() and tree.incrementals_dir.is_dir()
 

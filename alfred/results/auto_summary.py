@@ -19,7 +19,7 @@ from alfred.utils.listing import iter_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.seed_state import SeedState, seed_state
 
-__all__ = ["FinishedReport", "summarize_finished", "seed_counts", "SUMMARY_STALE_S"]
+__all__ = ["FinishedReport", "summarize_finished", "failed_summaries_line", "seed_counts", "SUMMARY_STALE_S"]
 
 SUMMARY_STALE_S = 6 * 3600.0  # a SUMMARY_ONGOING of another host this old counts as abandoned
 
@@ -44,17 +44,21 @@ def seed_counts(storage_dir: Path) -> tuple[int, int, int]:
     return pending, completed, total
 
 
-def _done_for(storage: StorageDir, n_completed: int) -> bool:
-    """Whether a summary (or its failure) exists for this number of completed seeds."""
-    return any(locks.read_lock(storage.flag(flag)).get("n_completed") == n_completed
-               for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED))
+def _done_for(storage: StorageDir, n_completed: int) -> FinishedReport | None:
+    """The report of a summary (or of its failure) that exists for this number of completed seeds."""
+    if locks.read_lock(storage.flag(SUMMARY_COMPLETED)).get("n_completed") == n_completed:
+        return FinishedReport(storage.path, "up to date", "")
+    failed = locks.read_lock(storage.flag(SUMMARY_FAILED))
+    if failed.get("n_completed") == n_completed:  # still failed: a launch ending here must say so
+        return FinishedReport(storage.path, "failed", f"failed earlier: {failed.get('error', '')}")
+    return None
 
 
 def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = None, n_resamples: int = 10_000,
                        seed: int = 0, stale_after_s: float | None = None, log=print) -> list[FinishedReport]:
     """Summarise each storage dir whose seeds are all done (none UNHATCHED, RUNNING or INTERRUPTED)."""
     from alfred.results.plot_arrays import make_plot_arrays
-    from alfred.results.settings import resolve_settings
+    from alfred.results.settings import plot_arrays_for, resolve_settings
     from alfred.results.summary import clear_dir, summarize_search
 
     stale = SUMMARY_STALE_S if stale_after_s is None else stale_after_s
@@ -69,16 +73,16 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
         if pending:
             out.append(FinishedReport(storage.path, "unfinished", f"{pending} of {total} seed(s) not done"))
             continue
-        if _done_for(storage, completed):
-            out.append(FinishedReport(storage.path, "up to date", ""))
+        if done := _done_for(storage, completed):
+            out.append(done)
             continue
         claim = locks.claim_lock(storage.flag(SUMMARY_ONGOING), stale_after_s=stale, extra={"n_completed": completed})
         if claim is None:
             out.append(FinishedReport(storage.path, "busy", "another process is summarising it"))
             continue
-        if _done_for(storage, completed):  # finished by another process between check and claim
+        if done := _done_for(storage, completed):  # finished by another process between check and claim
             locks.release_lock(claim)
-            out.append(FinishedReport(storage.path, "up to date", ""))
+            out.append(done)
             continue
         for flag in (SUMMARY_COMPLETED, SUMMARY_FAILED):
             try:
@@ -90,8 +94,9 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
             # the summary first: it checks the data and fails with the clearest message
             summary = summarize_search(storage.path, **settings.to_dict(), n_resamples=n_resamples, seed=seed)
             locks.touch(claim)
-            make_plot_arrays(storage.path, x_metrics=[settings.x_metric], y_metrics=[settings.y_metric],
-                             settings=settings)
+            pairs = plot_arrays_for(storage.path, settings, overrides)
+            make_plot_arrays(storage.path, x_metrics=[p[0] for p in pairs], y_metrics=[p[1] for p in pairs],
+                             settings=settings, limits={(p[0], p[1]): p[2:] for p in pairs})
         except Exception as e:
             message = f"{type(e).__name__}: {e}" if not isinstance(e, AlfredError) else str(e)
             clear_dir(storage.summary_dir)
@@ -111,3 +116,18 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
             log(f"report of {storage.name} not written: {type(e).__name__}: {e}")
         out.append(FinishedReport(storage.path, "summarized", str(storage.summary_dir)))
     return out
+
+
+def failed_summaries_line(reports: list[FinishedReport], *, from_file: Path | None = None) -> str | None:
+    """The line that ends a launch whose automatic summary failed (None when none did): which
+    storage dirs, where the reason is, and the command that redoes them."""
+    failed = [r for r in reports if r.action == "failed"]
+    if not failed:
+        return None
+    names = ", ".join(r.storage_dir.name for r in failed[:3])
+    names += f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    where = f"--from_file {from_file}" if from_file is not None else "--storage_names " + " ".join(
+        r.storage_dir.name for r in failed)
+    return (f"automatic summary FAILED for {len(failed)} storage dir(s) ({names}): the reason is in each one's "
+            f"{SUMMARY_FAILED}; fix it, then: python -m alfred.benchmark {where} --re_run_if_exists "
+            "(with the results flags it needs)")

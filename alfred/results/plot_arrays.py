@@ -81,8 +81,9 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
 
 def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
                experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
-               max_panels: int = DEFAULT_MAX_PANELS) -> Path:
-    """One figure for one (x, y) pair; returns the png path."""
+               max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None) -> Path:
+    """One figure for one (x, y) pair; returns the png path. ``x_lim``/``y_lim``: (low, high) axis
+    limits shared by every panel (None: fitted to the data)."""
     from alfred.utils import plots
 
     curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
@@ -111,6 +112,10 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
         for col in range(n_cols):
             if (r, col) not in used:
                 axes[r, col].set_visible(False)
+    if x_lim is not None:
+        axes[0, 0].set_xlim(*x_lim)  # the panels share their axes
+    if y_lim is not None:
+        axes[0, 0].set_ylim(*y_lim)
     for r in range(n_rows):
         axes[r, 0].set_ylabel(y_metric)
     for col in range(n_cols):  # x label and ticks under the lowest drawn panel of each column
@@ -128,8 +133,10 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
 
 
 def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,
-                     overrides: dict | None = None, max_panels: int = DEFAULT_MAX_PANELS) -> list[Path]:
+                     overrides: dict | None = None, max_panels: int = DEFAULT_MAX_PANELS,
+                     limits: dict | None = None) -> list[Path]:
     """Write the figures of every (x, y) pair into ``<storage_dir>/plots/``; returns their paths.
+    ``limits``: {(x, y): (x_lim, y_lim)} for the pairs that have axis limits.
 
     Holds PLOT_ARRAYS_ONGOING while drawing and leaves PLOT_ARRAYS_COMPLETED; another process
     already drawing the same storage dir makes this one return [] at once.
@@ -161,7 +168,8 @@ def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_
         recorder = settings.recorder_name if settings is not None else (overrides or {}).get("recorder_name") \
             or DEFAULT_RECORDER
         written = [plot_array(storage_dir, x, y, recorder_name=recorder, experiments=experiments, n_total=n_total,
-                              ranked_by=ranked_by, max_panels=max_panels) for x, y in pairs]
+                              ranked_by=ranked_by, max_panels=max_panels,
+                              **dict(zip(("x_lim", "y_lim"), (limits or {}).get((x, y), ())))) for x, y in pairs]
     except BaseException:
         locks.release_lock(claim)
         raise

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from alfred.results.scoring import compute_search_scores, select_best
-from alfred.results.settings import resolve_settings
+from alfred.results.settings import RESULTS_KEYS, recorded_defaults, resolve_settings
 from alfred.search.build import build_storage_dir, write_seed_folder
 from alfred.utils import locks
 from alfred.utils.config import load_dict_from_json, read_json_or_empty, save_dict_to_json
@@ -35,9 +35,10 @@ from alfred.utils.layout import RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, Stor
 from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import append_to_list_file, read_list_file
-from alfred.utils.storage_names import StorageName, folder_name_part, git_hashes_field
+from alfred.utils.storage_names import StorageName, folder_name_part, get_git_commits, git_hashes_field
 
-__all__ = ["RetrainPlan", "best_of_search", "best_over_tasks", "plan_retrain", "create_retrain", "append_new"]
+__all__ = ["RetrainPlan", "best_of_search", "best_over_tasks", "plan_retrain", "create_retrain", "append_new",
+           "retrain_commits", "inherited_results"]
 
 RETRAIN_STALE_S = 3600.0  # a RETRAIN_ONGOING of another host this old counts as abandoned
 LOCK_WAIT_S = 120.0  # how long to wait for another process creating a retrain of the same search
@@ -52,6 +53,7 @@ class RetrainPlan:
     seeds: list[int]
     desc: str
     existing: Path | None = None  # a retrain dir made earlier with the same settings
+    results: dict | None = None  # the retrain's RESULTS (inherited_results)
 
     @property
     def key(self) -> dict:
@@ -149,7 +151,31 @@ def _existing_retrain(plan: RetrainPlan) -> Path | None:
     return None
 
 
-def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, budget_params: list[str]) -> RetrainPlan:
+def inherited_results(storage_dir: Path, overrides: dict | None = None) -> dict:
+    """The RESULTS a retrain of this search keeps: the search's RESULTS, then the settings its
+    summary used (flags given to that summary included), then ``overrides`` (this command's flags)."""
+    from alfred.results.summary import read_summary
+
+    results = recorded_defaults(storage_dir)
+    summarised = (read_summary(storage_dir) or {}).get("settings") or {}
+    for source in (summarised, overrides or {}):
+        results.update({k: v for k, v in source.items() if k in RESULTS_KEYS and v is not None})
+    return results
+
+
+def retrain_commits(storage_dir: Path) -> dict:
+    """The commits a retrain records and names: those of every repo the search tracked (including
+    those its main.py registered), at their current HEAD, plus any this process tracks."""
+    from alfred.utils.directory_tree import DirectoryTree, repos_to_track
+
+    recorded = read_json_or_empty(StorageDir(storage_dir).prepare_info).get("git") or {}
+    repos = {name: r["path"] for name, r in recorded.items() if isinstance(r, dict) and "path" in r}
+    repos = {**repos, **DirectoryTree.git_repos_to_track} if repos else repos_to_track()
+    return get_git_commits(repos)
+
+
+def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, budget_params: list[str],
+                 overrides: dict | None = None) -> RetrainPlan:
     storage = StorageDir(storage_dir)
     experiment_dir = storage.experiment_dir(best)
     seed_dirs = list_seed_dirs(experiment_dir) if experiment_dir.is_dir() else []
@@ -165,7 +191,8 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
     orig_desc = parsed.desc if parsed else str(config.get("desc") or storage.require_kind())
     desc = f"{RETRAIN_DESC_PREFIX}{orig_desc}"
     start = max(_search_seeds(storage.path), default=0) + 1
-    plan = RetrainPlan(storage.path, best, config, unique, list(range(start, start + n_seeds)), desc)
+    plan = RetrainPlan(storage.path, best, config, unique, list(range(start, start + n_seeds)), desc,
+                       results=inherited_results(storage.path, overrides))
     plan.existing = _existing_retrain(plan)
     return plan
 
@@ -210,8 +237,10 @@ def _write_retrain(plan: RetrainPlan, root: Path, commits: dict) -> Path:
                 "retrain_of": plan.source.name, "best_experiment": plan.best_experiment,
                 "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
                 "command": " ".join(sys.argv), "git": commits}
-        if source_info.get("results"):
-            info["results"] = source_info["results"]
+        if plan.results:
+            info["results"] = plan.results
+        if source_info.get("defaults"):
+            info["defaults"] = source_info["defaults"]
         save_dict_to_json(info, storage.prepare_info)
         storage.kind_flag("retrain").touch()
         experiment_dir = storage.experiment_dir(1)

@@ -1,9 +1,23 @@
-"""Which metrics a summary uses: the schedule's RESULTS, stored in prepare_info.json, then flags.
+"""Which metrics a summary uses: flags, then the schedule's RESULTS, then the defaults of each metric.
 
 A schedule may hold ``RESULTS = {"y_metric": "eval_return", ...}`` (keys below): prepare_schedule
 checks it and stores it in the storage dir's ``prepare_info.json``, and every results script
-(benchmark, make_plot_arrays, create_retrainbest, the automatic summaries) starts from it.
-Command-line flags override it. :func:`resolve_settings` is the one place this is decided.
+(benchmark, make_plot_arrays, create_retrainbest, launch_schedule's automatic summaries) starts
+from it. Command-line flags override it. What neither sets falls back, per metric, to the
+first of these that the recorder holds:
+
+    x_metric            the project's alfred.defaults.DEFAULT_BENCHMARK_X_METRIC, alfred's ('episode'), 'step'
+    y_metric            the project's DEFAULT_BENCHMARK_Y_METRIC, alfred's ('eval_return'), else
+                        the one recorded metric besides the x and performance metrics and 'step',
+                        else the performance metric
+    performance_metric  (only when y_metric is not set either) the project's
+                        DEFAULT_BENCHMARK_PERFORMANCE_METRIC, alfred's ('avg_eval_return'), else y_metric
+    performance_aggregation 'last', y_error_bars 'bootstrapped_CI', recorder_name 'train_recorder'
+
+"The project's" values are those in force when prepare_schedule loaded its main.py and schedule
+(stored under ``"defaults"`` in prepare_info.json), so a later summary honours them without
+importing the project. Only when nothing resolves a y metric does a summary stop, in one line.
+:func:`resolve_settings` is the one place this is decided.
 """
 from __future__ import annotations
 
@@ -12,12 +26,14 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from alfred.utils.config import load_dict_from_json
+from alfred.utils.config import add_bool_flag, load_dict_from_json
 from alfred.utils.layout import DEFAULT_RECORDER, StorageDir
 from alfred.utils.misc import AlfredError
 
 __all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "add_results_args",
-           "check_aggregation", "recorded_defaults", "resolve_settings", "validate_results_settings", "overrides_from"]
+           "check_aggregation", "recorded_defaults", "metric_fallbacks", "plot_arrays_to_make", "plot_arrays_for",
+           "resolve_settings",
+           "validate_results_settings", "overrides_from"]
 
 DEFAULT_MAX_PANELS = 64  # plot arrays: panels drawn by default (alfred.utils.plots.MAX_PANELS: the most a figure holds)
 RESULTS_KEYS = {
@@ -27,6 +43,7 @@ RESULTS_KEYS = {
     "performance_aggregation": "min, max, avg, last or last_<k>% (a curve -> one score per seed)",
     "y_error_bars": "bootstrapped_CI, stderr, 10th_quantile or none",
     "lower_is_better": "true when a lower performance is better (e.g. a loss)",
+    "recorder_name": f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})",
 }
 ERROR_BARS = ("bootstrapped_CI", "stderr", "10th_quantile", "none")
 
@@ -77,58 +94,123 @@ class ResultsSettings:
         return self.performance_metric or self.y_metric
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in (*RESULTS_KEYS, "recorder_name")}
+        return {k: getattr(self, k) for k in RESULTS_KEYS}
 
 
 _FIELDS = tuple(f.name for f in fields(ResultsSettings))
 
 
+def _prepare_info(storage_dir: Path) -> dict:
+    path = StorageDir(storage_dir).prepare_info
+    return load_dict_from_json(path) if path.is_file() else {}
+
+
 def recorded_defaults(storage_dir: Path) -> dict:
     """The ``results`` settings prepare_schedule stored from the schedule's RESULTS (may be empty)."""
-    path = StorageDir(storage_dir).prepare_info
-    if not path.is_file():
-        return {}
-    return validate_results_settings(load_dict_from_json(path).get("results") or {}, f"{path} 'results'")
+    return validate_results_settings(_prepare_info(storage_dir).get("results") or {},
+                                     f"{StorageDir(storage_dir).prepare_info} 'results'")
+
+
+def metric_fallbacks(storage_dir: Path) -> dict[str, list[str]]:
+    """Per metric setting, the default names to try in order: the project's (recorded in
+    prepare_info.json when the search was prepared), then those of this process's alfred.defaults."""
+    from alfred import defaults
+
+    recorded = _prepare_info(storage_dir).get("defaults") or {}
+    now = defaults.results_defaults()
+    return {key: [m for m in dict.fromkeys((recorded.get(key), now[key])) if isinstance(m, str)]
+            for key in ("x_metric", "y_metric", "performance_metric")}
+
+
+def plot_arrays_to_make(storage_dir: Path) -> list[tuple[str, str, tuple | None, tuple | None]]:
+    """The project's DEFAULT_PLOTS_ARRAYS_TO_MAKE (recorded at prepare time, else this process's)."""
+    from alfred import defaults
+
+    recorded = _prepare_info(storage_dir).get("defaults") or {}
+    pairs = recorded.get("plot_arrays", defaults.results_defaults()["plot_arrays"])
+    out = []
+    for pair in pairs:
+        x, y, x_lim, y_lim = (list(pair) + [None, None])[:4]
+        out.append((x, y, tuple(x_lim) if x_lim else None, tuple(y_lim) if y_lim else None))
+    return out
+
+
+def plot_arrays_for(storage_dir: Path, settings: ResultsSettings, overrides: dict | None = None
+                    ) -> list[tuple[str | None, str, tuple | None, tuple | None]]:
+    """``(x_metric, y_metric, x_lim, y_lim)`` of each plot array to draw: the settings' pair when a
+    flag or RESULTS names a metric, else the DEFAULT_PLOTS_ARRAYS_TO_MAKE pairs whose metrics are
+    recorded, else the settings' pair."""
+    named = {**recorded_defaults(storage_dir), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    if not named.get("x_metric") and not named.get("y_metric"):
+        from alfred.results.loading import first_recorded_metrics
+
+        recorded = first_recorded_metrics(storage_dir, settings.recorder_name)
+        pairs = [p for p in plot_arrays_to_make(storage_dir) if p[1] in recorded and (p[0] is None or p[0] in recorded)]
+        if pairs:
+            return pairs
+    return [(settings.x_metric, settings.y_metric, None, None)]
 
 
 def resolve_settings(storage_dir: Path, overrides: dict | None = None) -> ResultsSettings:
-    """Settings for one storage dir: RESULTS from prepare_info.json, then non-None ``overrides``.
-
-    A missing y_metric is inferred when the recorder holds exactly one metric besides the
-    x_metric (and 'step'); a missing x_metric is 'step' when recorded, else the entry index.
-    """
+    """Settings for one storage dir: non-None ``overrides`` (flags), then RESULTS from
+    prepare_info.json, then each metric's defaults when recorded (see the module doc)."""
     from alfred.results.loading import first_recorded_metrics
 
-    values = {**recorded_defaults(storage_dir), **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    settings = ResultsSettings(**{k: v for k, v in values.items() if k in _FIELDS})
+    explicit = {**recorded_defaults(storage_dir), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    settings = ResultsSettings(**{k: v for k, v in explicit.items() if k in _FIELDS})
     check_aggregation(settings.performance_aggregation)
     if settings.y_error_bars not in ERROR_BARS:
         raise AlfredError(f"y_error_bars {settings.y_error_bars!r} is not valid; use {', '.join(ERROR_BARS)}")
-    if settings.y_metric is None or settings.x_metric is None:
+    if None in (settings.x_metric, settings.y_metric, settings.performance_metric):
         recorded = first_recorded_metrics(storage_dir, settings.recorder_name)
-        if settings.x_metric is None and "step" in recorded:
-            settings.x_metric = "step"
+        fallbacks = metric_fallbacks(storage_dir)
+
+        def first_recorded(key: str) -> str | None:
+            return next((m for m in fallbacks[key] if m in recorded), None)
+
+        if settings.x_metric is None:
+            settings.x_metric = first_recorded("x_metric") or ("step" if "step" in recorded else None)
+        if settings.performance_metric is None and settings.y_metric is None:  # else: performance = y_metric
+            settings.performance_metric = first_recorded("performance_metric")
         if settings.y_metric is None:
-            candidates = [m for m in recorded if m not in (settings.x_metric, "step")]
-            if len(candidates) != 1:
+            settings.y_metric = first_recorded("y_metric")
+        if settings.y_metric is None:
+            candidates = [m for m in recorded if m not in (settings.x_metric, "step", settings.performance_metric)]
+            if len(candidates) == 1:
+                settings.y_metric = candidates[0]
+            elif settings.performance_metric in recorded:
+                settings.y_metric = settings.performance_metric
+            else:
                 listed = ", ".join(recorded) if recorded else f"none (no {settings.recorder_name} recorder found)"
                 raise AlfredError(f"no y_metric for {Path(storage_dir).name}: pass --y_metric or set RESULTS = "
                                   f"{{'y_metric': ...}} in the schedule; recorded metrics: {listed}")
-            settings.y_metric = candidates[0]
+    # The direction (lower_is_better), when neither a flag nor RESULTS sets it, is decided here too.
     return settings
 
 
-def add_results_args(parser: argparse.ArgumentParser) -> None:
-    """The metric choices shared by benchmark, make_plot_arrays and create_retrainbest."""
-    parser.add_argument("--performance_metric", default=None,
-                        help="recorded metric that ranks experiments (default: RESULTS, else --y_metric)")
-    parser.add_argument("--performance_aggregation", default=None,
-                        help="min, max, avg, last or last_<k>%%: how a seed's curve becomes one score "
-                             "(default: RESULTS, else last)")
-    parser.add_argument("--lower_is_better", default=None, action="store_true",
-                        help="a lower performance is better (e.g. a loss; default: RESULTS, else higher is better)")
-    parser.add_argument("--recorder_name", default=None,
-                        help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
+def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = False) -> None:
+    """The results flags every results script takes (benchmark, make_plot_arrays,
+    create_retrainbest, launch_schedule for its automatic summaries); ``metric_lists``: --x_metric
+    and --y_metric take several names (make_plot_arrays draws one figure per pair)."""
+    nargs = "+" if metric_lists else None
+    group = parser.add_argument_group("results (default: the schedule's RESULTS, else each metric's default "
+                                      "when recorded: see alfred.results.settings)")
+    group.add_argument("--x_metric", nargs=nargs, default=None,
+                       help="x-axis metric of learning curves (default: 'episode', else 'step', when recorded)")
+    group.add_argument("--y_metric", nargs=nargs, default=None,
+                       help="y-axis metric of learning curves (default: 'eval_return' when recorded, else the one "
+                            "other recorded metric)")
+    group.add_argument("--performance_metric", default=None,
+                       help="recorded metric that ranks experiments (default: 'avg_eval_return' when recorded and "
+                            "no y_metric is set, else the y_metric)")
+    group.add_argument("--performance_aggregation", default=None,
+                       help="min, max, avg, last or last_<k>%%: how a seed's curve becomes one score (default: last)")
+    group.add_argument("--y_error_bars", choices=ERROR_BARS, default=None,
+                       help="interval over seeds (default: bootstrapped_CI)")
+    add_bool_flag(group, "--lower_is_better", default=None,
+                  help="a lower performance is better, e.g. a loss (default: higher is better)")
+    group.add_argument("--recorder_name", default=None,
+                       help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
 
 
 def overrides_from(args: argparse.Namespace) -> dict:

@@ -125,10 +125,13 @@ def create_searches(schedule: Schedule, plans: list[StoragePlan], *, desc: str, 
 
 
 def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePlan, desc: str, commits: dict) -> None:
+    from alfred import defaults
+
     info = {"schedule_file": str(schedule.path), "kind": schedule.kind, "alg_name": plan.alg_name,
             "task_name": plan.task_name, "desc": desc, "seeds": schedule.seeds,
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
-            "command": " ".join(sys.argv), "git": commits}
+            "command": " ".join(sys.argv), "git": commits,
+            "defaults": defaults.results_defaults()}  # as the project's main.py and schedule set them
     if schedule.results:
         info["results"] = schedule.results
     storage = StorageDir(storage_dir)

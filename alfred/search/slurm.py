@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alfred.utils.config import non_negative_int, positive_int
+from alfred.utils.config import add_bool_flag, non_negative_int, positive_int
 from alfred.utils.layout import SLURM_LOGS
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ class SubmittedJob:
 def add_slurm_args(parser: argparse.ArgumentParser) -> None:
     """launch_schedule's SLURM options (all start with --slurm)."""
     g = parser.add_argument_group("SLURM (with --slurm; see docs/slurm.md)")
-    g.add_argument("--slurm", action="store_true",
-                   help="submit a SLURM job array of workers and return at once, instead of running workers here")
+    add_bool_flag(g, "--slurm",
+                  help="submit a SLURM job array of workers and return at once, instead of running workers here")
     g.add_argument("--slurm_partition", default=None, help="partition (default: the cluster's default)")
     g.add_argument("--slurm_time_min", type=positive_int, default=60,
                    help="time limit of each job in minutes (default: 60); a job near its limit releases its run "
@@ -181,6 +181,7 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     worker_id = f"slurm-{task}" + (f".r{restarts}" if restarts else "")
     claim_info = dict(worker_kwargs.pop("claim_info", None) or {})
     auto_summary = worker_kwargs.pop("auto_summary", False)
+    summary_overrides = worker_kwargs.pop("summary_overrides", None)
     try:
         import submitit
 
@@ -200,7 +201,8 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
         try:
             from alfred.results.auto_summary import summarize_finished
 
-            summarize_finished([Path(d) for d in storage_dirs], log=lambda line: log.info("%s", line))
+            summarize_finished([Path(d) for d in storage_dirs], overrides=summary_overrides,
+                               log=lambda line: log.info("%s", line))
         except Exception as e:  # the runs are recorded: a summary problem is only reported
             log.warning("summary skipped: %s: %s", type(e).__name__, e)
     return asdict(report)

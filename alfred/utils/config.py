@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from alfred.utils.misc import AlfredError, atomic_write_text
 
 __all__ = [
     "parse_bool",
+    "add_bool_flag",
     "parse_log_level",
     "non_negative_int",
     "positive_int",
@@ -22,20 +24,46 @@ __all__ = [
     "save_config_to_json",
     "load_config_from_json",
     "config_to_str",
+    "format_config",
     "update_config",
+    "convert_to_type_from_str",
+    "validate_config_unique",
 ]
 
 
-def parse_bool(value: str | bool) -> bool:
-    """argparse ``type=`` for booleans: true/false, yes/no, 1/0 (any case)."""
-    if isinstance(value, bool):
-        return value
-    lowered = value.strip().lower()
-    if lowered in ("true", "t", "yes", "y", "1"):
+class BoolArgumentError(argparse.ArgumentTypeError, ValueError):
+    """Not a boolean word. An ``ArgumentTypeError``, so argparse shows its message, and a
+    ``ValueError``, which callers of 0.2's ``parse_bool`` catch."""
+
+
+_TRUE_WORDS = ("true", "t", "yes", "y", "1")
+_FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+
+def parse_bool(bool_arg: str | bool) -> bool:
+    """argparse ``type=`` for booleans: true/t/yes/y/1 and false/f/no/n/0, any case.
+
+    Anything else raises ``BoolArgumentError``, both an ``argparse.ArgumentTypeError`` and a
+    ``ValueError``.
+    """
+    if isinstance(bool_arg, bool):
+        return bool_arg
+    lowered = str(bool_arg).strip().lower()
+    if lowered in _TRUE_WORDS:
         return True
-    if lowered in ("false", "f", "no", "n", "0"):
+    if lowered in _FALSE_WORDS:
         return False
-    raise argparse.ArgumentTypeError(f"expected a boolean (true/false, yes/no, 1/0), got {value!r}")
+    raise BoolArgumentError(f"expected a boolean (true/false, yes/no, 1/0), got {bool_arg!r}")
+
+
+def add_bool_flag(parser, *names: str, default: bool | None = False, help: str = "") -> None:
+    """Add a boolean flag that takes both forms: ``--flag`` (True) and ``--flag True|False``
+    (any word ``parse_bool`` knows), the second being how alfred 0.2 wrote every boolean flag.
+
+    ``parser`` may be an argument group. ``default=None`` leaves the choice to a later default
+    (e.g. a schedule's RESULTS).
+    """
+    parser.add_argument(*names, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL", help=help)
 
 
 def _int_at_least(text: str, low: int, kind: str) -> int:
@@ -85,22 +113,28 @@ def read_json_or_empty(path: str | os.PathLike) -> dict[str, Any]:
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def parse_log_level(value: str) -> int:
-    """argparse ``type=`` for a log level name (DEBUG, INFO, ...)."""
-    level = value.strip().upper()
+class LogLevelError(argparse.ArgumentTypeError, ValueError):
+    """Not a log level name (see ``BoolArgumentError`` for why both classes)."""
+
+
+def parse_log_level(level_arg: str | int) -> int:
+    """argparse ``type=`` for a log level name (debug, info, warning, error, critical; any case)."""
+    if isinstance(level_arg, int) and not isinstance(level_arg, bool):
+        return level_arg
+    level = str(level_arg).strip().upper()
     if level not in _LOG_LEVELS:
-        raise argparse.ArgumentTypeError(f"unknown log level {value!r}; valid: {', '.join(_LOG_LEVELS)}")
+        raise LogLevelError(f"unknown log level {level_arg!r}; valid: {', '.join(_LOG_LEVELS)}")
     return getattr(logging, level)
 
 
-def save_dict_to_json(data: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write ``data`` as indented JSON, atomically (see ``atomic_write_text``)."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+def save_dict_to_json(dictionary: dict[str, Any], filename: str | os.PathLike) -> None:
+    """Write ``dictionary`` as indented JSON, atomically (see ``atomic_write_text``)."""
+    atomic_write_text(filename, json.dumps(dictionary, indent=2, sort_keys=False) + "\n")
 
 
-def load_dict_from_json(path: str | os.PathLike) -> dict[str, Any]:
+def load_dict_from_json(filename: str | os.PathLike) -> dict[str, Any]:
     """Read a JSON object; a missing or corrupted file raises AlfredError naming the file."""
-    path = Path(path)
+    path = Path(filename)
     try:
         with open(path, "rb") as f:
             data = json.loads(f.read())
@@ -113,19 +147,19 @@ def load_dict_from_json(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def save_config_to_json(config: argparse.Namespace | dict[str, Any], path: str | os.PathLike) -> None:
-    """Save a config (Namespace or dict) as JSON, atomically."""
+def save_config_to_json(config: argparse.Namespace | dict[str, Any], filename: str | os.PathLike) -> None:
+    """Save a config (Namespace or dict) as JSON, atomically: ``vars(config)``."""
     data = vars(config) if isinstance(config, argparse.Namespace) else dict(config)
-    save_dict_to_json(data, path)
+    save_dict_to_json(data, filename)
 
 
-def load_config_from_json(path: str | os.PathLike) -> argparse.Namespace:
+def load_config_from_json(filename: str | os.PathLike) -> argparse.Namespace:
     """Load a config saved by ``save_config_to_json`` as an argparse Namespace."""
-    return argparse.Namespace(**load_dict_from_json(path))
+    return argparse.Namespace(**load_dict_from_json(filename))
 
 
-def config_to_str(config: argparse.Namespace | dict[str, Any]) -> str:
-    """One ``name: value`` line per hyperparameter, sorted by name, for logs."""
+def format_config(config: argparse.Namespace | dict[str, Any]) -> str:
+    """One aligned ``name : value`` line per hyperparameter, sorted by name, values as repr."""
     data = vars(config) if isinstance(config, argparse.Namespace) else config
     width = max((len(k) for k in data), default=0)
     return "\n".join(f"{k:<{width}} : {data[k]!r}" for k in sorted(data))
@@ -139,3 +173,47 @@ def update_config(config: argparse.Namespace, new_values: dict[str, Any]) -> arg
             f"unknown hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(vars(config)))}"
         )
     return argparse.Namespace(**{**vars(config), **new_values})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+# Projects written for alfred 0.2 and the later 0.x versions call these (docs/migrating.md).
+
+def config_to_str(config: argparse.Namespace | dict[str, Any]) -> str:
+    """``'Configs'``, then one indented ``name: value`` line per attribute, in their order.
+
+    The 0.2 format, which projects log and sometimes parse; ``format_config`` aligns and sorts.
+    """
+    data = vars(config) if isinstance(config, argparse.Namespace) else config
+    return "Configs" + "".join(f"\n    {name}: {value}" for name, value in data.items())
+
+
+_INT_RE = re.compile(r"[+-]?\d+")
+_FLOAT_RE = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)")
+
+
+def convert_to_type_from_str(string: str) -> Any:
+    """The value a command-line word stands for: ``'0.1'`` -> 0.1, ``'3'`` -> 3, ``'none'`` ->
+    None, a ``parse_bool`` word (``'true'``, ``'no'``, ...; not ``'1'``/``'0'``, which are ints)
+    -> bool, anything else -> the string itself."""
+    text = string.strip()
+    if _INT_RE.fullmatch(text):
+        return int(text)
+    if _FLOAT_RE.fullmatch(text):
+        return float(text)
+    if text.lower() == "none":
+        return None
+    if text.lower() in _TRUE_WORDS or text.lower() in _FALSE_WORDS:
+        return parse_bool(text)
+    return string
+
+
+def validate_config_unique(config: argparse.Namespace | dict[str, Any],
+                           config_unique: argparse.Namespace | dict[str, Any]) -> None:
+    """AlfredError when a key of ``config_unique`` is missing from ``config`` or holds another value
+    there (e.g. a config edited by hand after prepare_schedule wrote both files)."""
+    full = vars(config) if isinstance(config, argparse.Namespace) else config
+    unique = vars(config_unique) if isinstance(config_unique, argparse.Namespace) else config_unique
+    differ = [f"{k}: {unique[k]!r} in config_unique, {full.get(k, '<missing>')!r} in config"
+              for k in unique if k not in full or full[k] != unique[k]]
+    if differ:
+        raise AlfredError("config and config_unique disagree on " + "; ".join(differ))

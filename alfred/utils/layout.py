@@ -21,6 +21,7 @@
             logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
+    (a schedule directly in schedules/: list_searches_<schedule name>.txt, ...)
 
 storage_name = <id>_<githashes>_<alg_name>_<task_name>_<desc>, desc = grid_<desc> or random_<desc>
 (retrains: retrainBest_<desc>). Everything that reads or writes these names asks this module.
@@ -71,6 +72,7 @@ REPORT = "report.html"
 RETRAIN_DESC_PREFIX = "retrainBest_"  # a retrain's desc: retrainBest_<the search's desc>
 # Root ------------------------------------------------------------------------------------
 IDS_DIR = ".alfred_ids"
+SCHEDULES_DIR = "schedules"  # a project's folder of schedule files
 SLURM_LOGS = "slurm_logs"
 
 SearchKind = Literal["grid", "random", "retrain"]
@@ -123,8 +125,11 @@ def is_storage_name(name: str) -> bool:
 # List files and comparisons ---------------------------------------------------------------
 
 def list_searches_path(schedule_file: str | os.PathLike, name: str) -> Path:
-    """The list file prepare_schedule appends to: ``list_searches_<name>.txt`` beside the schedule."""
-    return Path(schedule_file).parent / f"list_searches_{name}.txt"
+    """The list file prepare_schedule appends to, beside the schedule: named after the schedule's
+    folder (``schedules/<folder>/list_searches_<folder>.txt``, as in 0.2), or after the schedule's
+    ``name`` when it sits directly in ``schedules/`` (``schedules/list_searches_<name>.txt``)."""
+    folder = Path(schedule_file).absolute().parent
+    return folder / f"list_searches_{name if folder.name == SCHEDULES_DIR else folder.name}.txt"
 
 
 def list_retrains_path(list_file: str | os.PathLike | None, storage_dir: str | os.PathLike) -> Path:
@@ -175,25 +180,17 @@ class StorageDir:
 
     def __repr__(self) -> str:
         return f"StorageDir({str(self.path)!r})"
+
     def __fspath__(self) -> str:
         return os.fspath(self.path)
 
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent
-
+    name = property(lambda self: self.path.name)
+    root = property(lambda self: self.path.parent)
     # Files of the storage dir
-    @property
-    def prepare_info(self) -> Path:
-        return self.path / PREPARE_INFO
-
-    @property
-    def variations(self) -> Path:
-        return self.path / VARIATIONS
+    prepare_info = property(lambda self: self.path / PREPARE_INFO)
+    variations = property(lambda self: self.path / VARIATIONS)
+    retrains_record = property(lambda self: self.path / RETRAINS_RECORD)
+    report = property(lambda self: self.path / REPORT)
 
     def variations_figure(self, k: int) -> Path:
         """``variations<k>`` (save_fig adds ``.png``): sampled hyperparameters of a random search."""
@@ -201,14 +198,6 @@ class StorageDir:
 
     def variations_figures(self) -> list[Path]:
         return sorted(self.path.glob("variations*.png"))
-
-    @property
-    def retrains_record(self) -> Path:
-        return self.path / RETRAINS_RECORD
-
-    @property
-    def report(self) -> Path:
-        return self.path / REPORT
 
     def flag(self, name: str) -> Path:
         """A storage-level FLAG-file or lock, e.g. ``flag(SUMMARY_ONGOING)``."""
@@ -356,8 +345,9 @@ class SeedDir:
         return self.seed_dir / flag
 
     def get_run_name(self) -> str:
-        """A name unique in the root, e.g. for a W&B run: ``<storage_name>/experiment<N>/seed<S>``."""
-        return f"{self.storage_name}/{self.experiment_dir.name}/{self.seed_dir.name}"
+        """One token unique in the root, with no '/' (a W&B run id may not hold one):
+        ``<storage_name>_experiment<N>_seed<S>``, as in 0.2."""
+        return f"{self.storage_name}_{self.experiment_dir.name}_{self.seed_dir.name}"
 
     def create_directories(self) -> None:
         """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""

@@ -13,10 +13,21 @@ __all__ = [
     "close_logger",
     "ask_yes_no",
     "cli_main",
+    "call_with_flags",
     "progress_bar",
     "short_value",
     "temp_sibling",
     "lazy_exports",
+    # 0.2 names (end of this module)
+    "create_new_filehandler",
+    "create_management_objects",
+    "check_params_defined_twice",
+    "select_storage_dirs",
+    "keep_two_signif_digits",
+    "round_to_two",
+    "sorted_nicely",
+    "formatted_time_diff",
+    "uniquify",
 ]
 
 
@@ -70,19 +81,23 @@ def create_logger(
     name: str,
     loglevel: int | str = logging.INFO,
     logfile: str | os.PathLike | None = None,
-    stream: bool = True,
+    streamHandle: bool = True,  # noqa: N803 (0.2's keyword name)
+    *,
+    stream: bool | None = None,
 ) -> logging.Logger:
-    """Return the logger ``name`` with fresh handlers: to ``stream`` (stdout) and/or ``logfile``.
+    """Return the logger ``name`` with fresh handlers: stdout (``stream``, or 0.2's
+    ``streamHandle``) and/or ``logfile``, appended to.
 
     Calling it again with the same name closes and replaces the previous handlers, so a
     worker that runs thousands of seeds reuses one logger and never leaks file handles.
+    ``loglevel`` is a level number or name ('info', 'DEBUG', ...).
     """
     logger = logging.getLogger(name)
     close_logger(logger)
-    logger.setLevel(loglevel)
+    logger.setLevel(loglevel.strip().upper() if isinstance(loglevel, str) else loglevel)
     logger.propagate = False
     formatter = logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
-    if stream:
+    if streamHandle if stream is None else stream:
         handler: logging.Handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(formatter)
         logger.addHandler(handler)
@@ -134,6 +149,43 @@ def cli_main(run, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def call_with_flags(run, parser, flags: dict) -> int:
+    """Run a script's ``run(argv)`` from keyword arguments named like its flags (the dest names):
+    the Python entry points of 0.2, e.g. ``prepare_schedule(schedule_file=..., desc=...)``.
+
+    None leaves a flag out; a bool gives ``--flag True|False`` (``--flag`` / nothing for a
+    plain switch); a list gives one value each. 0.2's ``logger`` argument is accepted and
+    unused (scripts print their own lines), and ``ask_for_validation=False`` means ``--yes``
+    where the script has no such flag (and nothing where it asks no question). AlfredError propagates; the exit
+    code is returned.
+    """
+    actions = {a.dest: a for a in parser._actions if a.option_strings}
+    flags = {k: v for k, v in flags.items() if k != "logger"}
+    if "ask_for_validation" in flags and "ask_for_validation" not in actions:
+        asked = flags.pop("ask_for_validation")
+        if "yes" in actions:  # a script that asks nothing ignores it
+            flags["yes"] = flags.get("yes") or not asked
+    argv: list[str] = []
+    for dest, value in flags.items():
+        action = actions.get(dest)
+        if action is None:
+            valid = ", ".join(sorted(d for d in actions if d != "help"))
+            raise TypeError(f"unexpected keyword argument {dest!r}; valid: {valid}")
+        option = next((o for o in action.option_strings if o.startswith("--")), action.option_strings[0])
+        if value is None:
+            continue
+        if isinstance(value, bool) and action.nargs == 0:  # store_true
+            argv += [option] if value else []
+        elif isinstance(value, (list, tuple)) and action.nargs in ("+", "*"):
+            argv += [option, *map(str, value)]
+        elif isinstance(value, (list, tuple)):  # action="append"
+            for item in value:
+                argv += [option, str(item)]
+        else:
+            argv += [option, str(value)]
+    return run(argv)
 
 
 def short_value(value: object) -> str:
@@ -196,3 +248,81 @@ def lazy_exports(namespace: dict, exports: dict[str, str]):
         return sorted({*namespace, *exports})
 
     return __getattr__, __dir__
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+# Projects written for alfred 0.2 and the later 0.x versions call these (docs/migrating.md).
+# create_management_objects and select_storage_dirs need the layout, which imports this
+# module: they live in alfred.utils.misc_legacy and load on first use.
+
+def create_new_filehandler(logger_name: str, logfile: str | os.PathLike) -> logging.FileHandler:
+    """A FileHandler appending to ``logfile``, formatted like alfred's loggers (not yet added to one)."""
+    handler = logging.FileHandler(logfile, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {logger_name} %(levelname)-8s %(message)s",
+                                           datefmt="%Y-%m-%d %H:%M:%S"))
+    return handler
+
+
+def check_params_defined_twice(keys) -> None:
+    """ValueError naming each key listed more than once (schedules call it on their keys)."""
+    keys = list(keys)
+    repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"hyperparameter(s) defined twice: {', '.join(repeated)}")
+
+
+def keep_two_signif_digits(x: float) -> float:
+    """``x`` rounded to 2 significant digits: 0.012345 -> 0.012, 1234 -> 1200.0."""
+    import math
+
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, 1 - int(math.floor(math.log10(abs(x)))))
+
+
+round_to_two = keep_two_signif_digits
+
+
+def sorted_nicely(l):  # noqa: E741 (0.2's argument name)
+    """Natural sort: numbers inside strings compare as numbers ('exp2' before 'exp10')."""
+    import re
+
+    def key(item):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                for part in re.split(r"(\d+)", str(item)) if part]
+
+    return sorted(l, key=key)
+
+
+def formatted_time_diff(total_time_seconds: float) -> str:
+    """``3723`` -> ``'1h02m03s'``."""
+    total = int(round(total_time_seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s"
+
+
+def uniquify(newfile_path: str | os.PathLike) -> str | Path:
+    """``<stem>_<n+1><suffix>`` beside ``newfile_path``, n the largest k of the existing
+    ``<stem>_<k><suffix>`` there (0 when none). Same type as given (str or Path)."""
+    path = Path(newfile_path)
+    prefix = f"{path.stem}_"
+    taken = [0]
+    if path.parent.is_dir():
+        for sibling in path.parent.iterdir():
+            if sibling.suffix == path.suffix and sibling.stem.startswith(prefix):
+                number = sibling.stem[len(prefix):]
+                if number.isdigit():
+                    taken.append(int(number))
+    new = path.with_name(f"{prefix}{max(taken) + 1}{path.suffix}")
+    return new if isinstance(newfile_path, Path) else str(new)
+
+
+def __getattr__(name: str):
+    if name in ("create_management_objects", "select_storage_dirs"):
+        import importlib
+
+        value = getattr(importlib.import_module("alfred.utils.misc_legacy"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,12 +14,14 @@ import json
 import math
 import os
 import pickle
+import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from alfred.utils.misc import AlfredError, atomic_write_text
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "TrainingIterator", "remove_nones"]
 
 _SCALARS = (int, float, str, bool, type(None))
 TEXT_SUFFIXES = (".jsonl", ".csv")
@@ -63,8 +65,10 @@ class Recorder:
     def __len__(self) -> int:
         return len(next(iter(self.tape.values())))
 
-    def write_to_tape(self, new_values: dict[str, Any]) -> None:
-        """Append one entry; values are copied, so later changes to them do not alter the tape."""
+    def write_to_tape(self, new_values_dict: dict[str, Any]) -> None:
+        """Append one entry; values are copied, so later changes to them do not alter the tape.
+        Metrics left out get None."""
+        new_values = new_values_dict
         unknown = set(new_values) - set(self.tape)
         if unknown:
             raise AlfredError(f"unknown metric(s) {sorted(unknown)}; this recorder records {list(self.tape)}")
@@ -190,3 +194,75 @@ def _parse_csv_cell(cell: str) -> Any:
         return _from_jsonable(json.loads(cell))
     except json.JSONDecodeError:
         return _from_jsonable(cell)  # plain strings, and the "inf"/"-inf" that _csv_cell writes bare
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+# Projects written for alfred 0.2 and the later 0.x versions call these (docs/migrating.md).
+
+class TrainingIterator:
+    """``for it in TrainingIterator(max_itr): ...``: a training loop's counter, heartbeat and
+    running lists of values.
+
+    Iterating yields the iterator itself ``max_itr`` times; ``it.itr`` is the iteration
+    (0-based). ``it.heartbeat`` is True on the first and the last iteration, on every
+    ``heartbeat_ite``-th one, and on the first one at least ``heartbeat_time`` seconds after the
+    previous heartbeat (or ``touch()``); False otherwise. ``it.elapsed`` is the seconds between
+    the last two heartbeats. ``record``/``update`` collect values that ``pop``/``pop_mean``/
+    ``pop_all_means`` return and forget, e.g. to log means at each heartbeat.
+    """
+
+    def __init__(self, max_itr: int, heartbeat_ite: int = sys.maxsize, heartbeat_time: float = float("inf")):
+        if heartbeat_ite < 1:
+            raise ValueError(f"heartbeat_ite must be >= 1, got {heartbeat_ite}")
+        self.max_itr = max_itr
+        self.heartbeat_ite = heartbeat_ite
+        self.heartbeat_time = heartbeat_time
+        self.itr = 0
+        self.heartbeat = False
+        self.elapsed = 0.0
+        self._last_beat = time.time()
+        self._values: dict[str, list] = {}
+
+    def __iter__(self):
+        for i in range(self.max_itr):
+            self.itr = i
+            now = time.time()
+            if (i % self.heartbeat_ite == 0 or i == self.max_itr - 1
+                    or now - self._last_beat >= self.heartbeat_time):
+                self.heartbeat = True
+                self.elapsed = now - self._last_beat
+                self._last_beat = now
+            yield self
+            self.heartbeat = False
+
+    def touch(self) -> None:
+        """Restart the heartbeat clock (e.g. after a slow evaluation that should not count)."""
+        self._last_beat = time.time()
+
+    def itr_message(self) -> str:
+        """``'==> Itr 11/100 (elapsed: 2.31 s)'``, to log at heartbeats."""
+        return f"==> Itr {self.itr + 1}/{self.max_itr} (elapsed: {self.elapsed:.2f} s)"
+
+    def record(self, key: str, value: Any) -> None:
+        self._values.setdefault(key, []).append(value)
+
+    def update(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.record(key, value)
+
+    def pop(self, key: str) -> list:
+        """The values recorded under ``key`` since the last pop ([] if none), forgotten here."""
+        return self._values.pop(key, [])
+
+    def pop_mean(self, key: str) -> Any:
+        """The mean of the values recorded under ``key`` (NaN if none), forgotten here."""
+        values = self.pop(key)
+        return sum(values) / len(values) if values else float("nan")
+
+    def pop_all_means(self) -> dict[str, Any]:
+        return {key: self.pop_mean(key) for key in list(self._values)}
+
+
+def remove_nones(input_list: list) -> list:
+    """The list without its None entries (a metric left out of some ``write_to_tape`` calls)."""
+    return [x for x in input_list if x is not None]

@@ -23,8 +23,8 @@ def add_selection_args(parser: argparse.ArgumentParser, *, storage_help: str = "
     parser.add_argument("--from_file", type=Path, default=None,
                         help=f"a list file with one {storage_help} name per line, e.g. "
                              "schedules/list_searches_<name>.txt written by prepare_schedule")
-    parser.add_argument("--storage_name", default=None,
-                        help=f"the name of one {storage_help} (a folder of the root dir)")
+    parser.add_argument("--storage_name", "--storage_names", dest="storage_name", nargs="+", default=None,
+                        metavar="STORAGE_NAME", help=f"the name(s) of {storage_help}s (folders of the root dir)")
     parser.add_argument("--root_dir", type=Path, default=None,
                         help="the folder holding the storage dirs (default: the root recorded in the list "
                              f"file, else DirectoryTree.default_root = {DirectoryTree.default_root})")
@@ -45,15 +45,17 @@ def read_list_file(path: Path) -> list[tuple[str, Path | None]]:
     return entries
 
 
-def select_storage_dirs(from_file: Path | None, storage_name: str | None, root_dir: Path | None) -> list[Path]:
+def select_storage_dirs(from_file: Path | None, storage_name: str | list[str] | None,
+                        root_dir: Path | None) -> list[Path]:
     """The storage dirs named on the command line; AlfredError if any is missing.
 
-    Exactly one of ``from_file`` and ``storage_name`` must be given.
+    Exactly one of ``from_file`` and ``storage_name`` (one name or a list) must be given.
     """
     if (from_file is None) == (storage_name is None):
-        raise AlfredError("give exactly one of --from_file (a list of storage names) or --storage_name (one name)")
+        raise AlfredError("give exactly one of --from_file (a list of storage names) or --storage_name "
+                          "(one or more names)")
     if storage_name is not None:
-        entries = [(storage_name, None)]
+        entries = [(name, None) for name in ([storage_name] if isinstance(storage_name, str) else storage_name)]
     else:
         entries = read_list_file(Path(from_file))
         if not entries:

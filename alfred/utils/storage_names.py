@@ -18,7 +18,8 @@ from alfred.utils.layout import IDS_DIR, RETRAIN_DESC_PREFIX, is_storage_name
 from alfred.utils.misc import AlfredError
 
 __all__ = ["StorageName", "check_name", "check_storage_names_fit", "name_max_bytes", "folder_name_part",
-           "get_id_prefix", "get_git_commits", "git_work_tree", "git_hashes_field", "allocate_storage_dir"]
+           "get_id_prefix", "get_git_commits",
+           "git_user_name", "git_short_hash", "git_work_tree", "git_hashes_field", "allocate_storage_dir"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+=_-]*")  # used with fullmatch: '$' would let a final '\n' in
 _NAME_RULE = "letters, digits and . + = - _ , starting with a letter or digit"
@@ -114,9 +115,19 @@ class StorageName(namedtuple("StorageName", "storage_id git_hashes alg_name task
         return cls(*name.split("_", 4))
 
 
+def git_user_name() -> str:
+    """``git config user.name``; '' when unset."""
+    return _git(["config", "user.name"], cwd=None)
+
+
+def git_short_hash(path: str | os.PathLike) -> str:
+    """The short HEAD commit of the repo at ``path``; '' when it is not a git repo."""
+    return _git(["rev-parse", "--short", "HEAD"], cwd=os.fspath(path)) if Path(path).is_dir() else ""
+
+
 def get_id_prefix() -> str:
     """The first two letters of the git user name (ASCII), 'al' when there is none."""
-    name = _git(["config", "user.name"], cwd=None) or os.environ.get("USER", "")
+    name = git_user_name() or os.environ.get("USER", "")
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     letters = "".join(c for c in ascii_name if c.isalpha())
     return (letters[:2] or "al").ljust(2, "x")

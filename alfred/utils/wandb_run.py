@@ -16,7 +16,7 @@ __all__ = ["init_wandb_run"]
 def init_wandb_run(config: Any, dir_tree: SeedDir, *, project: str, offline: bool = True, **kwargs: Any):
     """Start and return a W&B run for the seed of ``dir_tree``; ``run.finish()`` ends it.
 
-    - name: ``dir_tree.get_run_name()``, i.e. ``<storage_name>/experiment<N>/seed<S>``,
+    - name: ``dir_tree.get_run_name()``, i.e. ``<storage_name>_experiment<N>_seed<S>``,
       unique in the root, so runs on the W&B side map back to their seed folders;
     - config: ``vars(config)`` (the argparse Namespace that ``main`` receives; a dict is
       used as it is);
