@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 FIGURE_FORMATS = ("png", "pdf")  # PNG to look at (and embed in the report), PDF for papers
+SENSITIVITY_FORMATS = ("png",)  # a diagnostic: its PDF (every experiment's point and bar) costs most, serves least
 MAX_THIN_CURVES = 30  # past this many other experiments, their mean curves are summarised by a band
 _GREY = "0.6"
 
@@ -185,13 +186,13 @@ def explained_share(scores: np.ndarray, values: list) -> float:
 
 
 def sensitivity_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None) -> bool:
-    """Save :func:`draw_sensitivity_figure` at ``path`` (PNG and PDF); False when there is none."""
+    """Save :func:`draw_sensitivity_figure` at ``path`` (PNG only); False when there is none."""
     from alfred.utils import plots
 
     fig = draw_sensitivity_figure(scores, n_resamples=n_resamples)
     if fig is None:
         return False
-    plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=SENSITIVITY_FORMATS, tight=False)
     return True
 
 

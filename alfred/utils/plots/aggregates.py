@@ -225,6 +225,7 @@ def plot_probability_of_improvement(
         ax.set_xlabel("P(X > Y): probability that a run of X (left) scores better than a run of Y (right)\n"
                       "on the same task, averaged over tasks; 0.5: no difference")
         twin = ax.twinx()
+        ax.tick_params(axis="y", left=False)  # twinx turned the left tick marks on
         twin.set_ylim(ax.get_ylim())
         twin.set_yticks(np.arange(len(rows)), [shorten(y, 30) for _, y in keys])
         twin.grid(False)

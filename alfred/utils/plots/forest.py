@@ -141,12 +141,12 @@ def draw_ranked_intervals(
                 drawn.setdefault(cat, hollow)
         drawn_values = [*values[shown], *lo[shown], *up[shown]]
         if points:
-            px, py = [], []
+            px, py, jitter = [], [], np.random.default_rng(0)
             for yi, i in zip(y, shown):
                 v = np.asarray(points.get(names[i], []), dtype=float).reshape(-1)
                 v = v[np.isfinite(v)]
                 px.append(v)
-                py.append(np.full(v.size, yi + 0.25))  # just under the row's interval
+                py.append(yi + 0.25 + jitter.uniform(-0.07, 0.07, v.size))  # under the row; equal values apart
             px_all, py_all = np.concatenate(px) if px else np.zeros(0), np.concatenate(py) if py else np.zeros(0)
             if px_all.size:
                 ax.scatter(px_all, py_all, s=10, color="0.4", alpha=0.6, linewidth=0, zorder=1.5,
@@ -210,6 +210,7 @@ def _values_column(ax: Axes, r: _Ranking, lo: np.ndarray, up: np.ndarray, ticks:
     texts = [f"{fmt(r.values[i])} [{fmt(lo[i])}, {fmt(up[i])}]" if ok else f"{fmt(r.values[i])} (no interval)"
              for i, ok in zip(r.shown, with_interval)]
     twin = ax.twinx()
+    ax.tick_params(axis="y", left=False)  # twinx turned the left tick marks on
     twin.set_ylim(ax.get_ylim())
     twin.set_yticks(ticks[: len(texts)], texts, fontsize="small", color="0.25")
     twin.grid(False)
