@@ -83,22 +83,45 @@ class _Colours:
         return self.numbers is not None
 
 
-def _dodge_points(n_groups: int) -> list[float]:
-    """Horizontal offsets in points, one per colour group, so points at one x do not hide each other."""
-    if n_groups <= 1:
-        return [0.0]
-    step = min(6.0, 30.0 / n_groups)
-    return [(j - (n_groups - 1) / 2.0) * step for j in range(n_groups)]
+def _dodged(ax: Axes, x: np.ndarray, y: np.ndarray, rank: np.ndarray, n_at: np.ndarray) -> np.ndarray:
+    """``x`` moved sideways by a few points: at one x value, the colour groups present there side
+    by side (in their order), so that no point hides another. Uses the axis' final scale and
+    limits (log axes too); the returned values are data coordinates."""
+    step = np.minimum(6.0, 24.0 / np.maximum(n_at, 1))
+    shift = (rank - (n_at - 1) / 2.0) * step * ax.figure.dpi / 72.0  # points -> pixels
+    disp = ax.transData.transform(np.column_stack([x, y]))
+    disp[:, 0] += shift
+    return ax.transData.inverted().transform(disp)[:, 0]
+
+
+def _scale_axis(ax: Axes, kind: str, x: np.ndarray, y: np.ndarray, yerr: np.ndarray | None,
+                cats: list[str]) -> None:
+    """Set the panel's x scale and both limits from the data, before the (dodged) drawing."""
+    ys = y if yerr is None else np.concatenate([y, y - yerr[0], y + yerr[1]])
+    if x.size:
+        ax.update_datalim(np.column_stack([np.resize(x, ys.size), ys]))
+    if kind == "numeric":
+        if x.size:
+            value_axis(ax, "x", x)
+        ax.margins(x=0.08)
+        ax.autoscale_view()
+    else:
+        ax.autoscale_view()
+        ax.set_xticks(np.arange(len(cats)), cats)
+        ax.set_xlim(-0.6, len(cats) - 0.4)
+        ax.grid(axis="x", visible=False)
+        tilt_if_crowded(ax, cats, chars_per_axis=40)
+    ax.set_xlim(ax.get_xlim())  # frozen: the dodge below is computed in this frame
+    ax.set_ylim(ax.get_ylim())
 
 
 def _panel(ax: Axes, fig: Figure, name: str, values: list[Any], y: np.ndarray, yerr: np.ndarray | None,
            colours: _Colours, rng: np.random.Generator) -> None:
     """Draw one panel: the scores against ``values``, coloured, dodged, joined within a colour."""
-    from matplotlib.transforms import offset_copy
-
     kind, n_missing = _classify(values)
     keep = np.array([not _is_missing(v) for v in values]) & np.isfinite(y)
     idx = np.flatnonzero(keep)
+    cats: list[str] = []
     if kind == "numeric":
         x = np.array([float(values[i]) for i in idx])
         grid_like = np.unique(x).size <= MAX_VALUE_TICKS
@@ -107,48 +130,41 @@ def _panel(ax: Axes, fig: Figure, name: str, values: list[Any], y: np.ndarray, y
         cats = sorted(set(labels))
         x = np.array([cats.index(lab) for lab in labels], dtype=float)
         grid_like = True
-    if colours.mapped:
-        group_sets = [("", np.ones(idx.size, dtype=bool))]
-    elif colours.groups:
-        group_sets = [(g, np.array([colours.group_of[i] == g for i in idx], dtype=bool)) for g in colours.groups]
+    py, perr = y[idx], None if yerr is None else yerr[:, idx]
+    _scale_axis(ax, kind, x, py, perr, cats)
+    groups = colours.groups if (colours.groups and not colours.mapped) else [""]
+    group = np.array([colours.group_of[i] if groups != [""] else "" for i in idx], dtype=object)
+    order = {g: j for j, g in enumerate(groups)}
+    if grid_like and len(groups) > 1:  # rank of each point's colour among those at its x
+        rank, n_at = np.zeros(idx.size), np.ones(idx.size)
+        for xv in np.unique(x):
+            at = np.flatnonzero(x == xv)
+            present = sorted({group[i] for i in at}, key=order.get)
+            for i in at:
+                rank[i], n_at[i] = present.index(group[i]), len(present)
+        px = _dodged(ax, x, py, rank, n_at)
+    elif kind != "numeric":  # one cloud per category: spread it out
+        px = x + rng.uniform(-0.15, 0.15, x.size)
     else:
-        group_sets = [("", np.ones(idx.size, dtype=bool))]
-    offsets = _dodge_points(len(group_sets)) if grid_like else [0.0] * len(group_sets)
+        px = x
     point_color = palette()[0]
-    for (group, sel), dx in zip(group_sets, offsets):
+    for g in groups:
+        sel = group == g
         if not sel.any():
             continue
-        shift = offset_copy(ax.transData, fig=fig, x=dx, y=0.0, units="points")
-        gx, gy = x[sel], y[idx][sel]
-        if kind != "numeric" and not colours.groups:  # one cloud per category: spread it out
-            gx = gx + rng.uniform(-0.15, 0.15, gx.size)
-        color = colours.color_of.get(group, point_color)
-        if yerr is not None:
-            ax.errorbar(gx, gy, yerr=yerr[:, idx][:, sel], fmt="none", ecolor=color, alpha=0.55, elinewidth=0.9,
-                        zorder=2, transform=shift)
-        if kind == "numeric" and group and gx.size >= 2 and np.unique(gx).size == gx.size:
-            order = np.argsort(gx)  # one experiment per x within this colour: join them
-            ax.plot(gx[order], gy[order], color=color, lw=0.9, alpha=0.6, zorder=2, transform=shift)
+        color = colours.color_of.get(g, point_color)
+        if perr is not None:
+            ax.errorbar(px[sel], py[sel], yerr=perr[:, sel], fmt="none", ecolor=color, alpha=0.55, elinewidth=0.9,
+                        zorder=2)
+        if kind == "numeric" and g and sel.sum() >= 2 and np.unique(x[sel]).size == sel.sum():
+            line = np.argsort(x[sel])  # one experiment per x within this colour: join them
+            ax.plot(px[sel][line], py[sel][line], color=color, lw=0.9, alpha=0.6, zorder=2)
         if colours.mapped:
-            ax.scatter(gx, gy, s=22, c=colours.numbers[idx][sel], cmap="viridis", norm=colours.norm,
-                       edgecolor="white", linewidth=0.4, zorder=3, offset_transform=shift)
+            ax.scatter(px[sel], py[sel], s=22, c=colours.numbers[idx][sel], cmap="viridis", norm=colours.norm,
+                       edgecolor="white", linewidth=0.4, zorder=3)
         else:
-            ax.scatter(gx, gy, s=22, color=color, edgecolor="white", linewidth=0.4, zorder=3, offset_transform=shift,
-                       label=group if group else "_nolegend_")
-    if idx.size:  # shifted artists do not update the data limits themselves
-        ys = y[idx] if yerr is None else np.concatenate([y[idx], y[idx] - yerr[0, idx], y[idx] + yerr[1, idx]])
-        ax.update_datalim(np.column_stack([np.resize(x, ys.size), ys]))
-        ax.autoscale_view()
-    if kind == "numeric":
-        if x.size:
-            value_axis(ax, "x", x)
-            ax.margins(x=0.08)
-            ax.autoscale_view()  # again, in the axis' final scale
-    else:
-        ax.set_xticks(np.arange(len(cats)), cats)
-        ax.set_xlim(-0.6, len(cats) - 0.4)
-        ax.grid(axis="x", visible=False)
-        tilt_if_crowded(ax, cats, chars_per_axis=40)
+            ax.scatter(px[sel], py[sel], s=22, color=color, edgecolor="white", linewidth=0.4, zorder=3,
+                       label=g if g else "_nolegend_")
     label = shorten(name, 40)
     if n_missing:
         label += f" ({n_missing} unset)"
