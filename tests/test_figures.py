@@ -226,3 +226,12 @@ def test_compare_models_one_algorithm_has_no_aggregate_figures(tmp_path):
     comparison.compare_models([a, b], out, {"y_metric": "score"}, n_resamples=N)
     assert "aggregates" not in json.loads((out / "compare_models.json").read_text())
     assert sorted(p.name for p in out.glob("*.png")) == ["compare_models_score.png"]
+
+
+def test_model_aggregates_need_a_shared_task():
+    runs = {"a": {"t1": np.array([1.0, 2.0])}, "b": {"t2": np.array([1.0, 2.0])}}
+    assert comparison.model_aggregates(runs, lower_is_better=False, n_resamples=N, seed=0) is None
+    runs = {"a": {"t1": np.array([1.0, 2.0]), "t2": np.array([np.nan])}, "b": {"t1": np.array([0.5]),
+                                                                              "t2": np.array([3.0])}}
+    agg = comparison.model_aggregates(runs, lower_is_better=False, n_resamples=N, seed=0)
+    assert agg["tasks"] == ["t1"] and not agg["normalised"]  # t2 has no scored run of a

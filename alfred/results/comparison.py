@@ -106,14 +106,14 @@ def _algorithm_labels(storage_dirs: list[Path]) -> list[str]:
 
 
 def model_aggregates(runs: dict[str, dict[str, np.ndarray]], *, lower_is_better: bool, n_resamples: int,
-                     seed: int) -> dict:
+                     seed: int) -> dict | None:
     """rliable's numbers for algorithms compared over tasks, from each one's runs per task.
 
     With several tasks, scores are min-max normalised per task over every run of every
     algorithm on it (0: the worst run seen, 1: the best; flipped when lower is better), so
     that tasks weigh alike; with one task they are used as they are (negated for the
     probability of improvement when lower is better). Only the tasks every algorithm ran
-    are used.
+    (with at least one scored run each) are used.
 
     Args:
         runs: ``{algorithm: {task: (n_runs,) scores}}``, two algorithms or more.
@@ -122,16 +122,18 @@ def model_aggregates(runs: dict[str, dict[str, np.ndarray]], *, lower_is_better:
         seed: the bootstrap's seed.
 
     Returns:
-        ``{"tasks", "normalised", "aggregates": {alg: {name: (point, lower, upper)}},
-        "taus", "profiles": {alg: (profile, lower, upper)}, "improvement": {(x, y): (point,
-        lower, upper)}, "n_resamples"}``.
+        None when the algorithms share no such task, else ``{"tasks", "normalised",
+        "aggregates": {alg: {name: (point, lower, upper)}}, "taus", "profiles": {alg:
+        (profile, lower, upper)}, "improvement": {(x, y): (point, lower, upper)},
+        "n_resamples"}``.
     """
     from alfred.utils import stats
 
     algs = list(runs)
-    tasks = sorted(set.intersection(*(set(runs[a]) for a in algs)))
+    tasks = sorted(t for t in set.intersection(*(set(runs[a]) for a in algs))
+                   if all(np.isfinite(np.asarray(runs[a][t], dtype=float)).any() for a in algs))
     if not tasks:
-        raise AlfredError(f"the compared algorithms ({', '.join(algs)}) share no task: nothing to aggregate")
+        return None
     normalised = len(tasks) > 1
     sign = -1.0 if lower_is_better else 1.0
     scores: dict[str, dict[str, np.ndarray]] = {a: {} for a in algs}

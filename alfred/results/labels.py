@@ -16,8 +16,6 @@ __all__ = [
     "shorten",
     "storage_fields",
     "storage_heading",
-    "storage_label",
-    "storage_title",
     "task_of",
     "varied_keys",
 ]
@@ -42,18 +40,6 @@ def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ..
     configs = list(configs.values()) if isinstance(configs, dict) else list(configs)
     keys = [k for k in dict.fromkeys(k for c in configs for k in c) if k not in exclude]
     return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
-
-
-def storage_label(storage_dir: Path) -> str:
-    """``<id> <alg> <desc>`` of a storage name (the folder name when it is not one)."""
-    parsed = StorageName.parse(Path(storage_dir).name)
-    if parsed is None:
-        return Path(storage_dir).name
-    return f"{parsed.storage_id} {parsed.alg_name} {parsed.desc}"
-
-
-def storage_title(storage_dir: Path, max_len: int = 70) -> str:
-    return shorten(Path(storage_dir).name, max_len)
 
 
 def storage_fields(storage_dir: Path) -> dict[str, str]:
