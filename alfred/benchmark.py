@@ -1,8 +1,8 @@
 """Summarise searches, and compare searches or models, from the seeds' recorders.
 
 Without --benchmark_type, each storage dir gets a summary in <storage_dir>/summary/:
-learning curves (mean and interval per experiment, the top ones coloured), a bar chart of
-the experiments' performance (best first, with intervals), every seed's score (CSV and
+learning curves (mean and interval per experiment, the top ones coloured), the ranking of
+the experiments' performance (dots with intervals, best first), every seed's score (CSV and
 JSON), bestConfig_exp<N>.json (the best experiment's config_unique without its seed) and
 summary.txt / summary.json saying how sure the choice is: which experiments' intervals
 overlap the best one's.
@@ -10,7 +10,11 @@ overlap the best one's.
   --benchmark_type compare_searches   one figure: the distribution of every search's
                                       experiment scores (vertical densities + box plots)
   --benchmark_type compare_models     learning curves of the best experiment of each storage
-                                      dir, one panel per task, with intervals
+                                      dir, one panel per task, with intervals; with two or
+                                      more algorithms also rliable's figures: aggregates
+                                      over tasks (IQM, median, mean, optimality gap) with
+                                      intervals, performance profiles, probability of
+                                      improvement
 
 Comparisons are written to benchmark_<name>/ beside the list file (--from_file), or in the
 root dir (--storage_names). Defaults for every metric choice come from the schedule's

@@ -11,10 +11,12 @@ recorder, bootstraps and draws). Columns:
   load+stats  reading every recorder, seed scores, bootstrap CIs of every experiment (10,000
               resamples), the top experiments' curve CIs -- everything but figures and files
   total       the whole summarize_search call: + figures (png+pdf) and the summary files
-  import      importing alfred.benchmark and the plotting stack (matplotlib, seaborn)
+  import      importing alfred.benchmark and the plotting stack (matplotlib)
   peak RSS    of the summarising process, interpreter and imports included
 
-Targets from the issue: small (3,000 seeds x 1,000 steps): <= 5 s and <= 1 GiB;
+Cases: small (300 experiments x 10 seeds), wide (1,000 experiments x 3 seeds: many
+experiments to draw), large (1,000 x 100). Targets from the issue: small (3,000 seeds x
+1,000 steps): <= 5 s and <= 1 GiB;
 large (100,000 seeds x 1,000 steps): <= 2 GiB.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 CASES = {  # name: (n_experiments, n_seeds per experiment, n_steps)
     "small": (300, 10, 1000),
+    "wide": (1000, 3, 1000),
     "large": (1000, 100, 1000),
 }
 NAME = "Be1_nogit_algA_taskA_grid_bench"
@@ -74,11 +77,9 @@ def write_search(root: Path, n_experiments: int, n_seeds: int, n_steps: int) -> 
 def run_case(storage: Path) -> dict:
     """In this (fresh) process: summarise, report times and peak RSS."""
     t0 = time.perf_counter()
+    from alfred.results import scoring, settings, summary
     # the plotting stack, timed as import (alfred.utils.plots imports it on first use)
     import matplotlib.pyplot  # noqa: F401
-    import seaborn  # noqa: F401
-
-    from alfred.results import scoring, settings, summary
     t_import = time.perf_counter() - t0
     chosen = settings.resolve_settings(storage, {"y_metric": "score", "x_metric": "step"})
     t1 = time.perf_counter()

@@ -31,8 +31,8 @@ def _close_figures() -> Iterator[None]:
 
 
 def _visible_axes(fig: Figure) -> list[Axes]:
-    """Return the visible axes of ``fig``."""
-    return [ax for ax in fig.axes if ax.get_visible()]
+    """Return the visible panels of ``fig`` (colour bars excluded)."""
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
 
 
 # ----------------------------------------------------------------------------- new_figure
@@ -300,7 +300,7 @@ def test_plot_sampled_hyperparams_figures_splits() -> None:
     figs = plots.plot_sampled_hyperparams_figures(samples, per_fig=12)
     assert len(figs) == 3
     assert [len(_visible_axes(f)) for f in figs] == [12, 12, 2]
-    assert figs[0].get_suptitle().endswith("(1/3)")
+    assert [t.get_text() for t in figs[0].texts][0].endswith("(1/3)")  # the heading (head_figure)
     with pytest.raises(ValueError):
         plots.plot_sampled_hyperparams_figures(samples, per_fig=0)
 

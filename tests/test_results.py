@@ -44,13 +44,14 @@ def make_search(root: Path, experiments: dict[int, dict[int, object]], *, name: 
     storage.mkdir(parents=True)
     if kind_flag:
         (storage / kind_flag).touch()
-    (storage / "prepare_info.json").write_text(json.dumps({"alg_name": "algA", "task_name": task}))
+    alg = name.split("_")[2]  # <id>_<githashes>_<alg>_<task>_<desc>
+    (storage / "prepare_info.json").write_text(json.dumps({"alg_name": alg, "task_name": task}))
     for e, seeds in experiments.items():
         p = (params or {}).get(e, {"lr": 0.1 * e})
         for s, tape in seeds.items():
             tree = DirectoryTree.from_parts(root, name, e, s)
             tree.seed_dir.mkdir(parents=True)
-            unique = {**p, "alg_name": "algA", "task_name": task, "seed": s}
+            unique = {**p, "alg_name": alg, "task_name": task, "seed": s}
             tree.config_unique_path.write_text(json.dumps(unique))
             tree.config_path.write_text(json.dumps({**unique, "desc": "grid_syn", "n_steps": 100}))
             if tape == "crash":

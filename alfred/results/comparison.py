@@ -1,31 +1,40 @@
 """Comparisons of several storage dirs (``benchmark --benchmark_type``).
 
     compare_searches   one figure: the distribution of every search's experiment scores
-                       (vertical densities + box plots)
+                       (violins cut at the data + box plots + the points)
     compare_models     learning curves of each storage dir's best experiment, one panel per
-                       task, with intervals
+                       task, with intervals; with two or more algorithms, rliable's figures
+                       too: aggregate scores over tasks with intervals (IQM, median, mean,
+                       optimality gap), performance profiles and the probability of
+                       improvement of each algorithm over each other one
 
-Each writes its figure and a JSON of the numbers into a folder (see
-alfred.utils.directory_tree.comparison_dir); the JSON is moved in last, so its presence
-means the comparison is complete.
+Storage dirs are named by what differs between them (alg, task, desc: only the fields
+that differ), the fields they share make the title. Each comparison writes its figures and
+a JSON of the numbers into a folder (see alfred.utils.layout.comparison_dir); the JSON is
+moved in last, so its presence means the comparison is complete. Everything is computed
+here (alfred.results.scoring, alfred.utils.stats) and drawn by alfred.utils.plots.
 """
 from __future__ import annotations
 
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
-from alfred.results.labels import alg_of, storage_label, task_of
-from alfred.results.scoring import band_name, compute_search_scores, curve_bands
+import numpy as np
+
+from alfred.results.labels import SEP, differing_labels, storage_fields
+from alfred.results.scoring import compute_search_scores, curve_bands
 from alfred.results.settings import resolve_settings
-from alfred.results.summary import CURVE_RESAMPLES, move_files_into
+from alfred.results.summary import move_files_into
 from alfred.utils.layout import StorageDir, comparison_figure, comparison_record, experiment_dir_name
 from alfred.utils.misc import AlfredError, temp_sibling
 
-__all__ = ["compare_searches", "compare_models"]
+__all__ = ["compare_models", "compare_searches", "model_aggregates"]
 
-RANKING_RESAMPLES = 1000  # a comparison only needs the point estimates of the experiments
+FORMATS = ("png", "pdf")
+AGGREGATES = ("iqm", "median", "mean", "optimality_gap")
 
 
 def _write_into(out_dir: Path, write) -> None:
@@ -41,77 +50,168 @@ def _write_into(out_dir: Path, write) -> None:
         raise
 
 
+def _heading(shared: str, what: str) -> str:
+    return f"{shared}: {what}" if shared else what
+
+
+def _small(storage_dirs: list[Path]) -> str:
+    return ", ".join(Path(d).name for d in storage_dirs)
+
+
 def compare_searches(storage_dirs: list[Path], out_dir: Path, overrides: dict | None = None, *,
                      n_resamples: int = 10_000, seed: int = 0) -> dict:
-    """One figure: per search, the distribution of its experiments' scores (violin + box)."""
-    from alfred.utils import plots
+    """One figure: per search, the distribution of its experiments' scores (violin + box + points).
 
+    Only point estimates are drawn (no interval, so no resampling: a bootstrap's settings
+    give the mean over seeds directly).
+    """
+    from alfred.results import comparison_figures
+
+    labels, shared = differing_labels(storage_dirs)
     distributions, data = {}, {}
     settings = None
-    for d in storage_dirs:
+    for d, label in zip(storage_dirs, labels):
         StorageDir(d).require_kind()
         settings = resolve_settings(d, overrides)
-        s = compute_search_scores(d, settings, n_resamples=min(n_resamples, RANKING_RESAMPLES), seed=seed)
-        label = storage_label(d)
-        if label in distributions:
-            label = Path(d).name
+        points_only = replace(settings, y_error_bars="none") if settings.y_error_bars == "bootstrapped_CI" \
+            else settings  # the same means, without resampling
+        s = compute_search_scores(d, points_only, n_resamples=1, seed=seed)
         distributions[label] = s.point
         data[Path(d).name] = {experiment_dir_name(e): float(p) for e, p in zip(s.experiments, s.point)}
 
     def write(tmp: Path) -> None:
-        ax = plots.draw_densities(
-            distributions=distributions,
-            ylabel=f"{settings.performance_aggregation} {settings.perf_metric} (mean over seeds)",
-            title=f"{len(distributions)} search(es): one point per experiment")
-        plots.save_fig(ax.figure, comparison_figure(tmp, "compare_searches", settings.perf_metric))
-        record = {"settings": settings.to_dict(), "scores": data}
+        from alfred.utils.plots import save_fig
+
+        fig = comparison_figures.draw_searches_figure(
+            distributions, settings, heading=_heading(shared, f"{len(distributions)} searches compared"),
+            small=_small(storage_dirs))
+        save_fig(fig, comparison_figure(tmp, "compare_searches", settings.perf_metric), formats=FORMATS, tight=False)
+        record = {"settings": settings.to_dict(), "labels": dict(zip((Path(d).name for d in storage_dirs), labels)),
+                  "scores": data}
         comparison_record(tmp, "compare_searches").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
     _write_into(out_dir, write)
     return data
 
 
+def _algorithm_labels(storage_dirs: list[Path]) -> list[str]:
+    """What tells the compared models apart besides the task: alg and desc when they differ;
+    prefixed by the storage id when two storage dirs would still share a label on one task."""
+    fields = [storage_fields(d) for d in storage_dirs]
+    differ = [k for k in ("alg", "desc") if len({f[k] for f in fields}) > 1]
+    labels = [SEP.join(f[k] for k in differ) if differ else f["alg"] for f in fields]
+    if len({(lab, f["task"]) for lab, f in zip(labels, fields)}) < len(labels):
+        labels = [f"{Path(d).name.split('_', 1)[0]}{SEP}{lab}" for d, lab in zip(storage_dirs, labels)]
+    return labels
+
+
+def model_aggregates(runs: dict[str, dict[str, np.ndarray]], *, lower_is_better: bool, n_resamples: int,
+                     seed: int) -> dict | None:
+    """rliable's numbers for algorithms compared over tasks, from each one's runs per task.
+
+    With several tasks, scores are min-max normalised per task over every run of every
+    algorithm on it (0: the worst run seen, 1: the best; flipped when lower is better), so
+    that tasks weigh alike; with one task they are used as they are (negated for the
+    probability of improvement when lower is better). Only the tasks every algorithm ran
+    (with at least one scored run each) are used.
+
+    Args:
+        runs: ``{algorithm: {task: (n_runs,) scores}}``, two algorithms or more.
+        lower_is_better: the scores' direction.
+        n_resamples: bootstrap resamples of every interval.
+        seed: the bootstrap's seed.
+
+    Returns:
+        None when the algorithms share no such task, else ``{"tasks", "normalised",
+        "aggregates": {alg: {name: (point, lower, upper)}}, "taus", "profiles": {alg:
+        (profile, lower, upper)}, "improvement": {(x, y): (point, lower, upper)},
+        "n_resamples"}``.
+    """
+    from alfred.utils import stats
+
+    algs = list(runs)
+    tasks = sorted(t for t in set.intersection(*(set(runs[a]) for a in algs))
+                   if all(np.isfinite(np.asarray(runs[a][t], dtype=float)).any() for a in algs))
+    if not tasks:
+        return None
+    normalised = len(tasks) > 1
+    sign = -1.0 if lower_is_better else 1.0
+    scores: dict[str, dict[str, np.ndarray]] = {a: {} for a in algs}
+    for t in tasks:
+        values = {a: np.asarray(runs[a][t], dtype=float) for a in algs}
+        if normalised:
+            every = np.concatenate(list(values.values()))
+            lo, hi = np.nanmin(every), np.nanmax(every)
+            span = hi - lo if hi > lo else 1.0
+            values = {a: (v - lo) / span if not lower_is_better else (hi - v) / span for a, v in values.items()}
+        for a in algs:
+            scores[a][t] = values[a]
+    names = list(AGGREGATES) if normalised else ["iqm", "median", "mean"]
+    aggregates = stats.interval_estimates(scores, names, n_resamples=n_resamples, seed=seed)
+    every = np.concatenate([v for a in algs for v in scores[a].values()])
+    taus = np.linspace(0.0, 1.0, 101) if normalised else np.linspace(np.nanmin(every), np.nanmax(every), 101)
+    profiles = {a: stats.performance_profile_ci(scores[a], taus, n_resamples=n_resamples, seed=seed) for a in algs}
+    oriented = scores if normalised or not lower_is_better else \
+        {a: {t: sign * v for t, v in by_task.items()} for a, by_task in scores.items()}
+    improvement = {(x, y): stats.probability_of_improvement_ci(oriented[x], oriented[y], n_resamples=n_resamples,
+                                                               seed=seed)
+                   for i, x in enumerate(algs) for y in algs[i + 1:]}
+    return {"tasks": tasks, "normalised": normalised, "aggregates": aggregates, "taus": taus, "profiles": profiles,
+            "improvement": improvement, "n_resamples": n_resamples}
+
+
 def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | None = None, *,
                    n_resamples: int = 10_000, seed: int = 0) -> dict:
-    """Learning curves of each storage dir's best experiment, one panel per task, with intervals."""
-    from alfred.utils import plots
+    """Learning curves of each storage dir's best experiment, one panel per task, with
+    intervals; with two or more algorithms, rliable's aggregate, profile and improvement figures."""
+    from alfred.results import comparison_figures
 
     by_task: dict[str, list] = {}
-    result = {}
+    result, runs = {}, {}
     settings = None
-    curve_resamples = min(n_resamples, CURVE_RESAMPLES)
-    for d in storage_dirs:
+    algs = _algorithm_labels(storage_dirs)
+    for d, alg in zip(storage_dirs, algs):
         StorageDir(d).require_kind()
         settings = resolve_settings(d, overrides)
-        s = compute_search_scores(d, settings, n_resamples=min(n_resamples, RANKING_RESAMPLES), seed=seed)
-        (band,) = curve_bands(d, settings, [s.best], n_resamples=curve_resamples, seed=seed)
-        task = task_of(d, s.configs)
+        s = compute_search_scores(d, settings, n_resamples=n_resamples, seed=seed)
+        (band,) = curve_bands(d, settings, [s.best], n_resamples=n_resamples, seed=seed)
+        task = storage_fields(d)["task"]
         b = s.experiments.index(s.best)
-        label = f"{alg_of(d)} ({storage_label(d).split()[0]}, n={band.n_seeds})"
-        by_task.setdefault(task, []).append((label, band))
-        result[Path(d).name] = {"task": task, "best_experiment": s.best, "score": float(s.point[b]),
-                                "interval": [float(s.lower[b]), float(s.upper[b])], "n_seeds": band.n_seeds}
+        by_task.setdefault(task, []).append((f"{alg} (n={band.n_seeds})", band))
+        runs.setdefault(alg, {})[task] = np.array(list(s.seed_scores[s.best].values()), dtype=float)
+        result[Path(d).name] = {"task": task, "algorithm": alg, "best_experiment": s.best,
+                                "score": float(s.point[b]), "interval": [float(s.lower[b]), float(s.upper[b])],
+                                "n_seeds": band.n_seeds}
     tasks = sorted(by_task)
     n_cols = min(3, len(tasks))
     n_rows = math.ceil(len(tasks) / n_cols)
-    if n_rows * n_cols > plots.MAX_PANELS:
-        raise AlfredError(f"{len(tasks)} tasks: at most {plots.MAX_PANELS} panels fit one figure")
+    from alfred.utils.plots import MAX_PANELS
+
+    if n_rows * n_cols > MAX_PANELS:
+        raise AlfredError(f"{len(tasks)} tasks: at most {MAX_PANELS} panels fit one figure")
+    aggregates = None
+    if len(set(algs)) >= 2:
+        aggregates = model_aggregates(runs, lower_is_better=settings.lower_is_better, n_resamples=n_resamples,
+                                      seed=seed)
+    _, shared = differing_labels(storage_dirs)
 
     def write(tmp: Path) -> None:
-        fig, axes = plots.new_figure(n_rows, n_cols, panel_size=(5.0, 3.6))
-        with_bands = settings.y_error_bars != "none"
-        for ax, task in zip(axes.ravel(), tasks):
-            rows = by_task[task]
-            plots.draw_curves(ax, [b.x for _, b in rows], [b.point for _, b in rows],
-                              lowers=[b.lower for _, b in rows] if with_bands else None,
-                              uppers=[b.upper for _, b in rows] if with_bands else None,
-                              labels=[label for label, _ in rows],
-                              xlabel=settings.x_metric or "entry index", ylabel=settings.y_metric, title=task)
-        for ax in axes.ravel()[len(tasks):]:
-            ax.set_visible(False)
-        fig.suptitle(f"{settings.y_metric}: {band_name(settings.y_error_bars, curve_resamples)} over seeds")
-        plots.save_fig(fig, comparison_figure(tmp, "compare_models", settings.y_metric))
+        from alfred.utils.plots import save_fig
+
+        n_algs = len(set(algs))
+        heading = _heading(shared, f"{n_algs} algorithm{'s' if n_algs > 1 else ''} on "
+                                   f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}")
+        fig = comparison_figures.draw_models_figure(by_task, tasks, settings, heading=heading,
+                                                    small=_small(storage_dirs), n_resamples=n_resamples)
+        save_fig(fig, comparison_figure(tmp, "compare_models", settings.y_metric), formats=FORMATS, tight=False)
         record = {"settings": settings.to_dict(), "models": result}
+        if aggregates is not None:
+            figs = comparison_figures.draw_aggregate_figures(aggregates, settings, heading=heading,
+                                                             small=_small(storage_dirs))
+            for kind, fig in figs.items():
+                save_fig(fig, comparison_figure(tmp, f"compare_models_{kind}", settings.perf_metric), formats=FORMATS,
+                         tight=False)
+            record["aggregates"] = comparison_figures.aggregates_record(aggregates)
         comparison_record(tmp, "compare_models").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
     _write_into(out_dir, write)

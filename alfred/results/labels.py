@@ -9,7 +9,18 @@ from alfred.utils.layout import StorageDir
 from alfred.utils.misc import short_value
 from alfred.utils.storage_names import StorageName
 
-__all__ = ["varied_keys", "experiment_label", "storage_label", "storage_title", "task_of", "alg_of", "shorten"]
+__all__ = [
+    "alg_of",
+    "differing_labels",
+    "experiment_label",
+    "shorten",
+    "storage_fields",
+    "storage_heading",
+    "task_of",
+    "varied_keys",
+]
+
+SEP = " · "  # between the fields of a heading: ``mlp · moons · grid_demo``
 
 _HIDDEN = ("alg_name", "task_name", "desc")  # the same for every experiment of a search
 
@@ -31,16 +42,40 @@ def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ..
     return [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
 
 
-def storage_label(storage_dir: Path) -> str:
-    """``<id> <alg> <desc>`` of a storage name (the folder name when it is not one)."""
+def storage_fields(storage_dir: Path) -> dict[str, str]:
+    """``{"alg": ..., "task": ..., "desc": ...}`` of a storage dir: alg and task as the user wrote
+    them (prepare_info.json), desc as in its name (``grid_demo``, ``retrainBest_grid_demo``)."""
     parsed = StorageName.parse(Path(storage_dir).name)
-    if parsed is None:
-        return Path(storage_dir).name
-    return f"{parsed.storage_id} {parsed.alg_name} {parsed.desc}"
+    return {"alg": alg_of(storage_dir), "task": task_of(storage_dir),
+            "desc": parsed.desc if parsed else Path(storage_dir).name}
 
 
-def storage_title(storage_dir: Path, max_len: int = 70) -> str:
-    return shorten(Path(storage_dir).name, max_len)
+def storage_heading(storage_dir: Path) -> tuple[str, str]:
+    """(``alg · task · desc``, the folder name): a figure's title and its small print."""
+    f = storage_fields(storage_dir)
+    return SEP.join((f["alg"], f["task"], f["desc"])), Path(storage_dir).name
+
+
+def differing_labels(storage_dirs: list[Path]) -> tuple[list[str], str]:
+    """Names that tell storage dirs apart, and what they share.
+
+    Each label holds only the fields among alg, task and desc that differ between the
+    storage dirs (``moons`` / ``blobs`` when only the task differs); the common ones make
+    the heading (``mlp · grid_demo``). When no field differs, or two labels still clash,
+    each label starts with its storage id.
+
+    Returns:
+        (one label per storage dir, in order; the heading of the shared fields, "" if none).
+    """
+    fields = [storage_fields(d) for d in storage_dirs]
+    keys = ("alg", "task", "desc")
+    differ = [k for k in keys if len({f[k] for f in fields}) > 1]
+    heading = SEP.join(fields[0][k] for k in keys if k not in differ) if fields else ""
+    labels = [SEP.join(f[k] for k in differ) for f in fields]
+    if not differ or len(set(labels)) < len(labels):
+        ids = [(StorageName.parse(Path(d).name) or [Path(d).name])[0] for d in storage_dirs]
+        labels = [f"{i}{SEP}{lab}" if lab else i for i, lab in zip(ids, labels)]
+    return labels, heading
 
 
 def _prepared(storage_dir: Path, key: str) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alfred.results.labels import experiment_label, storage_title, varied_keys
+from alfred.results.labels import experiment_label, storage_heading, varied_keys
 from alfred.results.loading import iter_curves
 from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
@@ -125,8 +125,9 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
             axes[rows[-1], col].xaxis.set_tick_params(labelbottom=True)
     what = f"top {len(curves)} of {n_total} experiments by {ranked_by}" if n_total and n_total > len(curves) \
         else f"{len(curves)} experiment(s)"
-    fig.suptitle(f"{storage_title(storage_dir)}\n{y_metric} vs {x_metric or 'entry index'}: one curve per seed; "
-                 f"{what}", fontsize="medium")
+    heading, small = storage_heading(storage_dir)
+    plots.head_figure(fig, heading, small=small,
+                      subtitle=f"{y_metric} vs {x_metric or 'entry index'}: one curve per seed; {what}")
     path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
     plots.save_fig(fig, path, formats=("png",))
     return path.parent / f"{path.name}.png"

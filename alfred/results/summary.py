@@ -148,7 +148,7 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
         figures.curve_figure(scores, bands, files.learning_curves(settings.y_metric), n_resamples=curve_resamples)
         figures.bar_figure(scores, files.performance(settings.perf_metric), n_resamples=n_resamples)
         summary["figures"] = sorted(p.name for p in tmp.glob("*.png"))
-        if figures.sensitivity_figure(scores, files.sensitivity(settings.perf_metric)):
+        if figures.sensitivity_figure(scores, files.sensitivity(settings.perf_metric), n_resamples=n_resamples):
             summary["figures"].append(files.sensitivity(settings.perf_metric).name + ".png")
         files.text.write_text(_summary_text(summary, scores), encoding="utf-8")
         files.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")  # written last

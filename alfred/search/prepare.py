@@ -139,11 +139,14 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
     if schedule.kind == "grid":
         save_dict_to_json(schedule.variations, storage.variations)
     else:
-        _plot_sampled_variations(storage_dir, plan.new_experiments)
+        _plot_sampled_variations(storage_dir, plan.new_experiments, plan, f"{schedule.kind}_{desc}",
+                                 f"sampled by {schedule.path.name}")
     storage.kind_flag(schedule.kind).touch()
 
 
-def _plot_sampled_variations(storage_dir: Path, experiments: list[dict]) -> None:
+def _plot_sampled_variations(storage_dir: Path, experiments: list[dict], plan: StoragePlan, storage_desc: str,
+                             small: str) -> None:
+    """``variations<k>.png``: the values sampled for these experiments, titled ``alg · task · desc``."""
     from alfred.utils.plots import plot_sampled_hyperparams_figures, save_fig
 
     samples = {k: [e.get(k) for e in experiments] for k in dict.fromkeys(k for e in experiments for k in e)}
@@ -151,7 +154,9 @@ def _plot_sampled_variations(storage_dir: Path, experiments: list[dict]) -> None
         return
     storage = StorageDir(storage_dir)
     existing = len(storage.variations_figures())
-    for k, fig in enumerate(plot_sampled_hyperparams_figures(samples), start=existing + 1):
+    title = f"{plan.alg_name} · {plan.task_name} · {storage_desc}: {len(experiments)} sampled experiments"
+    figs = plot_sampled_hyperparams_figures(samples, title=title, small=small)
+    for k, fig in enumerate(figs, start=existing + 1):
         save_fig(fig, storage.variations_figure(k), formats=("png",))
 
 
@@ -171,7 +176,8 @@ def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, te
             if progress:
                 progress(1)
     if schedule.kind == "random" and plan.new_experiments:
-        _plot_sampled_variations(storage_dir, plan.new_experiments)
+        _plot_sampled_variations(storage_dir, plan.new_experiments, plan, storage_desc,
+                                 f"added to {Path(storage_dir).name}, sampled by {schedule.path.name}")
     for params in plan.new_experiments:
         reserved = reserve_experiment(storage_dir)
         tmp = temp_sibling(reserved)

@@ -5,10 +5,18 @@ module           what it draws / holds
 ===============  ==================================================================
 ``style``        the shared look (style context, palette), ``new_figure``, ``save_fig``,
                  ``short_value`` (labels), the limits ``MAX_PANELS`` and ``MAX_BARS``
-``curves``       learning curves, thin per seed or means with interval bands;
+``axes``         ``head_figure`` (titles), ``is_log_spaced`` and ``value_axis`` (log axes,
+                 one tick per grid value)
+``curves``       learning curves, thin per seed or means with interval bands, identical
+                 ones told apart; ``draw_curve_spread`` (many curves summarised);
                  ``moving_average``
-``rankings``     experiments ranked as horizontal bars; score distributions as violins
-``hyperparams``  sampled hyperparameters (random searches); score vs each hyperparameter
+``forest``       experiments ranked as dots with intervals, on an axis zoomed to the data
+``rankings``     experiments ranked as bars from zero
+``densities``    score distributions as violins cut at the data
+``hyperparams``  sampled hyperparameters of random searches (histograms, counts)
+``sensitivity``  score vs each hyperparameter, coloured by another one
+``aggregates``   rliable's figures: aggregate estimates with intervals per algorithm,
+                 performance profiles, probability of improvement
 ``legacy``       the 0.2 call forms: ``create_fig``, ``plot_curves``, ``bar_chart``,
                  ``plot_vertical_densities``, ``plot_sampled_hyperparams``, ``smooth_out``
 ===============  ==================================================================
@@ -29,16 +37,26 @@ from alfred.utils.misc import lazy_exports
 _EXPORTS = {
     "MAX_BARS": "style",
     "MAX_PANELS": "style",
+    "head_figure": "axes",
+    "heading_lines": "axes",
+    "is_log_spaced": "axes",
     "new_figure": "style",
     "save_fig": "style",
     "short_value": "style",
+    "value_axis": "axes",
+    "draw_curve_spread": "curves",
     "draw_curves": "curves",
+    "draw_thin_curves": "curves",
     "moving_average": "curves",
-    "draw_densities": "rankings",
+    "draw_densities": "densities",
     "draw_ranked_bars": "rankings",
+    "draw_ranked_intervals": "forest",
     "draw_sampled_hyperparams": "hyperparams",
     "plot_sampled_hyperparams_figures": "hyperparams",
-    "plot_sensitivity": "hyperparams",
+    "plot_sensitivity": "sensitivity",
+    "plot_interval_estimates": "aggregates",
+    "plot_performance_profiles": "aggregates",
+    "plot_probability_of_improvement": "aggregates",
     "bar_chart": "legacy",
     "create_fig": "legacy",
     "plot_curves": "legacy",

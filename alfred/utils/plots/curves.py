@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-__all__ = ["draw_curves", "moving_average"]
+__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "moving_average"]
 
 
 def moving_average(y: ArrayLike, window: int) -> np.ndarray:
@@ -99,6 +99,8 @@ def draw_curves(
     legend: bool = True,
     linewidth: float | None = None,
     band_alpha: float = 0.25,
+    mark_identical: bool = True,
+    legend_outside: bool = False,
 ) -> Axes:
     """Draw curves (e.g. one per seed), or mean curves with a shaded interval band each.
 
@@ -116,7 +118,8 @@ def draw_curves(
         lowers: lower bounds of the band, same shapes as ``ys``; give ``uppers`` too.
         uppers: upper bounds of the band, same shapes as ``ys``; give ``lowers`` too.
         labels: legend label per curve (``None`` entries are left out of the legend;
-            repeated labels, e.g. all seeds of one experiment, get one legend entry).
+            repeated labels, e.g. all seeds of one experiment, get one legend entry;
+            set as the lines' labels, so ``ax.get_legend_handles_labels()`` finds them).
         colors: one matplotlib colour for all curves, or one colour per curve; ``None``
             cycles the 10 colour-blind-safe colours, then dashed, dotted... lines.
         xlabel: x-axis label.
@@ -126,6 +129,12 @@ def draw_curves(
         legend: draw a legend when at least one curve is labelled.
         linewidth: line width in points; ``None`` gives 1.0 for plain curves, 2.0 with bands.
         band_alpha: opacity of the shaded bands, in [0, 1].
+        mark_identical: curves identical to an earlier one (same x, y and band) would hide
+            each other: draw them dashed over it, so each colour shows in turn, and note
+            under the axes which are identical (e.g. "identical curves: exp3 and exp7").
+        legend_outside: put the legend right of the axes (always done past 10 entries).
+            The legend holds every labelled artist of the axes, including ones drawn
+            before (e.g. by :func:`draw_curve_spread`).
 
     Returns:
         The axes drawn on.
@@ -168,27 +177,124 @@ def draw_curves(
         raise ValueError(f"band_alpha must be in [0, 1], got {band_alpha}")
     lw = linewidth if linewidth is not None else (2.0 if bands is not None else 1.0)
 
+    groups = identical_groups(x_list, curves, bands) if mark_identical else []
+    dash = max(4.0, 3.0 * lw)
+    for group in groups:  # later members dashed over the first, so every colour shows in turn
+        for j, i in enumerate(group[1:]):
+            styles[i] = (dash * j, (dash, dash * (len(group) - 1)))
+    on_top = {i for g in groups for i in g[1:]}
+
     with styled():
         if ax is None:
             ax = new_axes((8.0, 4.5))
-        handles: dict[str, Any] = {}
+        seen: set[str] = set()
         for i, (x, y) in enumerate(zip(x_list, curves)):
             label = None if labels is None else labels[i]
-            (line,) = ax.plot(x, moving_average(y, smooth), color=color_list[i], lw=lw, ls=styles[i],
-                              alpha=0.9 if bands is None else 1.0)
+            legend_label = label if label is not None and label not in seen else "_nolegend_"
+            if label is not None:
+                seen.add(label)
+            ax.plot(x, moving_average(y, smooth), color=color_list[i], lw=lw, ls=styles[i],
+                    alpha=0.9 if bands is None else 1.0, label=legend_label, zorder=2.1 if i in on_top else 2)
             if bands is not None:
                 ax.fill_between(x, moving_average(bands[i][0], smooth), moving_average(bands[i][1], smooth),
                                 color=color_list[i], alpha=band_alpha, linewidth=0)
-            if label is not None and label not in handles:
-                handles[label] = line
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
+        if groups:
+            _identical_note(ax, groups, labels)
+        handles, texts = ax.get_legend_handles_labels()
         if legend and handles:
-            if len(handles) > 10:  # many entries: put the legend outside, right of the axes
-                ax.legend(list(handles.values()), list(handles.keys()), fontsize="small", loc="upper left",
-                          bbox_to_anchor=(1.01, 1.0), ncols=math.ceil(len(handles) / 25))
+            if legend_outside or len(handles) > 10:  # many entries: the legend outside, right of the axes
+                ax.legend(handles, texts, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                          ncols=math.ceil(len(handles) / 25))
             else:
-                ax.legend(list(handles.values()), list(handles.keys()), fontsize="small", loc="best")
+                ax.legend(handles, texts, fontsize="small", loc="best")
     return ax
+
+
+def identical_groups(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray],
+                     bands: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> list[list[int]]:
+    """Indices of curves identical to each other (same x, y and band, NaN equal to NaN), in
+    groups of 2 or more, each sorted; curves found in no group are unique."""
+    by_key: dict[tuple[bytes, ...], list[int]] = {}
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        parts = [np.asarray(x, dtype=float), np.asarray(y, dtype=float)]
+        if bands is not None:
+            parts += [np.asarray(b, dtype=float) for b in bands[i]]
+        key = tuple(p.shape.__repr__().encode() + np.where(np.isnan(p), np.nan, p).tobytes() for p in parts)
+        by_key.setdefault(key, []).append(i)
+    return [g for g in by_key.values() if len(g) > 1]
+
+
+def _identical_note(ax: Axes, groups: list[list[int]], labels: Sequence[str | None] | None) -> None:
+    """Say under the x-axis label which curves are identical (a dashed line hides nothing)."""
+    import textwrap
+
+    def name(i: int) -> str:
+        label = None if labels is None else labels[i]
+        return str(label) if label is not None else f"curve {i + 1}"
+
+    width_chars = max(30, int(ax.get_window_extent().width / ax.figure.dpi * 72 / 5.5))  # ~ small font
+    lines = ["identical curves (dashed over each other):"]
+    for g in groups[:3]:
+        names = [name(i) for i in g]
+        text = " and ".join([", ".join(names[:-1]), names[-1]])
+        lines += textwrap.wrap(text, width_chars, break_long_words=False) or [text]
+    if len(groups) > 3:
+        lines.append(f"and {len(groups) - 3} more groups")
+    ax.annotate("\n".join(lines), xy=(0.0, 0.0), xycoords=("axes fraction", ax.xaxis.label), xytext=(0, -3),
+                textcoords="offset points", ha="left", va="top", fontsize="small", color="0.25",
+                fontstyle="italic", annotation_clip=False)
+
+
+def draw_thin_curves(ax: Axes, xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *, color: Any = "0.75",
+                     linewidth: float = 0.7, label: str | None = None, max_points: int = 500) -> None:
+    """Draw many curves as one thin-line collection (e.g. every other experiment's mean, behind).
+
+    One ``LineCollection`` draws in a fraction of the time of one line per curve. Each
+    curve keeps at most ``max_points`` points (an even stride): a background line needs no more.
+
+    Args:
+        ax: axes to draw on.
+        xs: x values per curve, each shape (n_i,).
+        ys: y values per curve, each shape (n_i,); NaNs leave gaps.
+        color: one matplotlib colour for all.
+        linewidth: line width in points.
+        label: legend text for the whole collection (one entry), or None.
+        max_points: most points kept per curve.
+    """
+    from matplotlib.collections import LineCollection
+
+    segments = []
+    for x, y in zip(xs, ys):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        stride = max(1, math.ceil(len(x) / max_points))
+        segments.append(np.column_stack([x[::stride], y[::stride]]))
+    collection = LineCollection(segments, colors=color, linewidths=linewidth, zorder=1,
+                                label=label if label is not None else "_nolegend_")
+    ax.add_collection(collection)
+    ax.autoscale_view()
+
+
+def draw_curve_spread(ax: Axes, x: ArrayLike, middle: ArrayLike, lower: ArrayLike, upper: ArrayLike, *,
+                      label: str | None = None, color: Any = "0.6", band_alpha: float = 0.25) -> None:
+    """Summarise many curves by a middle line (e.g. their median) in a shaded range (e.g. 10%-90%).
+
+    Drawn behind everything else, in grey by default: the curves that are not shown one by
+    one (a search's other experiments) without drawing each.
+
+    Args:
+        ax: axes to draw on.
+        x: x values, shape (n,).
+        middle: the middle curve, shape (n,).
+        lower: lower edge of the range, shape (n,).
+        upper: upper edge of the range, shape (n,).
+        label: one legend entry for the line and its range, or None.
+        color: matplotlib colour.
+        band_alpha: opacity of the range, in [0, 1].
+    """
+    ax.fill_between(x, lower, upper, color=color, alpha=band_alpha, linewidth=0, zorder=0.5,
+                    label=label if label is not None else "_nolegend_")
+    ax.plot(x, middle, color=color, lw=1.0, ls="-", zorder=0.6, label="_nolegend_")

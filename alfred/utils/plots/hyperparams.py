@@ -1,7 +1,8 @@
-"""Hyperparameters: the values a random search sampled, and each score against each varied value.
+"""Hyperparameters a random search sampled (``variations<k>.png``): histograms of continuous
+values (log bins when log-spaced), one count bar per value otherwise.
 
-Both draw values given to them (the sampled configurations, the experiments' scores and
-intervals computed elsewhere); nothing here loads results or resamples.
+Drawn from the sampled configurations given; nothing here loads results. (Scores against
+each hyperparameter: :mod:`alfred.utils.plots.sensitivity`.)
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from alfred.utils.plots.axes import head_figure, is_log_spaced
 from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, shorten, styled, tilt_if_crowded
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-    from numpy.typing import ArrayLike
 
-__all__ = ["draw_sampled_hyperparams", "plot_sampled_hyperparams_figures", "plot_sensitivity"]
+__all__ = ["draw_sampled_hyperparams", "is_continuous", "plot_sampled_hyperparams_figures"]
 
-_DISCRETE_MAX_UNIQUE = 10  # numeric hyperparameters with at most this many values get count bars
+_DISCRETE_MAX_UNIQUE = 10  # numeric hyperparameters with more distinct values are continuous
+_RUG_MAX = 200  # samples drawn one by one under a histogram up to this many
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -48,18 +50,22 @@ def _classify(values: Sequence[Any]) -> tuple[Literal["numeric", "categorical"],
     return kind, n_missing
 
 
-def _spans_decades(values: np.ndarray, decades: float = 2.0) -> bool:
-    """Tell whether ``values`` call for a log axis: positive, spanning > ``decades`` decades.
+def is_continuous(numbers: np.ndarray) -> bool:
+    """Tell whether sampled numbers come from a continuous range rather than a list of choices.
 
-    The values must also sit mostly in the lower decades (median below a tenth of the
-    maximum), so that e.g. uniform samples in [0, 1] whose minimum happens to be tiny keep a
-    linear axis, while log-uniform samples (learning rates) get a log one.
+    True with more than 10 distinct values, or when non-integer values are mostly distinct
+    (each drawn about once: e.g. 8 log-uniform learning rates), where one count bar per value
+    would show a row of bars of height 1. Integers and repeated values (choices among
+    0, 1e-4, 1e-3) are discrete.
+
+    Args:
+        numbers: the sampled values, shape (n,), finite.
     """
-    values = values[np.isfinite(values)]
-    if not values.size or values.min() <= 0:
-        return False
-    vmax = values.max()
-    return bool(vmax / values.min() > 10.0**decades and np.median(values) < vmax / 10.0)
+    distinct = np.unique(numbers)
+    if distinct.size > _DISCRETE_MAX_UNIQUE:
+        return True
+    fractional = bool(np.any(distinct != np.round(distinct)))
+    return fractional and distinct.size >= 3 and distinct.size > numbers.size / 2
 
 
 def _category_label(value: Any) -> str:
@@ -76,15 +82,22 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
     kind, n_missing = _classify(values)
     present = [v for v in values if not _is_missing(v)]
     numbers = np.array(present, dtype=float) if kind == "numeric" else None
-    if numbers is not None and len(np.unique(numbers)) > _DISCRETE_MAX_UNIQUE:
-        log = _spans_decades(numbers)
+    log = False
+    if numbers is not None and is_continuous(numbers):
+        n_bins = int(min(bins, max(5, math.ceil(2.0 * numbers.size ** (1 / 3)))))  # Rice's rule, capped
+        log = is_log_spaced(numbers)
         if log:
-            edges = np.geomspace(numbers.min(), numbers.max(), bins + 1)
+            edges = np.geomspace(numbers.min(), numbers.max(), n_bins + 1)
         else:
-            edges = np.histogram_bin_edges(numbers, bins=bins)
+            edges = np.histogram_bin_edges(numbers, bins=n_bins)
         ax.hist(numbers, bins=edges, color=color, edgecolor="white", linewidth=0.5)
+        if numbers.size <= _RUG_MAX:  # every sample as a tick under the bars
+            ax.scatter(numbers, np.full(numbers.size, 0.0), marker="|", s=60, color="0.2", linewidth=1.0,
+                       transform=ax.get_xaxis_transform(), zorder=3, clip_on=False)
         if log:  # after plotting: an empty axes warns when made log
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")  # 0.01, 0.1, 1 rather than 10^-2
+        ax.yaxis.get_major_locator().set_params(integer=True)
     else:
         counts = Counter(present) if kind == "numeric" else Counter(
             "unset" if _is_missing(v) else v for v in values)
@@ -109,6 +122,8 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
     title = shorten(name, 40)
     if kind == "numeric" and n_missing:
         title += f" ({n_missing} unset)"
+    if log:
+        ax.set_xlabel("log-spaced bins", fontsize="small", color="0.3")
     ax.set_title(title)
     ax.set_ylabel("count")
 
@@ -119,13 +134,16 @@ def draw_sampled_hyperparams(
     samples: Mapping[str, Sequence[Any]],
     bins: int = 20,
     title: str = "",
+    small: str = "",
 ) -> Figure:
     """Draw the distribution of each sampled hyperparameter, one panel each.
 
-    Numeric hyperparameters with more than 10 distinct values get a histogram, on a log
-    x-axis (log-spaced bins) when the values are positive and span more than 2 decades;
-    other hyperparameters (strings, bools, few distinct numbers) get one count bar per
-    value. ``None``/NaN values count as unset. Used for ``variations<k>.png`` of a random
+    Continuous numeric hyperparameters (:func:`is_continuous`: more than 10 distinct values,
+    or non-integer values mostly drawn once) get a histogram (Rice's rule for the number of
+    bins, at most ``bins``) with every sample marked by a tick under it (up to 200 samples),
+    on a log x-axis with log-spaced bins when :func:`~alfred.utils.plots.is_log_spaced`;
+    other hyperparameters (strings, bools, integers or repeated choices) get one count bar
+    per value. ``None``/NaN values count as unset. Used for ``variations<k>.png`` of a random
     search; with more than about 12 hyperparameters prefer
     :func:`plot_sampled_hyperparams_figures`, which splits them over several figures. (The
     0.2 form, one strip of points per hyperparameter, is
@@ -135,8 +153,9 @@ def draw_sampled_hyperparams(
         axes: panels to draw on, any array/sequence shape holding at least ``len(samples)``
             axes (spare ones are hidden); ``None`` creates a grid of up to 4 columns.
         samples: ``name -> sampled values``, one value per sampled configuration.
-        bins: number of histogram bins for numeric hyperparameters.
-        title: figure title (suptitle).
+        bins: most histogram bins for continuous hyperparameters.
+        title: figure title (see :func:`~alfred.utils.plots.head_figure`).
+        small: small print under the title (e.g. the storage folder's name).
 
     Returns:
         The figure holding the panels (not the axes), ready for ``save_fig``.
@@ -165,8 +184,8 @@ def draw_sampled_hyperparams(
             _draw_hyperparam_panel(ax_list[i], str(name), list(values), bins, colors[i])
         for ax in ax_list[n:]:
             ax.set_visible(False)
-        if title:
-            fig.suptitle(title)
+        if title or small:
+            head_figure(fig, title, small=small)
     return fig
 
 
@@ -176,6 +195,7 @@ def plot_sampled_hyperparams_figures(
     *,
     bins: int = 20,
     title: str = "Sampled hyperparameters",
+    small: str = "",
 ) -> list[Figure]:
     """Split many sampled hyperparameters over several figures of at most ``per_fig`` panels.
 
@@ -184,6 +204,7 @@ def plot_sampled_hyperparams_figures(
         per_fig: most panels per figure, 1 <= per_fig <= ``MAX_PANELS``.
         bins: number of histogram bins for numeric hyperparameters.
         title: title of each figure; ``" (i/k)"`` is appended when there are several.
+        small: small print under each title (e.g. the storage folder's name).
 
     Returns:
         The figures, in the order of ``samples``' keys (e.g. save figure ``k`` as
@@ -201,128 +222,6 @@ def plot_sampled_hyperparams_figures(
     figs = []
     for k, chunk in enumerate(chunks):
         suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
-        figs.append(draw_sampled_hyperparams(samples=chunk, bins=bins, title=f"{title}{suffix}" if title else ""))
+        figs.append(draw_sampled_hyperparams(samples=chunk, bins=bins, title=f"{title}{suffix}" if title else "",
+                                             small=small))
     return figs
-
-
-# ----------------------------------------------------------------------------- sensitivity
-
-
-def plot_sensitivity(
-    scores: ArrayLike,
-    hyperparams: Mapping[str, Sequence[Any]],
-    *,
-    ylabel: str = "score",
-    lowers: ArrayLike | None = None,
-    uppers: ArrayLike | None = None,
-    max_panels: int = 12,
-    title: str = "",
-) -> Figure:
-    """Draw each experiment's final score against each varied hyperparameter, one panel each.
-
-    Numeric hyperparameters give a scatter (log x-axis when positive and spanning more than
-    2 decades); categorical ones (strings, bools, mixed) give a box plot per category with
-    the points overlaid. Hyperparameters with a single value are skipped (not varied);
-    experiments where a hyperparameter is unset (None/NaN) or the score is NaN are left out
-    of that panel. Panels share the score axis.
-
-    Args:
-        scores: final score per experiment, shape (n_experiments,).
-        hyperparams: ``name -> value per experiment``, each of length n_experiments.
-        ylabel: score-axis label.
-        lowers: lower bound of each score's interval, shape (n_experiments,); drawn as
-            error bars. Give ``uppers`` too.
-        uppers: upper bound of each score's interval, shape (n_experiments,).
-        max_panels: most varied hyperparameters allowed, 1 <= max_panels <= ``MAX_PANELS``.
-        title: figure title (suptitle).
-
-    Returns:
-        The figure (one panel per varied hyperparameter, or one panel saying none varies).
-
-    Raises:
-        ValueError: on mismatched lengths, only one of lowers/uppers, or more varied
-            hyperparameters than ``max_panels`` (pass a subset, or split over figures).
-    """
-    y = np.asarray(scores, dtype=float).reshape(-1)
-    n = y.size
-    if (lowers is None) != (uppers is None):
-        raise ValueError("give both lowers and uppers, or neither")
-    lo = None if lowers is None else np.asarray(lowers, dtype=float).reshape(-1)
-    up = None if uppers is None else np.asarray(uppers, dtype=float).reshape(-1)
-    if lo is not None and up is not None and (lo.size != n or up.size != n):
-        raise ValueError(f"lowers/uppers must have n_experiments = {n} values")
-    if not 1 <= max_panels <= MAX_PANELS:
-        raise ValueError(f"max_panels must be in [1, {MAX_PANELS}], got {max_panels}")
-    for name, values in hyperparams.items():
-        if len(values) != n:
-            raise ValueError(f"hyperparameter {name!r} has {len(values)} values for {n} scores")
-    varied = {
-        str(name): list(values)
-        for name, values in hyperparams.items()
-        if len({_category_label(v) if not _is_number(v) else float(v) for v in values}) > 1
-    }
-    if len(varied) > max_panels:
-        raise ValueError(f"{len(varied)} hyperparameters vary, more than max_panels={max_panels}: "
-                         "pass a subset or split them over several figures")
-    yerr_all = None
-    if lo is not None and up is not None:
-        yerr_all = np.vstack([np.nan_to_num(np.clip(y - lo, 0, None)), np.nan_to_num(np.clip(up - y, 0, None))])
-    from matplotlib.colors import to_rgba
-
-    rng = np.random.default_rng(0)
-    point_color, box_color = palette()[0], palette()[7]
-    with styled():
-        if not varied:
-            fig, grid = new_figure(1, 1)
-            ax = grid[0, 0]
-            ax.text(0.5, 0.5, "no hyperparameter varies", ha="center", va="center", transform=ax.transAxes)
-            ax.set_axis_off()
-            if title:
-                fig.suptitle(title)
-            return fig
-        n_cols = min(3, len(varied))
-        fig, grid = new_figure(math.ceil(len(varied) / n_cols), n_cols, panel_size=(4.0, 3.2), sharey=True)
-        ax_list = list(grid.ravel())
-        for ax, (name, values) in zip(ax_list, varied.items()):
-            kind, n_missing = _classify(values)
-            keep = np.array([not _is_missing(v) for v in values]) & np.isfinite(y)
-            idx = np.flatnonzero(keep)
-            yerr = None if yerr_all is None else yerr_all[:, idx]
-            if kind == "numeric":
-                x = np.array([values[i] for i in idx], dtype=float)
-                if yerr is not None:
-                    ax.errorbar(x, y[idx], yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.8, zorder=2)
-                ax.scatter(x, y[idx], s=18, color=point_color, edgecolor="white", linewidth=0.4,
-                           alpha=0.85, zorder=3)
-                if _spans_decades(x):  # after plotting: an empty axes warns when made log
-                    ax.set_xscale("log")
-            else:
-                labels = [_category_label(values[i]) for i in idx]
-                cats = sorted(set(labels))
-                pos_of = {c: j for j, c in enumerate(cats)}
-                groups = [y[idx][[lab == c for lab in labels]] for c in cats]
-                ax.boxplot(groups, positions=np.arange(len(cats)), widths=0.5, manage_ticks=False,
-                           showfliers=False, patch_artist=True, zorder=2,
-                           boxprops={"facecolor": to_rgba(box_color, 0.25), "edgecolor": "0.3"},
-                           medianprops={"color": "0.1", "linewidth": 1.5},
-                           whiskerprops={"color": "0.3"}, capprops={"color": "0.3"})
-                xj = np.array([pos_of[lab] for lab in labels], dtype=float) + rng.uniform(-0.2, 0.2, len(labels))
-                if yerr is not None:
-                    ax.errorbar(xj, y[idx], yerr=yerr, fmt="none", ecolor="0.55", elinewidth=0.8, zorder=3)
-                ax.scatter(xj, y[idx], s=14, color=point_color, edgecolor="white", linewidth=0.4,
-                           alpha=0.85, zorder=4)
-                ax.set_xticks(np.arange(len(cats)), cats)
-                ax.set_xlim(-0.6, len(cats) - 0.4)
-                ax.grid(axis="x", visible=False)
-                tilt_if_crowded(ax, cats, chars_per_axis=40)
-            label = shorten(name, 40)
-            if n_missing:
-                label += f" ({n_missing} unset)"
-            ax.set_xlabel(label)
-        for ax in grid[:, 0]:
-            ax.set_ylabel(ylabel)
-        for ax in ax_list[len(varied):]:
-            ax.set_visible(False)
-        if title:
-            fig.suptitle(title)
-    return fig
