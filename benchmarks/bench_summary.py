@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CASES = {  # name: (n_experiments, n_seeds per experiment, n_steps)
-    "small": (300, 10, 1000),
+    "small": (1000, 3, 1000),
     "large": (1000, 100, 1000),
 }
 NAME = "Be1_nogit_algA_taskA_grid_bench"

@@ -87,7 +87,8 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
         try:
             settings = resolve_settings(storage.path, overrides)
             # the summary first: it checks the data and fails with the clearest message
-            summary = summarize_search(storage.path, **settings.to_dict(), n_resamples=n_resamples, seed=seed)
+            summary = summarize_search(storage.path, settings=settings, n_resamples=n_resamples, seed=seed,
+                                       record_flags=False)  # the flags are recorded below, under the lock
             locks.touch(claim)
             make_plot_arrays(storage.path, x_metrics=[settings.x_metric], y_metrics=[settings.y_metric],
                              settings=settings)
@@ -102,6 +103,12 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
                           {"n_completed": completed, "best_experiment": summary["best_experiment"]})
         log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
             f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
+        if summary.get("direction_note"):
+            log(f"  {summary['direction_note']}")
+        unreadable = summary["load_report"]["unreadable"]
+        if unreadable:
+            log(f"  {len(unreadable)} seed(s) unreadable, left out: {unreadable[0]}"
+                + (f" (and {len(unreadable) - 1} more in summary.txt)" if len(unreadable) > 1 else ""))
         try:  # the HTML report only shows these files: a problem with it never fails the summary
             from alfred.results.report import write_storage_report
 

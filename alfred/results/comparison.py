@@ -19,13 +19,13 @@ from pathlib import Path
 from alfred.results.labels import alg_of, storage_label, task_of
 from alfred.results.scoring import band_name, compute_search_scores, curve_bands
 from alfred.results.settings import resolve_settings
-from alfred.results.summary import CURVE_RESAMPLES, move_files_into
+from alfred.results.summary import move_files_into
 from alfred.utils.layout import StorageDir, comparison_figure, comparison_record, experiment_dir_name
 from alfred.utils.misc import AlfredError, temp_sibling
 
-__all__ = ["compare_searches", "compare_models"]
+__all__ = ["compare_searches", "compare_models", "compared_storage_names"]
 
-RANKING_RESAMPLES = 1000  # a comparison only needs the point estimates of the experiments
+RANKING_RESAMPLES = 1000  # compare_searches shows only the experiments' point estimates: no interval to label
 
 
 def _write_into(out_dir: Path, write) -> None:
@@ -79,11 +79,11 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
     by_task: dict[str, list] = {}
     result = {}
     settings = None
-    curve_resamples = min(n_resamples, CURVE_RESAMPLES)
+    curve_resamples = n_resamples  # the count the labels state, as everywhere
     for d in storage_dirs:
         StorageDir(d).require_kind()
         settings = resolve_settings(d, overrides)
-        s = compute_search_scores(d, settings, n_resamples=min(n_resamples, RANKING_RESAMPLES), seed=seed)
+        s = compute_search_scores(d, settings, n_resamples=n_resamples, seed=seed)  # its interval is recorded
         (band,) = curve_bands(d, settings, [s.best], n_resamples=curve_resamples, seed=seed)
         task = task_of(d, s.configs)
         b = s.experiments.index(s.best)
@@ -116,3 +116,12 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
 
     _write_into(out_dir, write)
     return result
+
+
+def compared_storage_names(record: Path) -> set[str] | None:
+    """The storage names a comparison's record (``comparison_record``) covers; None if unreadable."""
+    from alfred.utils.config import read_json_or_empty
+
+    data = read_json_or_empty(record)
+    covered = data.get("scores", data.get("models"))
+    return set(covered) if isinstance(covered, dict) else None

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from alfred.utils.config import load_dict_from_json
 from alfred.utils.layout import DEFAULT_RECORDER, StorageDir
 from alfred.utils.misc import AlfredError
 
-__all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "add_results_args",
-           "check_aggregation", "recorded_defaults", "resolve_settings", "validate_results_settings", "overrides_from"]
+__all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "LOWER_IS_BETTER_WORDS",
+           "add_results_args", "check_aggregation", "infer_direction", "recorded_defaults", "resolve_settings",
+           "validate_results_settings", "overrides_from"]
 
 DEFAULT_MAX_PANELS = 64  # plot arrays: panels drawn by default (alfred.utils.plots.MAX_PANELS: the most a figure holds)
 RESULTS_KEYS = {
@@ -26,7 +27,7 @@ RESULTS_KEYS = {
     "performance_metric": "recorded metric that ranks experiments (default: y_metric)",
     "performance_aggregation": "min, max, avg, last or last_<k>% (a curve -> one score per seed)",
     "y_error_bars": "bootstrapped_CI, stderr, 10th_quantile or none",
-    "lower_is_better": "true when a lower performance is better (e.g. a loss)",
+    "lower_is_better": "true when a lower performance is better (unset: inferred from the metric's name, e.g. a loss)",
 }
 ERROR_BARS = ("bootstrapped_CI", "stderr", "10th_quantile", "none")
 
@@ -71,6 +72,8 @@ class ResultsSettings:
     y_error_bars: str = "bootstrapped_CI"
     lower_is_better: bool = False
     recorder_name: str = DEFAULT_RECORDER
+    # How the direction was decided when lower_is_better was not set (infer_direction); "" when set.
+    direction_note: str = field(default="", compare=False)
 
     @property
     def perf_metric(self) -> str:
@@ -80,7 +83,38 @@ class ResultsSettings:
         return {k: getattr(self, k) for k in (*RESULTS_KEYS, "recorder_name")}
 
 
-_FIELDS = tuple(f.name for f in fields(ResultsSettings))
+_FIELDS = tuple(f.name for f in fields(ResultsSettings) if f.name != "direction_note")
+
+# Words that make a metric lower-is-better when lower_is_better is not set: matched against
+# the whole words of its name (``val_loss``, ``testError``, ``mse`` match; ``glossary``,
+# ``errorless`` do not). Left out on purpose: ambiguous words such as time, length, duration
+# or distance (an episode's length is a reward in CartPole).
+LOWER_IS_BETTER_WORDS = frozenset({
+    "loss", "losses", "error", "errors", "err", "regret", "regrets", "perplexity", "ppl", "mse", "mae", "rmse",
+    "nll", "cost", "costs", "wer", "cer", "fid", "bpd", "bpc", "xent", "crossentropy", "latency", "runtime",
+    "walltime",
+})
+_NEGATIONS = frozenset({"neg", "negative", "minus"})  # "neg_mse" is higher-is-better (scikit-learn scorers)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def infer_direction(metric: str | None, lower_is_better: bool | None) -> tuple[bool, str]:
+    """(lower_is_better, the note saying how it was decided) for a performance metric.
+
+    Set explicitly (True or False): that, with no note. Not set: lower when the metric's
+    name holds one of LOWER_IS_BETTER_WORDS as a word (split at ``_``, ``-``, ``.``,
+    digits and camelCase; not after a negation such as ``neg_``), else higher; the note
+    says which and how to set it.
+    """
+    if lower_is_better is not None:
+        return bool(lower_is_better), ""
+    words = [w.lower() for w in _WORD.findall(metric or "")]
+    found = [w for w in words if w in LOWER_IS_BETTER_WORDS]
+    if found and not _NEGATIONS & set(words):
+        return True, (f"lower {metric} is better: inferred from {found[0]!r} in its name (lower_is_better is not "
+                      "set; RESULTS = {'lower_is_better': False} in the schedule says otherwise)")
+    return False, (f"higher {metric} is better: assumed, as lower_is_better is not set and the name says nothing "
+                   "else (for a loss: --lower_is_better, or RESULTS = {'lower_is_better': True} in the schedule)")
 
 
 def recorded_defaults(storage_dir: Path) -> dict:
@@ -115,6 +149,8 @@ def resolve_settings(storage_dir: Path, overrides: dict | None = None) -> Result
                 raise AlfredError(f"no y_metric for {Path(storage_dir).name}: pass --y_metric or set RESULTS = "
                                   f"{{'y_metric': ...}} in the schedule; recorded metrics: {listed}")
             settings.y_metric = candidates[0]
+    settings.lower_is_better, settings.direction_note = infer_direction(settings.perf_metric,
+                                                                        values.get("lower_is_better"))
     return settings
 
 
@@ -126,7 +162,8 @@ def add_results_args(parser: argparse.ArgumentParser) -> None:
                         help="min, max, avg, last or last_<k>%%: how a seed's curve becomes one score "
                              "(default: RESULTS, else last)")
     parser.add_argument("--lower_is_better", default=None, action="store_true",
-                        help="a lower performance is better (e.g. a loss; default: RESULTS, else higher is better)")
+                        help="a lower performance is better (default: RESULTS, else lower when the metric's name "
+                             "says loss, error, regret, perplexity, mse, nll, cost..., else higher)")
     parser.add_argument("--recorder_name", default=None,
                         help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
 
