@@ -81,7 +81,7 @@ def run(argv: list[str] | None = None) -> int:
     overrides = overrides_from(args)
     if args.benchmark_type is None:
         from alfred.results.auto_summary import seed_counts
-        from alfred.results.summary import seeds_counted, summarize_search
+        from alfred.results.summary import seeds_counted, summarize_search, summary_notes
 
         for d in storage_dirs:
             storage = StorageDir(d)
@@ -90,8 +90,8 @@ def run(argv: list[str] | None = None) -> int:
                                        re_run_if_exists=args.re_run_if_exists)
             print(f"{d.name}: best experiment{summary['best_experiment']} "
                   f"({_fmt(summary['best_score'])}); confidence {summary['confidence']}")
-            if summary.get("direction_note"):
-                print(f"  {summary['direction_note']}")
+            for note in summary_notes(summary):
+                print(f"  {note}")
             if not kept:
                 print(f"  wrote {storage.summary_dir}")
                 continue

@@ -54,7 +54,7 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
     """Summarise each storage dir whose seeds are all done (none UNHATCHED, RUNNING or INTERRUPTED)."""
     from alfred.results.plot_arrays import make_plot_arrays
     from alfred.results.settings import resolve_settings
-    from alfred.results.summary import clear_dir, summarize_search
+    from alfred.results.summary import clear_dir, summarize_search, summary_notes
 
     stale = SUMMARY_STALE_S if stale_after_s is None else stale_after_s
     out = []
@@ -103,12 +103,8 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
                           {"n_completed": completed, "best_experiment": summary["best_experiment"]})
         log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
             f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
-        if summary.get("direction_note"):
-            log(f"  {summary['direction_note']}")
-        unreadable = summary["load_report"]["unreadable"]
-        if unreadable:
-            log(f"  {len(unreadable)} seed(s) unreadable, left out: {unreadable[0]}"
-                + (f" (and {len(unreadable) - 1} more in summary.txt)" if len(unreadable) > 1 else ""))
+        for note in summary_notes(summary):
+            log(f"  {note}")
         try:  # the HTML report only shows these files: a problem with it never fails the summary
             from alfred.results.report import write_storage_report
 

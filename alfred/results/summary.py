@@ -29,8 +29,8 @@ from alfred.utils.layout import (SUMMARY_COMPLETED, SUMMARY_FAILED, StorageDir, 
 from alfred.utils.misc import AlfredError, atomic_write_text, temp_sibling
 from alfred.utils.stats import DEFAULT_N_RESAMPLES
 
-__all__ = ["summarize_search", "read_summary", "seeds_counted", "swap_dir", "move_files_into", "clear_dir",
-           "TOP_K_CURVES", "P_BEST_MEANING"]
+__all__ = ["summarize_search", "read_summary", "seeds_counted", "summary_notes", "swap_dir", "move_files_into",
+           "clear_dir", "TOP_K_CURVES", "P_BEST_MEANING"]
 
 TOP_K_CURVES = 10
 P_BEST_TOP = 5  # experiments listed by P(best)
@@ -102,7 +102,7 @@ def _summary_dict(scores: SearchScores, n_resamples: int, seed: int) -> dict:
         "p_best": p_best,
         "p_best_top": [{"experiment": e, "p_best": p} for e, p in scores.p_best_top(P_BEST_TOP)],
         "p_best_note": scores.p_best_note or (
-            "cannot tell: n=1 (the best has a single seed)" if p_best is None else None),
+            "cannot tell: n=1, the best has a single seed" if p_best is None else None),
         "next_step": next_step,
         "ranking": [{"experiment": scores.experiments[i], "score": float(scores.point[i]),
                      "lower": float(scores.lower[i]), "upper": float(scores.upper[i]),
@@ -125,12 +125,14 @@ def _summary_text(d: dict, scores: SearchScores) -> str:
                 else f"[{_fmt(d['best_interval'][0])}, {_fmt(d['best_interval'][1])}]"),
              f"config: {json.dumps(d['best_config'], sort_keys=True)}",
              f"confidence: {d['confidence']}"]
-    if d["p_best"] is not None:
+    if d["p_best_top"]:
+        best = experiment_dir_name(d["best_experiment"])
+        head = f"{_share(d['p_best'])} for {best}" if d["p_best"] is not None else \
+            f"undefined for {best} ({d['p_best_note']}); among experiments with 2 or more seeds"
         top = ", ".join(f"{experiment_dir_name(t['experiment'])} {_share(t['p_best'])}" for t in d["p_best_top"])
         n_contenders = int(np.sum(scores.p_best >= P_BEST_CONTENDER))
-        lines.append(f"P(best): {_share(d['p_best'])} for experiment{d['best_experiment']} over {d['n_resamples']} "
-                     f"resamples; top {len(d['p_best_top'])}: {top}; {n_contenders} experiment(s) have P(best) >= "
-                     f"{P_BEST_CONTENDER:.0%}")
+        lines.append(f"P(best): {head} over {d['n_resamples']} resamples; top {len(d['p_best_top'])}: {top}; "
+                     f"{n_contenders} experiment(s) have P(best) >= {P_BEST_CONTENDER:.0%}")
     else:
         lines.append(f"P(best): {d['p_best_note']}")
     lines.append(f"next: {d['next_step']}")
@@ -173,6 +175,17 @@ def read_summary(storage_dir: str | os.PathLike) -> dict | None:
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def summary_notes(summary: dict) -> list[str]:
+    """What a script should print under a summary's headline: how the direction was decided
+    (when it was not set) and the seeds that could not be read (e.g. a refused pickle)."""
+    notes = [summary["direction_note"]] if summary.get("direction_note") else []
+    unreadable = (summary.get("load_report") or {}).get("unreadable") or []
+    if unreadable:
+        more = f" (and {len(unreadable) - 1} more in summary.txt)" if len(unreadable) > 1 else ""
+        notes.append(f"{len(unreadable)} seed(s) unreadable, left out: {unreadable[0]}{more}")
+    return notes
 
 
 def seeds_counted(summary: dict) -> int | None:
