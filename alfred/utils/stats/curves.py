@@ -37,6 +37,7 @@ _LAST_PCT = re.compile(r"last_(\d+(?:\.\d+)?)%")
 _COUNTS_CHUNK_BYTES = 32 * 2**20  # float32 resample counts multiplied at once
 _DRAWS_BYTES = 16 * 2**20  # int64 temporaries used to build those counts
 _MEANS_BLOCK_BYTES = 64 * 2**20  # float32 bootstrap means kept for the percentiles
+_DISTINCT_RATIO = 4  # resamples per possible distinct count vector from which each is computed once
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -223,10 +224,12 @@ def bootstrap_mean_ci(
     # One child seed per chunk, so column blocks can regenerate identical counts.
     chunk_seeds = rng.integers(0, 2**63 - 1, size=len(starts))
     qs = [alpha, 1 - alpha]
-    if 4 * math.comb(2 * n_runs - 1, n_runs) <= n_resamples:
+    if _DISTINCT_RATIO * math.comb(2 * n_runs - 1, n_runs) <= n_resamples:
         counts = np.concatenate([_resample_counts(s, n_runs, min(chunk, n_resamples - start))
                                  for start, s in zip(starts, chunk_seeds)])
-        distinct, weights = np.unique(counts, axis=0, return_counts=True)
+        keys = counts.astype(np.int64) @ (n_runs + 1) ** np.arange(n_runs, dtype=np.int64)  # a row as one int
+        _, first, weights = np.unique(keys, return_index=True, return_counts=True)
+        distinct = counts[first]
         means = _resampled_means(centred, valid_t, ragged, distinct)
         lower, upper = _weighted_quantiles(means, weights, qs)
     else:
