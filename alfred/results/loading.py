@@ -135,8 +135,9 @@ def _read_first(recorders_dir: str, names: tuple[str, ...]) -> tuple[str | None,
     one recorder file, costs a lookup per suffix before it and one read.
     """
     access, exists = os.access, os.F_OK
+    base = recorders_dir + os.sep
     for name in names:
-        path = os.path.join(recorders_dir, name)
+        path = base + name
         if access(path, exists):
             return path, read_tape(path)
     return None, None
