@@ -196,3 +196,23 @@ def test_a_comparison_of_other_storage_dirs_is_redone(tmp_path):
     assert r.stdout.splitlines() == [f"{out / 'compare_searches.json'} compares other storage dirs: redoing it",
                                      f"wrote {out}"]
     assert set(json.loads((out / "compare_searches.json").read_text())["scores"]) == {a.name, c.name}
+
+
+@pytest.mark.slow
+def test_a_demo_rerun_redoes_its_comparisons_and_lists_only_this_runs_results(tmp_path):
+    outputs = []
+    for _ in range(2):
+        r = run_module("alfred.demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        outputs.append(r.stdout)
+    assert "compares other storage dirs" not in outputs[0]
+    for kind in ("searches", "retrains"):  # the rerun made new searches: their comparisons are redone
+        assert f"benchmark_{kind}_demo/compare_" in outputs[1]
+        assert f"wrote schedules/benchmark_{kind}_demo" in outputs[1]
+    assert outputs[1].count("compares other storage dirs: redoing it") == 2
+    listed = outputs[1].split("results, under")[1]
+    assert listed.count("storage/") == 4 and listed.count("schedules/benchmark_") == 2
+    compared = json.loads((tmp_path / "demo" / "schedules" / "benchmark_searches_demo" / "compare_searches.json")
+                          .read_text())["scores"]
+    lines = (tmp_path / "demo" / "schedules" / "list_searches_demo.txt").read_text().splitlines()
+    assert set(compared) == {line for line in lines if not line.startswith("#")}
