@@ -143,7 +143,7 @@ def _read_first(recorders_dir: str, names: tuple[str, ...]) -> tuple[str | None,
     return None, None
 
 
-def _floats(values, metric: str, path: Path) -> np.ndarray:
+def _floats(values, metric: str, path: str | Path) -> np.ndarray:
     """A metric's values as float64, None -> NaN; AlfredError if they are not numbers."""
     try:
         return np.asarray(values, dtype=np.float64).reshape(-1)
@@ -228,7 +228,7 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
         yield Path(experiment_dir), tapes
 
 
-def unknown_metric_error(metric: str, report: LoadReport, where: Path) -> AlfredError:
+def unknown_metric_error(metric: str, report: LoadReport, where: str | Path) -> AlfredError:
     recorded = ", ".join(report.metrics) or "none"
     return AlfredError(f"metric {metric!r} is not recorded in {where}; recorded metrics: {recorded}")
 

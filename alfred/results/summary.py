@@ -62,8 +62,8 @@ def _confidence(scores: SearchScores, overlap: list[int], single: list[int]) -> 
     uncomparable = [e for e in single if e != scores.best]
     aside = (f"; {len(uncomparable)} experiment(s) with one seed cannot be compared (cannot tell: n=1)"
              if uncomparable else "")
-    contenders = [e for e, p in zip(scores.experiments, scores.p_best) if p >= P_BEST_CONTENDER]
-    contenders.sort(key=lambda e: -scores.p_best[scores.experiments.index(e)])
+    by_p_best = np.argsort(-np.nan_to_num(scores.p_best, nan=-1.0), kind="stable")
+    contenders = [scores.experiments[i] for i in by_p_best if scores.p_best[i] >= P_BEST_CONTENDER]
     if s.y_error_bars == "none":
         return "unknown: no intervals (--y_error_bars none)", "choose y_error_bars to see how sure the choice is"
     if scores.n_seeds(scores.best) < 2:
