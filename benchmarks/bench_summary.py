@@ -20,7 +20,8 @@ Each case writes a synthetic grid storage dir of COMPLETED seeds, each with a
 
 Every recorder is read once before (not timed), so the page cache holds them, as it does
 right after a launch; a cold cache adds the disk's time to ``load``. Shares are of the whole
-command's wall time; what they leave is the interpreter's start and the command's own work. With ``--repeat`` the medians are printed. Targets (issue 12):
+command's wall time; what they leave is the interpreter's start and the command's own work.
+With ``--repeat`` the medians are printed. Targets (issue 12):
 small <= 5 s, large <= 45 s and <= 1 GiB peak, on the 2-core development machine.
 """
 from __future__ import annotations
