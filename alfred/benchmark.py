@@ -68,25 +68,36 @@ def run(argv: list[str] | None = None) -> int:
     storage_dirs = select_storage_dirs(args.from_file, args.storage_name, args.root_dir)
     overrides = overrides_from(args)
     if args.benchmark_type is None:
-        from alfred.results.summary import summarize_search
+        from alfred.results.auto_summary import seed_counts
+        from alfred.results.summary import seeds_counted, summarize_search, summary_notes
 
         for d in storage_dirs:
             storage = StorageDir(d)
-            existed = storage.summary_files.json.is_file()
+            kept = storage.summary_files.json.is_file() and not args.re_run_if_exists
             summary = summarize_search(d, **overrides, n_resamples=args.n_resamples, seed=args.seed,
                                        re_run_if_exists=args.re_run_if_exists)
-            verb = "kept existing" if existed and not args.re_run_if_exists else "wrote"
             print(f"{d.name}: best experiment{summary['best_experiment']} "
                   f"({_fmt(summary['best_score'])}); confidence {summary['confidence']}")
-            print(f"  {verb} {storage.summary_dir}")
+            for note in summary_notes(summary):
+                print(f"  {note}")
+            if not kept:
+                print(f"  wrote {storage.summary_dir}")
+                continue
+            counted, now = seeds_counted(summary), seed_counts(d)[1]
+            since = (f"; {now} seeds have completed since it was made from {counted}: pass --re_run_if_exists "
+                     "to redo it") if counted is not None and counted < now else ""
+            print(f"  kept existing {storage.summary_dir}{since}")
         return 0
     from alfred.results import comparison
 
     out_dir = comparison_dir(args.from_file, storage_dirs)
     marker = comparison_record(out_dir, args.benchmark_type)
     if marker.exists() and not args.re_run_if_exists:
-        print(f"{marker} exists: nothing done (pass --re_run_if_exists to redo it)")
-        return 0
+        if comparison.compared_storage_names(marker) == {d.name for d in storage_dirs}:
+            print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s); "
+                  "pass --re_run_if_exists to redo it)")
+            return 0
+        print(f"{marker} compares other storage dirs: redoing it")
     getattr(comparison, args.benchmark_type)(storage_dirs, out_dir, overrides, n_resamples=args.n_resamples,
                                              seed=args.seed)
     print(f"wrote {out_dir}")

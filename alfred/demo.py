@@ -88,8 +88,10 @@ def run(argv: list[str] | None = None) -> int:
         for line in Path(list_path).read_text().splitlines():
             if not line.startswith("#"):
                 print(f"  storage/{line}/summary/")
-    for comparison in sorted(Path(SCHEDULES_DIR).glob("benchmark_*")):
-        print(f"  {comparison}/")
+    from alfred.utils.layout import comparison_dir
+
+    for list_path in (list_file, retrains):  # this run's comparisons, not others left in schedules/
+        print(f"  {comparison_dir(Path(list_path), [])}/")
     from alfred.results.report import report_path
 
     print(f"  {report_path(list_file=Path(list_file))}  (open it in a browser)")

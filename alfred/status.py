@@ -9,9 +9,11 @@ root dir.
              CRASH (CRASH.txt), COMPLETED
   progress   (COMPLETED + CRASH) / total; the bar shows # completed, x crashed,
              > running, . the rest
-  elapsed    now - the earliest start recorded in the OPENED files read and in the
+  elapsed    from the earliest start recorded in the OPENED files read and in the
              sampled COMPLETED files (the sample includes the first seeds in launch
-             order, i.e. the first ones claimed)
+             order, i.e. the first ones claimed) to now; once no seed waits or runs, to
+             the end of the last run (the latest COMPLETED, CRASH.txt or interrupted
+             OPENED file), so a finished search's elapsed time stops growing
   ETA        ((UNHATCHED seeds x mean duration) + what is left of each running seed's mean
              duration) / number of seeds running now (one per worker). The mean duration
              comes from at most 200 COMPLETED files, evenly spread. No ETA without a

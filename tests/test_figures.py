@@ -62,7 +62,8 @@ def test_performance_figure_zoomed_titled_and_counted(tmp_path):
     fig = figures.draw_bar_figure(scores, n_resamples=N)
     ax = fig.axes[0]
     assert plots.heading_lines(fig)[:2] == ["algA · taskA · grid_syn", storage.name]
-    assert plots.heading_lines(fig)[2] == "higher is better; best: exp6"  # no P(best) computed: none shown
+    p_best = scores.p_best[scores.experiments.index(6)]  # computed by the scoring, shown in the subtitle
+    assert plots.heading_lines(fig)[2] == f"higher is better; best: exp6; P(best) {p_best:.2f}"
     lo, hi = ax.get_xlim()
     assert 0.85 < lo < 0.90 and 0.985 < hi < 1.0
     assert f"({N} resamples)" in ax.get_xlabel()
@@ -71,11 +72,13 @@ def test_performance_figure_zoomed_titled_and_counted(tmp_path):
     assert len(seeds) == 1  # every seed's score drawn under its experiment
 
 
-def test_performance_figure_shows_p_best_when_computed(tmp_path):
+def test_performance_figure_shows_p_best_only_when_computed(tmp_path):
     _, scores = scores_of(demo_like(tmp_path))
-    scores.p_best = {e: 0.0 for e in scores.experiments} | {6: 0.62, 5: 0.38}
-    fig = figures.draw_bar_figure(scores, n_resamples=N)
-    assert plots.heading_lines(fig)[2] == "higher is better; best: exp6; P(best) 0.62"
+    scores.p_best = np.array([0.62 if e == 6 else 0.38 if e == 5 else 0.0 for e in scores.experiments])
+    assert plots.heading_lines(figures.draw_bar_figure(scores, n_resamples=N))[2] == \
+        "higher is better; best: exp6; P(best) 0.62"
+    scores.p_best = np.zeros(0)  # not computed (e.g. 10th_quantile error bars): nothing said
+    assert plots.heading_lines(figures.draw_bar_figure(scores, n_resamples=N))[2] == "higher is better; best: exp6"
 
 
 def test_resample_count_is_read_from_the_estimates(tmp_path):

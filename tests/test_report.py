@@ -144,7 +144,8 @@ def test_summary_extras_are_shown_when_present(project):
     storage = search(project, {"lr": [0.1, 0.2, 0.3]}, seeds=(1, 2, 3))
     assert launch_main(["--storage_name", storage.name, "--log_level", "WARNING"]) == 0
     html = (storage / "report.html").read_text(encoding="utf-8")
-    assert "P(best)" not in html and "confidence" in html
+    # the summary's own P(best): every seed of an experiment scores the same, so the best always wins
+    assert "P(best) <strong>1.00</strong>" in html and "confidence" in html
     path = storage / SUMMARY_DIR / "summary.json"
     summary = json.loads(path.read_text())
     summary.update(p_best=0.873, p_best_top=[{"experiment": summary["best_experiment"], "p_best": 0.873},

@@ -59,7 +59,7 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
     """Summarise each storage dir whose seeds are all done (none UNHATCHED, RUNNING or INTERRUPTED)."""
     from alfred.results.plot_arrays import make_plot_arrays
     from alfred.results.settings import plot_arrays_for, resolve_settings
-    from alfred.results.summary import clear_dir, summarize_search
+    from alfred.results.summary import clear_dir, summarize_search, summary_notes
 
     stale = SUMMARY_STALE_S if stale_after_s is None else stale_after_s
     out = []
@@ -92,7 +92,8 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
         try:
             settings = resolve_settings(storage.path, overrides)
             # the summary first: it checks the data and fails with the clearest message
-            summary = summarize_search(storage.path, **settings.to_dict(), n_resamples=n_resamples, seed=seed)
+            summary = summarize_search(storage.path, settings=settings, n_resamples=n_resamples, seed=seed,
+                                       record_flags=False)  # the flags are recorded below, under the lock
             locks.touch(claim)
             pairs = plot_arrays_for(storage.path, settings, overrides)
             make_plot_arrays(storage.path, x_metrics=[p[0] for p in pairs], y_metrics=[p[1] for p in pairs],
@@ -108,6 +109,8 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
                           {"n_completed": completed, "best_experiment": summary["best_experiment"]})
         log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
             f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
+        for note in summary_notes(summary):
+            log(f"  {note}")
         try:  # the HTML report only shows these files: a problem with it never fails the summary
             from alfred.results.report import write_storage_report
 

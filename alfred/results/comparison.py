@@ -31,7 +31,7 @@ from alfred.results.summary import move_files_into
 from alfred.utils.layout import StorageDir, comparison_figure, comparison_record, experiment_dir_name
 from alfred.utils.misc import AlfredError, temp_sibling
 
-__all__ = ["compare_models", "compare_searches", "model_aggregates"]
+__all__ = ["compare_models", "compare_searches", "compared_storage_names", "model_aggregates"]
 
 FORMATS = ("png", "pdf")
 AGGREGATES = ("iqm", "median", "mean", "optimality_gap")
@@ -216,3 +216,12 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
 
     _write_into(out_dir, write)
     return result
+
+
+def compared_storage_names(record: Path) -> set[str] | None:
+    """The storage names a comparison's record (``comparison_record``) covers; None if unreadable."""
+    from alfred.utils.config import read_json_or_empty
+
+    data = read_json_or_empty(record)
+    covered = data.get("scores", data.get("models"))
+    return set(covered) if isinstance(covered, dict) else None

@@ -112,13 +112,12 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
 
 def _p_best_text(scores: SearchScores) -> str:
     """``P(best) 0.62`` of the chosen experiment, from the scores' ``p_best`` when computed."""
-    p_best = getattr(scores, "p_best", None)
-    if not p_best:
+    p_best = scores.p_best  # in the order of scores.experiments; empty when not computed
+    if not p_best.size:
         return ""
-    share = p_best.get(scores.best)
-    if share is None or not np.isfinite(share):
-        n = len(scores.seed_scores.get(scores.best, {}))
-        return f"; P(best): cannot tell (n={n})"
+    share = p_best[scores.experiments.index(scores.best)]
+    if not np.isfinite(share):
+        return f"; P(best): cannot tell (n={scores.n_seeds(scores.best)})"
     return f"; P(best) {share:.2f}"
 
 

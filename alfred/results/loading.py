@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,7 +23,7 @@ import numpy as np
 from alfred.utils.layout import CONFIG_UNIQUE, DEFAULT_RECORDER, RECORDER_SUFFIXES, RECORDERS, experiment_num_of
 from alfred.utils.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
-from alfred.utils.recorder import Recorder
+from alfred.utils.recorder import Recorder, UnsafePickleError, load_tape_pickle
 from alfred.utils.seed_state import SeedState, seed_state
 
 __all__ = ["LoadReport", "Curves", "load_curves", "iter_curves", "find_recorder",
@@ -88,33 +87,55 @@ class Curves:
     x: np.ndarray  # (n_steps,) from the longest run; 0..n-1 when no x_metric
     y: np.ndarray  # (n_seeds, n_steps)
     config: dict  # the experiment's config_unique.json (of its first seed), seed removed
+    others: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (n_seeds, n_steps_m), see also=
 
 
-def find_recorder(recorders_dir: Path, recorder_name: str, first: str | None = None) -> Path | None:
-    """``recorders_dir/<recorder_name><suffix>`` for the first suffix that exists (``first`` tried first)."""
+def find_recorder(recorders_dir: Path, recorder_name: str) -> Path | None:
+    """``recorders_dir/<recorder_name><suffix>`` for the first suffix of RECORDER_SUFFIXES that
+    exists (text formats first: a ``.jsonl`` wins over a ``.pkl`` beside it)."""
     if Path(recorder_name).suffix in RECORDER_SUFFIXES:
         path = recorders_dir / recorder_name
         return path if path.is_file() else None
-    suffixes = RECORDER_SUFFIXES if first is None else (first, *(s for s in RECORDER_SUFFIXES if s != first))
-    for suffix in suffixes:
+    for suffix in RECORDER_SUFFIXES:
         path = recorders_dir / f"{recorder_name}{suffix}"
         if path.is_file():
             return path
     return None
 
 
-def read_tape(path: Path) -> dict[str, list]:
-    """The ``{metric: values}`` tape of a recorder file (.pkl read directly: the fast path)."""
-    if path.suffix == ".pkl":
+def read_tape(path: str | os.PathLike) -> dict[str, list]:
+    """The ``{metric: values}`` tape of a recorder file.
+
+    A ``.pkl`` is unpickled directly (the fast path) by the allow-list unpickler of
+    alfred.utils.recorder: builtin values and numpy arrays and scalars only, so a planted
+    pickle raises UnsafePickleError instead of running anything.
+    """
+    path = os.fspath(path)
+    if path.endswith(".pkl"):
         with open(path, "rb") as f:
-            tape = pickle.load(f)
+            tape = load_tape_pickle(f)
         if not isinstance(tape, dict):
             raise AlfredError(f"{path} is not a recorder (a pickled {type(tape).__name__}, expected a dict)")
         return tape
     return Recorder.load(path).tape
 
 
-def _floats(values, metric: str, path: Path) -> np.ndarray:
+def _read_first(recorders_dir: str, names: tuple[str, ...]) -> tuple[str | None, dict | None]:
+    """(path, tape) of the first of ``names`` in ``recorders_dir`` that exists, else (None, None).
+
+    Names are looked up with access(2) (no exception, no stat structure): the common case,
+    one recorder file, costs a lookup per suffix before it and one read.
+    """
+    access, exists = os.access, os.F_OK
+    base = recorders_dir + os.sep
+    for name in names:
+        path = base + name
+        if access(path, exists):
+            return path, read_tape(path)
+    return None, None
+
+
+def _floats(values, metric: str, path: str | Path) -> np.ndarray:
     """A metric's values as float64, None -> NaN; AlfredError if they are not numbers."""
     try:
         return np.asarray(values, dtype=np.float64).reshape(-1)
@@ -150,18 +171,21 @@ class _Seed:
 
 
 def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, include_unfinished: bool,
-                     experiments: set[int] | None = None
-                     ) -> Iterator[tuple[Path, list[tuple[_Seed, Path, dict]]]]:
+                    experiments: set[int] | None = None
+                    ) -> Iterator[tuple[Path, list[tuple[_Seed, str, dict]]]]:
     """Per experiment dir: the (seed ref, recorder path, tape) of each seed that has one.
 
     Seeds are read one at a time; an experiment's tapes are yielded together (callers
-    reduce them to arrays and drop them before the next experiment).
+    reduce them to arrays and drop them before the next experiment). A seed whose recorder
+    cannot be read -- torn, corrupted, or a pickle asking for code (nothing runs) -- is
+    listed in ``report.unreadable`` with the reason.
     """
     storage_dir = Path(storage_dir)
     if not storage_dir.is_dir():
         raise AlfredError(f"storage dir {storage_dir} does not exist")
-    suffix = None  # the suffix the previous seed's recorder had: tried first (one open, no stat)
-    explicit = Path(recorder_name).suffix in RECORDER_SUFFIXES
+    names = (recorder_name,) if Path(recorder_name).suffix in RECORDER_SUFFIXES else \
+        tuple(recorder_name + suffix for suffix in RECORDER_SUFFIXES)
+    completed = SeedState.COMPLETED
     for n, experiment_dir in list_experiment_dirs(storage_dir):
         if experiments is not None and n not in experiments:
             continue
@@ -174,38 +198,29 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
         for seed, sd in seed_dirs:
             ref = _Seed(seed, sd, exp_name)
             state = seed_state(sd).state
-            if state is not SeedState.COMPLETED and not include_unfinished:
+            if state is not completed and not include_unfinished:
                 (report.crashed if state is SeedState.CRASHED else report.unfinished).append(ref.label)
                 continue
-            tape = path = None
-            recorders = os.path.join(sd, RECORDERS)
             try:
-                if suffix is not None:
-                    path = Path(recorders, recorder_name if explicit else recorder_name + suffix)
-                    try:
-                        tape = read_tape(path)
-                    except FileNotFoundError:
-                        path = None
-                if tape is None:
-                    path = find_recorder(Path(recorders), recorder_name, suffix)
-                    if path is not None:
-                        tape = read_tape(path)
+                path, tape = _read_first(os.path.join(sd, RECORDERS), names)
+            except UnsafePickleError as e:  # refused before anything ran: say what it asked for
+                report.unreadable.append(f"{ref.label}: {e}")
+                continue
             except Exception as e:  # a torn pickle, a corrupted file: skip this seed, say why
                 report.unreadable.append(f"{ref.label}: {type(e).__name__}: {e}")
                 continue
             if path is None:
-                if state is SeedState.COMPLETED:
+                if state is completed:
                     report.missing_recorder.append(ref.label)
                 else:
                     (report.crashed if state is SeedState.CRASHED else report.unfinished).append(ref.label)
                 continue
-            suffix = path.suffix
             report._see(tape)
             tapes.append((ref, path, tape))
         yield Path(experiment_dir), tapes
 
 
-def unknown_metric_error(metric: str, report: LoadReport, where: Path) -> AlfredError:
+def unknown_metric_error(metric: str, report: LoadReport, where: str | Path) -> AlfredError:
     recorded = ", ".join(report.metrics) or "none"
     return AlfredError(f"metric {metric!r} is not recorded in {where}; recorded metrics: {recorded}")
 
@@ -225,13 +240,17 @@ def experiment_config(experiment_dir: Path, tapes: list) -> dict:
 
 def iter_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str | None = None,
                 recorder_name: str = DEFAULT_RECORDER, report: LoadReport | None = None,
-                include_unfinished: bool = False, experiments: set[int] | None = None) -> Iterator[Curves]:
+                include_unfinished: bool = False, experiments: set[int] | None = None,
+                also: tuple[str, ...] = ()) -> Iterator[Curves]:
     """Yield one :class:`Curves` per experiment that has at least one loaded seed.
 
     Only one experiment's raw tapes are in memory at a time; ``experiments`` restricts the
     read to those experiment numbers. The x values are those of the
     experiment's longest run (runs of one experiment are assumed to record x alike).
-    AlfredError if ``y_metric`` (or ``x_metric``) is recorded by none of the seeds read so far.
+    ``also`` names other metrics read from the same tapes (one read per seed), in
+    ``Curves.others``, one row per loaded seed (NaN where a seed did not record them).
+    AlfredError if ``y_metric`` (or ``x_metric``, or one of ``also``) is not recorded by
+    the first seed read.
     """
     report = LoadReport() if report is None else report
     storage_dir = Path(storage_dir)
@@ -239,10 +258,11 @@ def iter_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str 
     for experiment_dir, tapes in iter_seed_tapes(storage_dir, recorder_name, report, include_unfinished,
                                                       experiments):
         ys, seeds = [], []
+        others: dict[str, list[np.ndarray]] = {m: [] for m in also}
         x_raw, x_path, x_len = None, None, -1  # x of the longest run so far (converted once, at the end)
         for tree, path, tape in tapes:
             if not checked:
-                for metric in (y_metric, x_metric):
+                for metric in (y_metric, x_metric, *also):
                     if metric is not None and metric not in tape:
                         raise unknown_metric_error(metric, report, path)
                 checked = True
@@ -256,6 +276,8 @@ def iter_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str 
             if x_metric is not None and y.size > x_len:
                 x_raw, x_path, x_len = tape.get(x_metric, []), path, y.size
             ys.append(y)
+            for m, rows in others.items():
+                rows.append(_floats(tape[m], m, path) if m in tape else np.zeros(0))
             seeds.append(tree.seed)
             report.loaded += 1
         if not ys:
@@ -268,7 +290,7 @@ def iter_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str 
         else:
             x = np.arange(n, dtype=np.float64)
         yield Curves(experiment_num_of(experiment_dir), seeds, x, stack_padded(ys),
-                     experiment_config(experiment_dir, tapes))
+                     experiment_config(experiment_dir, tapes), {m: stack_padded(rows) for m, rows in others.items()})
 
 
 def load_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str | None = None,

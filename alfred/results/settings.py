@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from alfred.utils.config import add_bool_flag, load_dict_from_json
 from alfred.utils.layout import DEFAULT_RECORDER, StorageDir
 from alfred.utils.misc import AlfredError
 
-__all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "add_results_args",
-           "check_aggregation", "recorded_defaults", "metric_fallbacks", "plot_arrays_to_make", "plot_arrays_for",
-           "resolve_settings",
+__all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "LOWER_IS_BETTER_WORDS",
+           "add_results_args", "check_aggregation", "infer_direction", "recorded_defaults", "metric_fallbacks",
+           "plot_arrays_to_make", "plot_arrays_for", "resolve_settings",
            "validate_results_settings", "overrides_from"]
 
 DEFAULT_MAX_PANELS = 64  # plot arrays: panels drawn by default (alfred.utils.plots.MAX_PANELS: the most a figure holds)
@@ -42,7 +42,7 @@ RESULTS_KEYS = {
     "performance_metric": "recorded metric that ranks experiments (default: y_metric)",
     "performance_aggregation": "min, max, avg, last or last_<k>% (a curve -> one score per seed)",
     "y_error_bars": "bootstrapped_CI, stderr, 10th_quantile or none",
-    "lower_is_better": "true when a lower performance is better (e.g. a loss)",
+    "lower_is_better": "true when a lower performance is better (unset: inferred from the metric's name, e.g. a loss)",
     "recorder_name": f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})",
 }
 ERROR_BARS = ("bootstrapped_CI", "stderr", "10th_quantile", "none")
@@ -88,6 +88,8 @@ class ResultsSettings:
     y_error_bars: str = "bootstrapped_CI"
     lower_is_better: bool = False
     recorder_name: str = DEFAULT_RECORDER
+    # How the direction was decided when lower_is_better was not set (infer_direction); "" when set.
+    direction_note: str = field(default="", compare=False)
 
     @property
     def perf_metric(self) -> str:
@@ -97,7 +99,40 @@ class ResultsSettings:
         return {k: getattr(self, k) for k in RESULTS_KEYS}
 
 
-_FIELDS = tuple(f.name for f in fields(ResultsSettings))
+_FIELDS = tuple(f.name for f in fields(ResultsSettings) if f.name != "direction_note")
+
+# Words that make a metric lower-is-better when lower_is_better is not set: matched against
+# the whole words of its name (``val_loss``, ``testError``, ``mse`` match; ``glossary``,
+# ``errorless`` do not). Left out on purpose: ambiguous words such as time, length, duration
+# or distance (an episode's length is a reward in CartPole).
+LOWER_IS_BETTER_WORDS = frozenset({
+    "loss", "losses", "error", "errors", "err", "regret", "regrets", "perplexity", "ppl", "mse", "mae", "rmse",
+    "nll", "cost", "costs", "wer", "cer", "fid", "bpd", "bpc", "xent", "crossentropy", "latency", "runtime",
+    "walltime",
+})
+_NEGATIONS = frozenset({"neg", "negative", "minus"})  # "neg_mse" is higher-is-better (scikit-learn scorers)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def infer_direction(metric: str | None, lower_is_better: bool | None) -> tuple[bool, str]:
+    """(lower_is_better, the note saying how it was decided) for a performance metric.
+
+    Set explicitly (True or False): that, with no note. Not set: lower when the metric's
+    name holds one of LOWER_IS_BETTER_WORDS as a word (split at ``_``, ``-``, ``.``,
+    digits and camelCase; not after a negation such as ``neg_``), else higher; the note
+    says which and how to set it.
+    """
+    if lower_is_better is not None:
+        return bool(lower_is_better), ""
+    words = [w.lower() for w in _WORD.findall(metric or "")]
+    found = [w for w in words if w in LOWER_IS_BETTER_WORDS]
+    if found and not _NEGATIONS & set(words):
+        return True, (f"lower {metric} is better: inferred from {found[0]!r} in its name (lower_is_better is not "
+                      "set; RESULTS = {'lower_is_better': False} in the schedule says otherwise)")
+    return False, (f"higher {metric} is better: assumed, as lower_is_better is not set and the name says nothing "
+                   "else (for a loss: --lower_is_better, or RESULTS = {'lower_is_better': True} in the schedule)")
+
+
 
 
 def _prepare_info(storage_dir: Path) -> dict:
@@ -184,7 +219,8 @@ def resolve_settings(storage_dir: Path, overrides: dict | None = None) -> Result
                 listed = ", ".join(recorded) if recorded else f"none (no {settings.recorder_name} recorder found)"
                 raise AlfredError(f"no y_metric for {Path(storage_dir).name}: pass --y_metric or set RESULTS = "
                                   f"{{'y_metric': ...}} in the schedule; recorded metrics: {listed}")
-    # The direction (lower_is_better), when neither a flag nor RESULTS sets it, is decided here too.
+    settings.lower_is_better, settings.direction_note = infer_direction(settings.perf_metric,
+                                                                        explicit.get("lower_is_better"))
     return settings
 
 
@@ -208,7 +244,8 @@ def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = Fa
     group.add_argument("--y_error_bars", choices=ERROR_BARS, default=None,
                        help="interval over seeds (default: bootstrapped_CI)")
     add_bool_flag(group, "--lower_is_better", default=None,
-                  help="a lower performance is better, e.g. a loss (default: higher is better)")
+                  help="a lower performance is better (default: inferred from the performance metric's name: "
+                       "lower for a loss, an error, a regret, ..., else higher; the summary says which)")
     group.add_argument("--recorder_name", default=None,
                        help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
 

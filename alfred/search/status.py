@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from alfred.utils.layout import COMPLETED, CRASH, UNHATCHED, SeedDir
+from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
 from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
@@ -44,7 +44,8 @@ class StorageStatus:
     crashed: int = 0
     completed: int = 0
     first_start_epoch: float | None = None
-    elapsed_s: float | None = None
+    last_end_epoch: float | None = None  # once nothing waits or runs: when the last run ended
+    elapsed_s: float | None = None  # first start to now, or to last_end_epoch once nothing waits or runs
     mean_duration_s: float | None = None
     n_durations_sampled: int = 0
     workers_running: int = 0
@@ -114,6 +115,7 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     status = StorageStatus(str(storage_dir))
     completed: list[tuple[int, int, str]] = []  # (rank in its experiment, experiment number, seed dir)
     crashed: list[str] = []
+    interrupted: list[str] = []
     starts: list[float] = []
     running_ages: list[float] = []
     counts = dict.fromkeys(_STATE_KEYS.values(), 0)
@@ -145,6 +147,7 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
                 n_running += 1
             else:
                 n_interrupted += 1
+                interrupted.append(seed_dir)
             start = s.info.get("start_epoch")
             if isinstance(start, (int, float)):
                 starts.append(float(start))
@@ -172,12 +175,32 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
         status.mean_duration_s = sum(durations) / len(durations)
     if starts:
         status.first_start_epoch = min(starts)
-        status.elapsed_s = max(0.0, now - status.first_start_epoch)
+        end = now
+        if not status.active:  # a finished search's clock stops with its last run
+            status.last_end_epoch = _last_end(completed, crashed, interrupted)
+            end = status.last_end_epoch if status.last_end_epoch is not None else now
+        status.elapsed_s = max(0.0, end - status.first_start_epoch)
     _estimate_time_left(status, running_ages)
     if with_crashes:
         status.crashes = [CrashInfo(SeedDir(d).get_run_name(), _crash_headline(os.path.join(d, CRASH)),
                                     os.path.join(d, CRASH)) for d in sorted(crashed)]
     return status
+
+
+def _last_end(completed: list[tuple[int, int, str]], crashed: list[str], interrupted: list[str]) -> float | None:
+    """When the last run ended: the latest mtime of the COMPLETED and CRASH.txt flags (each is
+    last written when its run ends) and of interrupted runs' OPENED (their last heartbeat).
+    One stat per seed, done only for searches with nothing left to wait for."""
+    last = None
+    flags = [(d, COMPLETED) for _, _, d in completed] + [(d, CRASH) for d in crashed] + \
+        [(d, OPENED) for d in interrupted]
+    for seed_dir, flag in flags:
+        try:
+            mtime = os.stat(os.path.join(seed_dir, flag)).st_mtime
+        except OSError:  # changed state meanwhile (reset, cleaned): not an end
+            continue
+        last = mtime if last is None or mtime > last else last
+    return last
 
 
 def _estimate_time_left(status: StorageStatus, running_ages: list[float]) -> None:

@@ -50,7 +50,7 @@ RECORDERS = "recorders"
 INCREMENTALS = "incrementals"
 ATTEMPTS = "attempts"
 RELEASED = "RELEASED"  # in attempts/<n>/: the attempt was released (preemption, Ctrl-C), not failed
-RECORDER_SUFFIXES = (".pkl", ".jsonl", ".csv")
+RECORDER_SUFFIXES = (".jsonl", ".csv", ".pkl")  # looked for in this order: text first, a .jsonl wins
 DEFAULT_RECORDER = "train_recorder"
 # Storage dir -------------------------------------------------------------------------------
 GRID_SEARCH = "GRID_SEARCH"

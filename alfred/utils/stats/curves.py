@@ -6,6 +6,7 @@ independent columns handled in one vectorised pass, each over the runs that reac
 
 from __future__ import annotations
 
+import math
 import re
 from statistics import NormalDist
 from typing import Literal
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Result, Seed, StatsError,
-                                        check_n_resamples, containing, rng_from, tail_mass)
+                                        check_n_resamples, containing, draw_indices, rng_from, tail_mass)
 
 __all__ = ["aggregate_scores", "bootstrap_mean_ci", "iqm", "mean_and_stderr_ci", "quantile_band"]
 
@@ -25,6 +26,7 @@ _LAST_PCT = re.compile(r"last_(\d+(?:\.\d+)?)%")
 _COUNTS_CHUNK_BYTES = 32 * 2**20  # float32 resample counts multiplied at once
 _DRAWS_BYTES = 16 * 2**20  # int64 temporaries used to build those counts
 _MEANS_BLOCK_BYTES = 64 * 2**20  # float32 bootstrap means kept for the percentiles
+_DISTINCT_RATIO = 4  # resamples per possible distinct count vector from which each is computed once
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -72,7 +74,7 @@ def _resample_counts(seed: int, n_runs: int, size: int) -> npt.NDArray[np.float3
     rows = max(1, _DRAWS_BYTES // (16 * n_runs))  # int64 draws + int64 bincount per entry
     for r0 in range(0, size, rows):
         r1 = min(r0 + rows, size)
-        draws = rng.integers(0, n_runs, size=(r1 - r0, n_runs))
+        draws = draw_indices(rng, n_runs, (r1 - r0, n_runs))
         draws += np.arange(r1 - r0)[:, None] * n_runs  # row offsets: one bincount for all rows
         counts[r0:r1] = np.bincount(draws.ravel(), minlength=draws.size).reshape(draws.shape)
     return counts
@@ -165,10 +167,13 @@ def bootstrap_mean_ci(
     A resample draws ``n_runs`` runs with replacement and uses the same runs for every
     column (a run-level bootstrap of whole curves). Resample ``b`` is stored as a row of
     counts ``c_b`` (how often each run was drawn), so the means of all columns are one
-    matmul ``c_b @ x / n_runs``. Resamples are processed in chunks and columns in blocks,
+    matmul ``x.T @ c_b / n_runs``. Resamples are processed in chunks and columns in blocks,
     so the extra memory stays around 120 MB plus a few copies of ``x`` whatever
     ``n_resamples`` and ``n_steps``. The matmul runs in float32 on column-centred data,
-    so rounding errors are ~1e-7 of the spread of the data.
+    so rounding errors are ~1e-7 of the spread of the data. With few runs (up to 7 at
+    10,000 resamples) the resamples hold few distinct count vectors (10 for 3 runs): each
+    distinct one is computed once and weighted by how often it was drawn, which gives the
+    same percentiles as computing all of them.
 
     Args:
       x: (n_runs, ...) values, e.g. (n_runs, n_steps) curves, NaN-padded when runs have
@@ -197,38 +202,85 @@ def bootstrap_mean_ci(
     count = valid.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(valid, a, 0.0).sum(axis=0) / count
-    centred = np.where(valid, a - mean, 0.0).astype(np.float32)
+    # Columns as rows (n_cols, n_runs): the means of a chunk come out as (n_cols, n_chunk),
+    # each column's resamples contiguous for the percentile step.
+    centred = np.ascontiguousarray(np.where(valid, a - mean, 0.0).T, dtype=np.float32)
+    valid_t = np.ascontiguousarray(valid.T, dtype=np.float32)
     ragged = np.flatnonzero(count < n_runs)  # columns needing a per-resample denominator
 
     chunk = int(max(1, min(n_resamples, _COUNTS_CHUNK_BYTES // (4 * max(n_runs, 1)))))
     starts = range(0, n_resamples, chunk)
     # One child seed per chunk, so column blocks can regenerate identical counts.
     chunk_seeds = rng.integers(0, 2**63 - 1, size=len(starts))
-    block = int(max(1, _MEANS_BLOCK_BYTES // (4 * n_resamples)))
-    lower, upper = np.empty(n_cols), np.empty(n_cols)
-    for c0 in range(0, n_cols, block):
-        cols = slice(c0, min(c0 + block, n_cols))
-        ragged_here = ragged[(ragged >= cols.start) & (ragged < cols.stop)] - c0
-        x_block = np.ascontiguousarray(centred[:, cols])
-        valid_ragged = valid[:, cols][:, ragged_here].astype(np.float32)
-        means = np.empty((n_resamples, cols.stop - c0), dtype=np.float32)
-        for start, chunk_seed in zip(starts, chunk_seeds):
-            counts = _resample_counts(chunk_seed, n_runs, min(chunk, n_resamples - start))
-            out = means[start : start + len(counts)]
-            np.matmul(counts, x_block, out=out)
-            out /= n_runs
-            if ragged_here.size:
-                denom = counts @ valid_ragged
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    out[:, ragged_here] *= n_runs / denom
-        if np.isnan(means).any():  # resamples that drew no run reaching a column
-            s = np.sort(means, axis=0)
-            bounds = _sorted_nanquantile(s, (~np.isnan(means)).sum(axis=0), [alpha, 1 - alpha])
-        else:
-            bounds = np.quantile(means, [alpha, 1 - alpha], axis=0, overwrite_input=True)
-        lower[cols], upper[cols] = bounds
+    qs = [alpha, 1 - alpha]
+    if _DISTINCT_RATIO * math.comb(2 * n_runs - 1, n_runs) <= n_resamples:
+        counts = np.concatenate([_resample_counts(s, n_runs, min(chunk, n_resamples - start))
+                                 for start, s in zip(starts, chunk_seeds)])
+        keys = counts.astype(np.int64) @ (n_runs + 1) ** np.arange(n_runs, dtype=np.int64)  # a row as one int
+        _, first, weights = np.unique(keys, return_index=True, return_counts=True)
+        distinct = counts[first]
+        means = _resampled_means(centred, valid_t, ragged, distinct)
+        lower, upper = _weighted_quantiles(means, weights, qs)
+    else:
+        block = int(max(1, _MEANS_BLOCK_BYTES // (4 * n_resamples)))
+        lower, upper = np.empty(n_cols), np.empty(n_cols)
+        for c0 in range(0, n_cols, block):
+            cols = slice(c0, min(c0 + block, n_cols))
+            ragged_here = ragged[(ragged >= cols.start) & (ragged < cols.stop)] - c0
+            means = np.empty((cols.stop - c0, n_resamples), dtype=np.float32)
+            for start, chunk_seed in zip(starts, chunk_seeds):
+                counts = _resample_counts(chunk_seed, n_runs, min(chunk, n_resamples - start))
+                means[:, start : start + len(counts)] = _resampled_means(centred[cols], valid_t[cols], ragged_here,
+                                                                         counts)
+            means.sort(axis=1)  # NaN (resamples that drew no run reaching a column) last
+            if np.isnan(means[:, -1]).any():  # sorted: a row with a NaN ends with one
+                n_valid = (~np.isnan(means)).sum(axis=1)
+            else:
+                n_valid = np.full(len(means), n_resamples)
+            lower[cols], upper[cols] = _sorted_nanquantile(means.T, n_valid, qs)
     lower[count < 2], upper[count < 2] = np.nan, np.nan
     return containing(_from_2d(mean, shape), _from_2d(mean + lower, shape), _from_2d(mean + upper, shape))
+
+
+def _resampled_means(centred: np.ndarray, valid: np.ndarray, ragged: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(n_cols, n_counts) float32 means of ``centred`` (n_cols, n_runs) under each row of ``counts``;
+    for the ``ragged`` columns, over the drawn runs that have a value (``valid``)."""
+    n_runs = counts.shape[1]
+    out = centred @ counts.T
+    out /= n_runs
+    if ragged.size:
+        denom = valid[ragged] @ counts.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[ragged] *= n_runs / denom
+    return out
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: list[float]) -> list[FloatArray]:
+    """Quantiles of each row of ``values`` (n_rows, k), value j counted ``weights[j]`` times.
+
+    The same numbers as numpy's default (linear) quantile of the rows with every value
+    repeated by its weight; NaN values are left out (a row without any gives NaN).
+    """
+    order = np.argsort(values, axis=1)  # NaN last
+    s = np.take_along_axis(values, order, axis=1)
+    w = np.where(np.isnan(s), 0, weights[order])
+    cum = np.cumsum(w, axis=1)
+    n = cum[:, -1]
+    rows = np.arange(len(s))
+    last = s.shape[1] - 1
+    out = []
+    for q in qs:
+        h = (np.maximum(n, 1) - 1) * q
+        lo = np.floor(h).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        # the value at position p of the repeated sorted row: the first j with cum[j] > p
+        a = s[rows, np.minimum((cum <= lo[:, None]).sum(axis=1), last)]
+        b = s[rows, np.minimum((cum <= hi[:, None]).sum(axis=1), last)]
+        t = h - lo
+        with np.errstate(invalid="ignore"):
+            value = np.where(t < 0.5, a + (b - a) * t, b - (b - a) * (1 - t))
+        out.append(np.where(n > 0, value, np.nan))
+    return out
 
 
 # ------------------------------------------------------------------ curves to run scores

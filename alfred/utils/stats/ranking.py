@@ -8,11 +8,12 @@ import numpy as np
 import numpy.typing as npt
 
 from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, Seed, StatsError, check_n_resamples,
-                                        one_run_axis, rng_from)
+                                        draw_indices, one_run_axis, rng_from)
 
 __all__ = ["probability_of_best"]
 
 _CHUNK_BYTES = 32 * 2**20  # drawn seed indices and their scores held at once
+_LEADERS = 16  # experiments resampled first, to find those that can never rank first
 
 
 def probability_of_best(
@@ -89,34 +90,69 @@ def probability_of_best(
 
 
 def _share_first(runs: list[FloatArray], n_resamples: int, rng: np.random.Generator) -> FloatArray:
-    """(n_experiments,) share of resamples in which each experiment's resampled mean is highest."""
+    """(n_experiments,) share of resamples in which each experiment's resampled mean is highest.
+
+    A resampled mean lies between the experiment's lowest and highest seed, so an experiment
+    whose highest seed is below what the leaders reach in every resample never ranks first:
+    it gets 0 without being resampled (in a large search, most experiments). The leaders
+    (the best means) are resampled first; the lowest best-of-leaders mean over all their
+    resamples is that bar. Excluding an experiment that can win no resample changes no share.
+    """
     n_exp = len(runs)
-    groups = []  # experiments with the same number of seeds are resampled in one array
-    for n in sorted({r.size for r in runs}):
-        members = np.array([i for i, r in enumerate(runs) if r.size == n])
-        flat = np.concatenate([runs[i] for i in members])
-        groups.append((n, members, flat, np.arange(members.size) * n))
     finite = np.concatenate(runs)
     finite = np.abs(finite[np.isfinite(finite)])
     # Means of the same seeds summed in another order differ by rounding only: treat means
     # within that bound of the best as ties rather than letting rounding pick a winner.
     tol = 4 * max(r.size for r in runs) * np.finfo(np.float64).eps * (finite.max() if finite.size else 0.0)
-    n_seeds = sum(r.size for r in runs)
-    chunk = int(max(1, min(n_resamples, _CHUNK_BYTES // (16 * n_seeds + 24 * n_exp))))
+    highest = np.array([r.max() for r in runs])
+    floor = max(float(r.min()) for r in runs)
+    contenders = [i for i in range(n_exp) if not highest[i] < floor - tol]  # NaN-safe comparisons
+    with np.errstate(invalid="ignore"):
+        means = np.array([runs[i].mean() for i in contenders])
+    ranked = [contenders[j] for j in np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable")]
+    leaders, others = ranked[:_LEADERS], ranked[_LEADERS:]
+    chunk = _chunk_size([runs[i] for i in ranked], n_resamples)
+    leader_means = np.concatenate([_resampled_means([runs[i] for i in leaders], min(chunk, n_resamples - start), rng)
+                                   for start in range(0, n_resamples, chunk)])
+    bar = leader_means.max(axis=1).min()
+    others = [i for i in others if not highest[i] < bar - tol]
+    members = leaders + others
     wins = np.zeros(n_exp)
     for start in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - start)
-        means = np.empty((size, n_exp))
-        for n, members, flat, offsets in groups:
-            idx = rng.integers(0, n, size=(n, size, members.size))
-            idx += offsets  # index into the group's concatenated seeds
-            means[:, members] = flat[idx].sum(axis=0) / n
-        means[np.isnan(means)] = -np.inf  # +inf and -inf seeds in one draw: no mean, cannot win
-        best = means.max(axis=1)
-        tied = means >= (best - tol)[:, None]
-        n_tied = tied.sum(axis=1)
-        alone = n_tied == 1
-        wins += np.bincount(np.argmax(means[alone], axis=1), minlength=n_exp)
-        if not alone.all():
-            wins += (tied[~alone] / n_tied[~alone, None]).sum(axis=0)
+        chunk_means = leader_means[start : start + size]
+        if others:
+            chunk_means = np.concatenate([chunk_means, _resampled_means([runs[i] for i in others], size, rng)], axis=1)
+        wins[members] += _wins(chunk_means, tol)
     return wins / n_resamples
+
+
+def _chunk_size(runs: list[FloatArray], n_resamples: int) -> int:
+    n_seeds = sum(r.size for r in runs)
+    return int(max(1, min(n_resamples, _CHUNK_BYTES // (16 * n_seeds + 24 * len(runs)))))
+
+
+def _resampled_means(runs: list[FloatArray], size: int, rng: np.random.Generator) -> FloatArray:
+    """(size, n_experiments) means of ``size`` resamples of each experiment's seeds."""
+    means = np.empty((size, len(runs)))
+    for n in sorted({r.size for r in runs}):  # experiments with as many seeds: one array
+        members = np.array([i for i, r in enumerate(runs) if r.size == n])
+        flat = np.concatenate([runs[i] for i in members])
+        idx = draw_indices(rng, n, (n, size, members.size))
+        idx += np.arange(members.size) * n  # index into the group's concatenated seeds
+        means[:, members] = flat[idx].sum(axis=0) / n
+    return means
+
+
+def _wins(means: FloatArray, tol: float) -> FloatArray:
+    """(n_experiments,) resamples won by each experiment, from (n_resamples, n_experiments)
+    means; experiments within ``tol`` of a resample's best share it."""
+    means = np.where(np.isnan(means), -np.inf, means)  # +inf and -inf seeds in one draw: no mean, cannot win
+    best = means.max(axis=1)
+    tied = means >= (best - tol)[:, None]
+    n_tied = tied.sum(axis=1)
+    alone = n_tied == 1
+    wins = np.bincount(np.argmax(means[alone], axis=1), minlength=means.shape[1]).astype(np.float64)
+    if not alone.all():
+        wins += (tied[~alone] / n_tied[~alone, None]).sum(axis=0)
+    return wins
