@@ -2,7 +2,7 @@
 
     python benchmarks/chaos.py [--seeds 500] [--launchers 3] [--seconds 90] [--seed 0]
 
-A search of ``--seeds`` seeds (each run: a few steps of ~20 ms, each step appending a line
+A search of ``--seeds`` seeds (each run: 10 steps of 70 ms, each step appending a line
 with the run's claim token to its recorder and rewriting a checkpoint, by path) is launched by
 ``--launchers`` launchers of 2 worker processes each. Each launcher runs under its own
 hostname (``unshare -u``, when this machine allows it), as on its own node, so that cleaners
@@ -18,9 +18,11 @@ Then it lets everything finish (clean --clean_crashes and relaunch until every s
 COMPLETED) and checks every seed folder and every attempt folder:
 
   lost results        seeds not COMPLETED at the end (must be 0)
-  double completions  seeds whose runs finished main and completed more than once (must be 0)
+  double completions  a COMPLETED in an attempt folder beside the seed's own (must be 0)
+  unaccounted runs    runs whose main finished without a claim recorded in the seed folder or
+                      one of its attempts (must be 0)
   foreign writes      recorder lines or checkpoints, in a seed folder or an attempt folder,
-                      written by a run other than the one whose claim that folder holds
+                      written by a run other than those whose claims that folder held
                       (must be 0)
 
 and prints a table of what was done and found.
@@ -49,7 +51,7 @@ CHAOS_MAIN = textwrap.dedent('''
     def get_run_args(overwritten_cmd_line=None):
         parser = argparse.ArgumentParser()
         for name, kind, default in (("alg_name", str, "chaos"), ("task_name", str, "t"), ("desc", str, ""),
-                                    ("seed", int, 0), ("lr", float, 0.1), ("steps", int, 4), ("step_s", float, 0.02)):
+                                    ("seed", int, 0), ("lr", float, 0.1), ("steps", int, 10), ("step_s", float, 0.07)):
             parser.add_argument("--" + name, type=kind, default=default)
         return parser.parse_args(None if overwritten_cmd_line is None else overwritten_cmd_line.split())
 
@@ -114,10 +116,10 @@ class Chaos:
             if now >= until:
                 _signal(pid, signal.SIGCONT)
                 del self.stopped[pid]
-        self.launchers = [p for p in self.launchers if p.poll() is None or self._keep(p)]
-        while sum(p.poll() is None for p in self.launchers) < len(self.launchers) or not self.launchers:
-            self.start_launcher()  # keep the number of running launchers up
-            break
+        finished = [p for p in self.launchers if p.poll() is not None]
+        self.launchers = [p for p in self.launchers if p.poll() is None]
+        if finished and not self.all_done():
+            self.start_launcher()  # keep launchers running while seeds are left
         action = self.rng.choice(["kill_worker", "kill_launcher", "stop_worker", "clean", "clean", "kill_cleaner"])
         workers = self.workers()
         if action == "kill_worker" and workers:
@@ -146,8 +148,9 @@ class Chaos:
         self.done[action] += 1
         self.cleaners = [c for c in self.cleaners if c.poll() is None]
 
-    def _keep(self, p: subprocess.Popen) -> bool:
-        return False
+    def all_done(self) -> bool:
+        storage = next((self.project / "storage").glob("*_chaos"))
+        return all((p / "COMPLETED").exists() for p in storage.glob("experiment*/seed*"))
 
     def settle(self) -> None:
         for pid in self.stopped:
@@ -172,61 +175,77 @@ def run_alfred(project: Path, env: dict, *args: str) -> subprocess.CompletedProc
 
 
 def check(storage: Path, log: Path) -> dict:
-    """Every seed and attempt folder: who completed, who wrote what."""
+    """Every seed and attempt folder: who completed, who wrote what.
+
+    A run may write only into the folder of a claim it holds. A released run (preempted,
+    stopped by a signal) leaves its files in place for the next attempt to resume from, so a
+    seed's live folder may hold its owner's lines and those of earlier released attempts; the
+    folder of an attempt a cleaner reset holds that attempt's lines and those of the released
+    attempts before it. A line from any other run is a foreign write: a run that went on
+    writing after it lost its seed.
+    """
     from alfred.utils.listing import iter_seed_dirs
     from alfred.utils.seed_state import read_flag_info
 
-    lost = foreign = attempts = 0
-    done_by_seed = collections.Counter()
-    for line in log.read_text().splitlines():
-        seed_dir = line[len("done "):].rsplit(" ", 1)[0]
-        done_by_seed[seed_dir] += 1
-    double_completions = 0
-    n_seeds = 0
+    lost = foreign = attempts = double_completions = unaccounted = n_seeds = 0
+    done_by_seed: dict[str, list[str]] = collections.defaultdict(list)  # seed -> tokens whose main finished
+    for line in log.read_text().splitlines() if log.exists() else []:
+        seed_dir, token = line[len("done "):].rsplit(" ", 1)
+        done_by_seed[seed_dir].append(token)
     for _, _, seed_dir in iter_seed_dirs(storage):
         n_seeds += 1
         seed = Path(seed_dir)
-        completed = seed / "COMPLETED"
-        if not completed.exists():
+        if not (seed / "COMPLETED").exists():
             lost += 1
             continue
-        owner = read_flag_info(completed).get("token")
-        foreign += _foreign(seed, owner)
-        for attempt in sorted((seed / "attempts").glob("*")) if (seed / "attempts").is_dir() else []:
+        owner = read_flag_info(seed / "COMPLETED").get("token")
+        released: set[str] = set()
+        folders = sorted((seed / "attempts").glob("*"), key=lambda p: int(p.name)) \
+            if (seed / "attempts").is_dir() else []
+        for attempt in folders:
             attempts += 1
-            holder = read_flag_info(attempt / "OPENED").get("token") if (attempt / "OPENED").exists() else None
-            if holder is None and (attempt / "CRASH.txt").exists():
-                holder = read_flag_info(attempt / "CRASH.txt").get("token")
-            foreign += _foreign(attempt, holder) if holder else 0
-        # main finished more than once and both finished runs were recorded: impossible by construction,
-        # since only the COMPLETED claim's lines may be in the live recorder (counted as foreign otherwise)
-        runs_in_recorder = {json.loads(x)["token"] for x in _lines(seed / "recorders" / "train_recorder.jsonl")}
-        double_completions += len(runs_in_recorder - {owner}) > 0 and done_by_seed[seed_dir] > 1
-    return {"seeds": n_seeds, "lost results": lost, "double completions": double_completions,
-            "foreign writes": foreign, "attempt folders": attempts,
+            holder = _holder(attempt)
+            if (attempt / "RELEASED").exists():
+                released.add(holder)
+                foreign += len(_tokens(attempt))  # a release leaves its files in the seed folder
+            else:
+                foreign += len(_tokens(attempt) - released - {holder})
+        live = _tokens(seed)
+        foreign += len(live - released - {owner})
+        ckpt = seed / "incrementals" / "ckpt.txt"
+        foreign += ckpt.exists() and ckpt.read_text() != owner
+        # one COMPLETED per seed, never one in an attempt folder (a reset never moves a COMPLETED)
+        double_completions += any((a / "COMPLETED").exists() for a in folders)
+        # every run whose main finished held a claim of this seed: the owner or a recorded attempt
+        unaccounted += len(set(done_by_seed[seed_dir]) - {owner} - {_holder(a) for a in folders})
+    return {"seeds": n_seeds, "lost results (not COMPLETED)": lost, "double completions": double_completions,
+            "runs that held no recorded claim": unaccounted, "foreign writes": foreign, "attempt folders": attempts,
             "seeds whose main finished more than once (re-runs of unrecorded runs)": sum(
-                n > 1 for n in done_by_seed.values())}
+                len(tokens) > 1 for tokens in done_by_seed.values())}
 
 
-def _lines(path: Path) -> list[str]:
+def _holder(attempt: Path) -> str | None:
+    from alfred.utils.seed_state import read_flag_info
+
+    for name in ("OPENED", "CRASH.txt"):
+        if (attempt / name).exists():
+            return read_flag_info(attempt / name).get("token")
+    return None
+
+
+def _tokens(folder: Path) -> set[str]:
+    """The runs whose lines are in the folder's recorder (lines torn by a SIGKILL mid-write skipped)."""
+    found = set()
     try:
-        return [x for x in path.read_text().splitlines() if x.strip()]
+        text = (folder / "recorders" / "train_recorder.jsonl").read_text()
     except FileNotFoundError:
-        return []
-
-
-def _foreign(folder: Path, owner: str | None) -> int:
-    """Recorder lines and a checkpoint in ``folder`` written by another run than ``owner``."""
-    bad = 0
-    for line in _lines(folder / "recorders" / "train_recorder.jsonl"):
+        return found
+    for line in text.splitlines():
         try:
-            bad += json.loads(line).get("token") != owner
-        except ValueError:
-            pass  # a line torn by a SIGKILL mid-write: not a foreign write
-    ckpt = folder / "incrementals" / "ckpt.txt"
-    if ckpt.exists() and ckpt.read_text() not in ("", owner):
-        bad += 1
-    return bad
+            found.add(json.loads(line)["token"])
+        except (ValueError, KeyError):
+            pass
+    return found
 
 
 def main() -> None:
@@ -284,7 +303,8 @@ def main() -> None:
     print("\n| check | result |\n|---|---:|")
     for key, value in results.items():
         print(f"| {key} | {value} |")
-    ok = results["lost results"] == 0 and results["double completions"] == 0 and results["foreign writes"] == 0
+    ok = not (results["lost results (not COMPLETED)"] or results["double completions"] or results["foreign writes"]
+              or results["runs that held no recorded claim"])
     print(f"\n{'OK' if ok else 'FAILED'}: folder {base}")
     if ok:
         shutil.rmtree(base, ignore_errors=True)

@@ -25,7 +25,10 @@ worker claims it next starts main again in the same folder and can resume::
             raise                                    # the worker releases the seed
 
 ``Preempted`` derives from ``BaseException`` (like ``KeyboardInterrupt``), so an
-``except Exception`` in your code does not swallow it. It is raised at most once per
+``except Exception`` in your code does not swallow it. So does ``ClaimLost``, raised when
+the worker lost the seed (reset while the worker was stopped): let it propagate, the folder
+is another run's now. A seed released ``--max_releases`` times in a row without a new
+checkpoint in ``incrementals/`` is marked CRASH instead of being run again. It is raised at most once per
 run: later signals are only logged, so a checkpoint being written is not interrupted.
 Outside the user's main (while the worker claims or finishes a seed) a signal only asks
 the worker to stop before its next claim. SIGKILL cannot be caught: checkpoint
