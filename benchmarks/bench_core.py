@@ -212,7 +212,8 @@ def bench_size(base: Path, n: int, startup: float, fixed: float) -> list[dict]:
     floor_prep = floor_dirs = None
     for procs in (1, 2):
         project = make_project(here, f"p{procs}", n)
-        t_prep = run_alfred(project, "alfred.prepare_schedule", "--schedule_file", "schedules/grid_schedule_b.py", "--yes")
+        t_prep = run_alfred(project, "alfred.prepare_schedule", "--schedule_file", "schedules/grid_schedule_b.py",
+                            "--yes")
         if floor_dirs is None:
             floor_prep, floor_dirs = floor_prepare(here, n)
             floor_r = floor_run(floor_dirs)
@@ -270,7 +271,8 @@ def bench_help() -> tuple[float, float]:
             times.append(time.perf_counter() - start)
         return statistics.median(times)
 
-    return median_time([sys.executable, "-m", "alfred.launch_schedule", "--help"]), median_time([sys.executable, "-c", "pass"])
+    return (median_time([sys.executable, "-m", "alfred.launch_schedule", "--help"]),
+            median_time([sys.executable, "-c", "pass"]))
 
 
 def _print_parallel(result: dict, n: int) -> None:

@@ -5,8 +5,8 @@ Usage: ``python benchmarks/bench_status.py [--sizes 1000 10000 100000] [--repeat
 Builds one storage dir per size (10 seeds per experiment, mixed states: 70% COMPLETED,
 8% CRASH.txt, up to 1% (at most --n_running) OPENED by this live process = running, as
 many OPENED by another host with a stale heartbeat = interrupted, the rest UNHATCHED;
-every seed also holds config.json and config_unique.json) in a temp folder on the disk of ``--dir`` (default: next to this
-repository, i.e. the same disk as real storage dirs), then times:
+every seed also holds config.json and config_unique.json) in a temp folder on the disk of ``--dir``
+(default: next to this repository, i.e. the same disk as real storage dirs), then times:
 
   status    storage_status(storage_dir) (counts, 200 COMPLETED files sampled, ETA)
   floor     the same file operations in a bare loop, paths precomputed: list each

@@ -73,8 +73,10 @@ BAD_SCHEDULES = [
      ["JSON cannot store"]),
     ("empty_seeds", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, seeds=()), [],
      ["SEEDS must be a non-empty list of integers"]),
-    ("seed_twice", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, seeds=(1, 1)), [], ["SEEDS lists a seed twice"]),
-    ("float_seed", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, seeds=(1.5,)), [], ["SEEDS must hold integers"]),
+    ("seed_twice", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, seeds=(1, 1)), [],
+     ["SEEDS lists a seed twice"]),
+    ("float_seed", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, seeds=(1.5,)), [],
+     ["SEEDS must hold integers"]),
     ("alg_name_with_slash", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, algs=("ppo/lstm",)), [],
      ["invalid alg_name 'ppo/lstm'", "letters, digits", "no '/'"]),
     ("task_name_with_space", "grid_schedule_bad.py", grid_schedule({"lr": [0.1]}, tasks=("cart pole",)), [],
@@ -394,8 +396,8 @@ def test_copy_config_with_a_too_long_desc(project, capsys):
     before = snapshot(project.path)
     capsys.readouterr()
     code = copy_main(["--storage_name", source.name, "--new_task", "taskB", "--new_desc", "d" * 250, "--yes"])
-    assert_rejected(code, capsys.readouterr().err, "storage name '<id>_nogit_algA_taskB_grid_ddd", "too long", "it holds 272",
-                    "file names of at most", "shorten")
+    assert_rejected(code, capsys.readouterr().err, "storage name '<id>_nogit_algA_taskB_grid_ddd", "too long",
+                    "it holds 272", "file names of at most", "shorten")
     assert snapshot(project.path) == before
 
 

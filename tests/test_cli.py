@@ -130,7 +130,8 @@ def test_launch_use_pbar_two_processes(project):
                              "--n_processes", "2", "--use_pbar")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
-    assert re.search(r"^done in [\d.]+ s: 4 run\(s\) completed, 0 crashed, 0 worker\(s\) died$", out.stdout, re.MULTILINE)
+    done = r"^done in [\d.]+ s: 4 run\(s\) completed, 0 crashed, 0 worker\(s\) died$"
+    assert re.search(done, out.stdout, re.MULTILINE)
     assert len(project.calls()) == 4
     bars = re.findall(r"(\d+-w\d) experiment\d+/seed1: +\d+it", out.stderr)
     assert {b.rsplit("-", 1)[1] for b in bars} == {"w0", "w1"}, out.stderr[-2000:]

@@ -279,7 +279,8 @@ def test_create_management_objects_passes_alfred_objects_through(tmp_path):
     got = misc.create_management_objects(tree, logger, bar, config)
     assert got[0] is tree and got[1] is logger and got[2] is bar
     assert bar.total == 17 and tree.get_run_name() in bar.desc
-    assert misc.create_management_objects(dir_tree=tree, logger=logger, pbar=None, config=config) == (tree, logger, None)
+    made = misc.create_management_objects(dir_tree=tree, logger=logger, pbar=None, config=config)
+    assert made == (tree, logger, None)
     assert misc.create_management_objects(tree, logger, config) == (tree, logger)  # later 0.x form
     assert misc.create_management_objects(dir_tree=tree, logger=logger, config=config) == (tree, logger)
     new_tree, new_logger, new_bar = misc.create_management_objects(tree, None, "default_pbar", config)

@@ -97,7 +97,8 @@ def test_alias_block_works_pasted_into_bashrc(tmp_path):
     bashrc.write_text(block)
     names = re.findall(r"^alias (\w+)=", block, flags=re.M)
     assert {"alprep", "allaunch", "alclean", "alplot", "alretrain", "albench", "alsync", "alcopy"} <= set(names)
-    script = "shopt -s expand_aliases\nsource " + str(bashrc) + "\n" + "\n".join(f"{n} --help >/dev/null" for n in names)
+    script = ("shopt -s expand_aliases\nsource " + str(bashrc) + "\n"
+              + "\n".join(f"{n} --help >/dev/null" for n in names))
     env = python_env()
     env["PYTHONPATH"] = str(REPO)
     result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,

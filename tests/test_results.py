@@ -161,7 +161,8 @@ def test_overlap_report(tmp_path):
     from alfred.results.summary import summarize_search
 
     values = {1: [0.7, 0.9, 0.8, 0.85, 0.75], 2: [0.72, 0.88, 0.76, 0.83, 0.74], 3: [0.1, 0.12, 0.08, 0.1, 0.11]}
-    storage = make_search(tmp_path, {e: {s: curve([0.0, v]) for s, v in enumerate(vals, 1)} for e, vals in values.items()})
+    curves = {e: {s: curve([0.0, v]) for s, v in enumerate(vals, 1)} for e, vals in values.items()}
+    storage = make_search(tmp_path, curves)
     summary = summarize_search(storage, y_metric="score", n_resamples=2000)
     assert summary["best_experiment"] == 1
     assert summary["overlapping_experiments"] == [2]
@@ -178,7 +179,8 @@ def test_settings_from_results_and_flags_override(tmp_path):
     info["results"] = {"y_metric": "score", "performance_aggregation": "max", "y_error_bars": "stderr"}
     (storage / "prepare_info.json").write_text(json.dumps(info))
     s = resolve_settings(storage, {"y_error_bars": None, "performance_aggregation": "last_10%"})
-    assert (s.y_metric, s.performance_aggregation, s.y_error_bars, s.x_metric) == ("score", "last_10%", "stderr", "step")
+    chosen = (s.y_metric, s.performance_aggregation, s.y_error_bars, s.x_metric)
+    assert chosen == ("score", "last_10%", "stderr", "step")
 
 
 # ----------------------------------------------------------------------------- bad inputs

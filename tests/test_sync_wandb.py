@@ -220,7 +220,8 @@ def test_init_wandb_run_arguments(tmp_path, monkeypatch):
 def test_importing_alfred_wandb_modules_does_not_import_wandb():
     code = ("import sys, alfred.sync_wandb, alfred.synch_wandb, alfred.utils.wandb_run; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'wandb'))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False,
+                         timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 

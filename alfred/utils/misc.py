@@ -20,9 +20,9 @@ __all__ = [
     "lazy_exports",
     # 0.2 names (end of this module)
     "create_new_filehandler",
-    "create_management_objects",
+    "create_management_objects",  # noqa: F822 (lazy, see __getattr__ below)
     "check_params_defined_twice",
-    "select_storage_dirs",
+    "select_storage_dirs",  # noqa: F822 (lazy, see __getattr__ below)
     "keep_two_signif_digits",
     "round_to_two",
     "sorted_nicely",

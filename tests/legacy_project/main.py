@@ -77,7 +77,8 @@ def main(config, dir_tree=None, pbar="default_pbar", logger=None):
         plot_curves(axes[0], ys=[np.array(remove_nones(recorder.tape["eval_return"]))], xs=[episodes],
                     labels=[config.alg_name], xlabel="episode", ylabel="eval_return", title=config.task_name)
         bar_chart(axes[1], scores={config.alg_name: {config.task_name: returns[-1]}},
-                  err_up={config.alg_name: {config.task_name: 0.1}}, err_down={config.alg_name: {config.task_name: 0.1}},
+                  err_up={config.alg_name: {config.task_name: 0.1}},
+                  err_down={config.alg_name: {config.task_name: 0.1}},
                   ylabel="final eval_return")
         fig.savefig(str(dir_tree.seed_dir / "training.png"))
         plt.close(fig)
