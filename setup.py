@@ -20,6 +20,8 @@ setup(
         "numpy>=1.24",
         "pandas>=2.0",
         "matplotlib>=3.7",
+        # alfred no longer imports seaborn (its look is spelled out in alfred/utils/plots/style.py),
+        # but 0.2 installed it and projects written for 0.2 may import it: kept for them.
         "seaborn>=0.13",
         "tqdm>=4.60",
     ],
