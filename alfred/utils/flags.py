@@ -25,6 +25,7 @@ given up before the run starts. While a seed runs, its worker touches its claim 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -168,7 +169,9 @@ def _slurm_info() -> dict:
     return {key: environ[var] for key, var in _SLURM_ENV.items() if var in environ}
 
 
+@functools.cache
 def _user() -> str:
+    """Who runs the worker (asked once per process: a getpwuid per claim costs ~25 us)."""
     import getpass
 
     try:
