@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from alfred.utils.config import read_json_or_empty
 from alfred.utils.flags import stall_point
 from alfred.utils.misc import atomic_write_text
 from alfred.utils.seed_state import HOSTNAME, pid_alive, pid_start_time
@@ -46,12 +47,7 @@ class LockClaim:
 
 def read_lock(path: str | os.PathLike) -> dict:
     """The facts in a lock or done flag; {} when missing or unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_or_empty(path)
 
 
 def owner_is_dead(path: str | os.PathLike, stale_after_s: float, now: float | None = None) -> bool:
