@@ -7,9 +7,11 @@ workers, which send their running seeds back to UNHATCHED, files kept, and repor
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import struct
 import sys
 import time
 from pathlib import Path
@@ -77,11 +79,43 @@ def check_hashes(storage_dirs: list[Path]) -> None:
                                   "commit or launch without --check_hash")
 
 
-# Messages a worker process sends its launcher through a pipe, besides its final report (a dict).
+# Messages a worker process sends its launcher through a pipe: its final report (a dict) and,
+# under --use_pbar, one _RUN_DONE per run. The claim it holds goes through a _ClaimBoard instead:
+# the launcher reads it only if the process dies, so a run costs the launcher no wake-up.
 _RUN_DONE = "run done"  # one run finished (the overall progress bar)
-_FREE = "free"  # the worker holds no claim any more
-# ("claim", seed_dir, token, info): the worker holds this claim: if the process dies, the launcher
-# records the crash of that seed on its behalf.
+
+
+class _ClaimBoard:
+    """The claim a worker process holds, in memory shared with its launcher.
+
+    The worker writes the claim (seed folder, token, facts) as one JSON text before its run and
+    clears it after; the launcher reads it only once the process has ended, to record the crash
+    of that seed on the dead worker's behalf. Layout: 8 bytes of length (0: no claim), then the
+    text; the length is written last, so a board is whole whenever it is read.
+    """
+
+    SIZE = 1 << 16  # a seed folder path (<= PATH_MAX, 4 KiB) and the claim's few facts
+
+    def __init__(self, ctx):
+        self.memory = ctx.RawArray("c", self.SIZE)
+
+    def publish(self, claim) -> None:
+        if claim is None:
+            struct.pack_into("q", self.memory, 0, 0)
+            return
+        text = json.dumps([claim.seed_dir, claim.token, claim.info]).encode()
+        if len(text) > self.SIZE - 8:  # cannot happen with alfred's facts; say nothing rather than half
+            text = b""
+        self.memory[8:8 + len(text)] = text
+        struct.pack_into("q", self.memory, 0, len(text))
+
+    def read(self) -> tuple[str, str, dict] | None:
+        length = struct.unpack_from("q", self.memory, 0)[0]
+        if not 0 < length <= self.SIZE - 8:
+            return None
+        seed_dir, token, info = json.loads(self.memory[8:8 + length])
+        return seed_dir, token, info
+
 
 _HOW = {signal.SIGKILL: "killed by SIGKILL (the kernel's out-of-memory killer, or kill -9)",
         signal.SIGSEGV: "killed by SIGSEGV (a segmentation fault, e.g. in a C extension)",
@@ -99,7 +133,7 @@ def _parent_death_signal(sig: int) -> None:
         pass  # not Linux: the worker's heartbeat thread watches its parent instead
 
 
-def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
+def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
     parent = kwargs["parent_pid"]
     _parent_death_signal(signal.SIGTERM)  # the launcher dies by any signal, SIGKILL too: release and stop
     if os.getppid() != parent:  # it died before the request was made
@@ -125,7 +159,7 @@ def _worker_entry(conn, storage_dirs, kwargs, env=None) -> None:
 
     if kwargs.pop("report_progress", False):  # one small message per run, for the overall bar
         kwargs["on_run_done"] = lambda: send(_RUN_DONE)
-    kwargs["on_claim"] = lambda c: send(_FREE if c is None else ("claim", c.seed_dir, c.token, c.info))
+    kwargs["on_claim"] = board.publish
     try:
         report = run_worker(storage_dirs, **kwargs)
     except KeyboardInterrupt:
@@ -201,10 +235,11 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = gpus[slot // runs_per_gpu]
             kwargs["claim_info"] = {"gpu": env["CUDA_VISIBLE_DEVICES"]}
-        process = ctx.Process(target=_worker_entry, args=(writer, storage_dirs, kwargs, env), name=worker_id)
+        board = _ClaimBoard(ctx)
+        process = ctx.Process(target=_worker_entry, args=(writer, board, storage_dirs, kwargs, env), name=worker_id)
         process.start()
         writer.close()
-        running[process.sentinel] = _Slot(process, reader, worker_id, slot)
+        running[process.sentinel] = _Slot(process, reader, board, worker_id, slot)
 
     def forward(signum: int, frame) -> None:  # stop: every worker releases its seed and reports
         if report.stopped_by is None:
@@ -256,10 +291,14 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
 class _Slot:
     """One worker process as its launcher sees it: the claim it holds, its final report."""
 
-    def __init__(self, process, reader, worker_id: str, slot: int):
-        self.process, self.reader, self.worker_id, self.slot = process, reader, worker_id, slot
-        self.claim: tuple[str, str, dict] | None = None
+    def __init__(self, process, reader, board: _ClaimBoard, worker_id: str, slot: int):
+        self.process, self.reader, self.board, self.worker_id, self.slot = process, reader, board, worker_id, slot
         self.result: dict | None = None
+
+    @property
+    def claim(self) -> tuple[str, str, dict] | None:
+        """The claim the worker held when it ended (read once its process is gone)."""
+        return self.board.read()
 
     def read_messages(self, overall) -> None:
         try:
@@ -268,10 +307,6 @@ class _Slot:
                 if message == _RUN_DONE:
                     if overall is not None:
                         overall.update(1)
-                elif message == _FREE:
-                    self.claim = None
-                elif isinstance(message, tuple):
-                    self.claim = message[1:]
                 else:
                     self.result = message
         except (EOFError, OSError):
