@@ -247,7 +247,7 @@ def test_a_worker_stalled_before_completing_touches_no_flag_of_the_next_claim(fe
 
 def test_sigkill_of_a_launcher_releases_its_workers_seeds_and_leaves_no_worker(fence_project):
     project = fence_project
-    list_file, storage = prepare(project, "orphan", {"steps": [40], "step_s": [0.1], "lr": [0.1, 0.2, 0.3]})
+    list_file, storage = prepare(project, "orphan", {"steps": [40], "step_s": [0.05], "lr": [0.1, 0.2, 0.3]})
     launcher = launch(project, list_file, "--n_processes", "2")
     trees = seed_trees(storage)
     running = wait_for(lambda: len(infos := [read_flag_info(c) for t in trees if (c := claim_file(t))
@@ -284,7 +284,8 @@ CAUSES = {"os_exit": "exited with code 0", "segfault": "SIGSEGV", "sigkill": "ki
 @pytest.mark.parametrize("mode", list(CAUSES))
 def test_a_main_that_ends_its_process_is_a_crash_and_the_launch_goes_on(fence_project, mode, n_processes):
     project = fence_project
-    list_file, storage = prepare(project, "bad", {"mode": ["none", mode], "lr": [0.1, 0.2]}, seeds=(1, 2))
+    list_file, storage = prepare(project, "bad", {"mode": ["none", mode], "lr": [0.1, 0.2], "step_s": [0.01]},
+                                 seeds=(1, 2))
     launcher = launch(project, list_file, "--n_processes", str(n_processes))
     out, _ = launcher.communicate(timeout=180)
     assert launcher.returncode == 1, out
@@ -303,7 +304,7 @@ def test_a_main_that_ends_its_process_is_a_crash_and_the_launch_goes_on(fence_pr
 
 def test_a_main_that_changes_the_working_directory_changes_nothing_for_alfred(fence_project):
     project = fence_project
-    list_file, storage = prepare(project, "cd", {"mode": ["chdir"], "lr": [0.1, 0.2]}, seeds=(1, 2))
+    list_file, storage = prepare(project, "cd", {"mode": ["chdir"], "lr": [0.1, 0.2], "step_s": [0.01]}, seeds=(1, 2))
     launcher = launch(project, list_file)
     out, _ = launcher.communicate(timeout=180)
     assert launcher.returncode == 0, out
