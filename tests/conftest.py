@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,14 @@ def project(tmp_path, monkeypatch) -> Project:
     monkeypatch.setenv("ALFRED_TEST_LOG", str(proj.log))
     yield proj
     sys.modules.pop("main", None)
+
+
+def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition", poll_s: float = 0.05):
+    """The predicate's first truthy value, polled every ``poll_s``; AssertionError after ``timeout_s``."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")

@@ -9,20 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grid_schedule, seed_trees
+from conftest import grid_schedule, seed_trees, wait_for
 
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
-
-def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition"):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def states(project) -> collections.Counter:

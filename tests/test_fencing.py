@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import claim_file, grid_schedule, seed_trees
+from conftest import claim_file, grid_schedule, seed_trees, wait_for
 
 from alfred.utils.seed_state import SeedState, pid_alive, read_flag_info, seed_state
 
@@ -68,15 +68,6 @@ def main(config, dir_tree, logger, pbar):
     _log(f"done {token}")
 '''
 
-
-def wait_for(predicate, timeout_s: float = 60.0, what: str = "condition", poll_s: float = 0.05):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def can_unshare_uts() -> bool:

@@ -7,6 +7,7 @@ local disk). Every test scancels its jobs at the end.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import claim_file, grid_schedule, seed_trees
+from conftest import wait_for as _wait_for
 
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
@@ -98,18 +100,11 @@ def slurm_jobs(slurm_cluster):
         subprocess.run(["scancel", job], capture_output=True, timeout=30)
 
 
-def wait_for(predicate, timeout_s: float, what: str, poll_s: float = 0.2):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
 def trees(project) -> list[DirectoryTree]:
     return [t for d in project.storage_dirs() for t in seed_trees(d)]
+
+
+wait_for = functools.partial(_wait_for, poll_s=0.2)  # squeue is asked at most 5 times a second
 
 
 def states(project) -> collections.Counter:
