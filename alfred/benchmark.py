@@ -33,9 +33,9 @@ import argparse
 import math
 import sys
 
+from alfred.protocol.layout import StorageDir, comparison_dir, comparison_record
 from alfred.results.settings import add_results_args, check_aggregation, overrides_from
 from alfred.utils.config import add_bool_flag
-from alfred.utils.layout import StorageDir, comparison_dir, comparison_record
 from alfred.utils.misc import AlfredError, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 

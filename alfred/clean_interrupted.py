@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alfred.protocol.layout import CLEAN_LOCK, StorageDir
+from alfred.protocol.seed_state import MIN_STALE_S
 from alfred.search.clean import clean, format_counts
 from alfred.utils.config import add_bool_flag
-from alfred.utils.layout import CLEAN_LOCK, StorageDir
 from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main
-from alfred.utils.seed_state import MIN_STALE_S
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from alfred.search.copy import copy_search, parse_additional_param, plan_copy
-from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.config import add_bool_flag
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, ask_yes_no, call_with_flags, cli_main, progress_bar
 from alfred.utils.selection import append_to_list_file, select_storage_dirs
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alfred.protocol.layout import StorageDir, list_retrains_path
 from alfred.results.settings import add_results_args, check_aggregation, overrides_from
 from alfred.utils.config import add_bool_flag
-from alfred.utils.layout import StorageDir, list_retrains_path
 from alfred.utils.misc import AlfredError, ask_yes_no, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -52,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from alfred.results.retrain import (append_new, best_of_search, best_over_tasks, create_retrain, plan_retrain,
-                                        retrain_commits)
+    from alfred.results.retrain import (
+        append_new,
+        best_of_search,
+        best_over_tasks,
+        create_retrain,
+        plan_retrain,
+        retrain_commits,
+    )
 
     if args.n_retrain_seeds < 1:
         raise AlfredError(f"--n_retrain_seeds must be >= 1, got {args.n_retrain_seeds}")

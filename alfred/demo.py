@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from alfred.utils.layout import SCHEDULES_DIR
+from alfred.protocol.layout import SCHEDULES_DIR
 from alfred.utils.misc import cli_main
 
 SCHEDULES = ("grid_schedule_demo.py", "random_schedule_demo.py")
@@ -88,7 +88,7 @@ def run(argv: list[str] | None = None) -> int:
         for line in Path(list_path).read_text().splitlines():
             if not line.startswith("#"):
                 print(f"  storage/{line}/summary/")
-    from alfred.utils.layout import comparison_dir
+    from alfred.protocol.layout import comparison_dir
 
     for list_path in (list_file, retrains):  # this run's comparisons, not others left in schedules/
         print(f"  {comparison_dir(Path(list_path), [])}/")

@@ -15,11 +15,11 @@ import signal
 import sys
 import time
 
+from alfred.protocol.layout import CRASH, SeedDir
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
 from alfred.utils.config import add_bool_flag, parse_log_level, positive_float, positive_int
-from alfred.utils.layout import CRASH, SeedDir
 from alfred.utils.misc import call_with_flags, cli_main
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs

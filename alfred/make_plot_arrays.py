@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alfred.protocol.layout import PLOT_ARRAYS_ONGOING, StorageDir
 from alfred.results.settings import DEFAULT_MAX_PANELS, add_results_args, overrides_from
-from alfred.utils.layout import PLOT_ARRAYS_ONGOING, StorageDir
 from alfred.utils.misc import call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 

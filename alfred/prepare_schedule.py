@@ -9,14 +9,19 @@ import os
 import sys
 from pathlib import Path
 
+from alfred.protocol.storage_names import (
+    check_name,
+    check_storage_names_fit,
+    folder_name_part,
+    get_git_commits,
+    git_hashes_field,
+)
 from alfred.search.prepare import create_searches, describe_plan, plan_searches
 from alfred.utils.config import add_bool_flag, positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
 from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main, progress_bar
 from alfred.utils.schedule import load_schedule
 from alfred.utils.selection import append_to_list_file
-from alfred.utils.storage_names import (check_name, check_storage_names_fit, folder_name_part, get_git_commits,
-                                        git_hashes_field)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,12 +28,12 @@ import sys
 import time
 from pathlib import Path
 
+from alfred.protocol.listing import list_storage_dirs
+from alfred.protocol.seed_state import MIN_STALE_S
 from alfred.search.status import format_status, storage_status
-from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.config import add_bool_flag
-from alfred.utils.listing import list_storage_dirs
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, cli_main
-from alfred.utils.seed_state import MIN_STALE_S
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from alfred.sync_wandb import build_parser, sync_wandb, main
+from alfred.sync_wandb import build_parser, main, sync_wandb
 
 __all__ = ["build_parser", "main", "sync_wandb"]
 

@@ -43,8 +43,8 @@ CASES = {  # name: (n_experiments, n_seeds per experiment, n_steps)
 
 def vary_configs(storage: Path) -> None:
     """Give each experiment three varied hyperparameters (10 x 10 x 10 values), in every seed."""
-    from alfred.utils.layout import SeedDir
-    from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
+    from alfred.protocol.layout import SeedDir
+    from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 
     for e, experiment_dir in list_experiment_dirs(storage):
         i = e - 1

@@ -33,8 +33,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from alfred.protocol.seed_state import pid_start_time
 from alfred.search.status import storage_status
-from alfred.utils.seed_state import pid_start_time
 
 SEEDS_PER_EXPERIMENT = 10
 

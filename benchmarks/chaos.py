@@ -184,8 +184,8 @@ def check(storage: Path, log: Path) -> dict:
     attempts before it. A line from any other run is a foreign write: a run that went on
     writing after it lost its seed.
     """
-    from alfred.utils.listing import iter_seed_dirs
-    from alfred.utils.seed_state import read_flag_info
+    from alfred.protocol.listing import iter_seed_dirs
+    from alfred.protocol.seed_state import read_flag_info
 
     lost = foreign = attempts = double_completions = unaccounted = n_seeds = 0
     done_by_seed: dict[str, list[str]] = collections.defaultdict(list)  # seed -> tokens whose main finished
@@ -225,7 +225,7 @@ def check(storage: Path, log: Path) -> dict:
 
 
 def _holder(attempt: Path) -> str | None:
-    from alfred.utils.seed_state import read_flag_info
+    from alfred.protocol.seed_state import read_flag_info
 
     for name in ("OPENED", "CRASH.txt"):
         if (attempt / name).exists():

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from alfred.protocol.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs, list_storage_dirs
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs, list_storage_dirs
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from conftest import TEST_MAIN, experiment_paths, grid_schedule, seed_trees, sna
 from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.layout import COMPLETED, CRASH
-from alfred.utils.storage_names import StorageName
+from alfred.protocol.layout import COMPLETED, CRASH
+from alfred.protocol.storage_names import StorageName
 
 
 def assert_rejected(code: int, err: str, *words: str) -> None:

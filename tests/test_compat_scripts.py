@@ -22,10 +22,10 @@ from conftest import grid_schedule, seed_trees
 from test_structure import script_modules
 
 import alfred.defaults
+from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, StorageDir
+from alfred.protocol.listing import list_storage_dirs
 from alfred.results.settings import resolve_settings
 from alfred.utils.config import parse_bool
-from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED, StorageDir
-from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError
 
 RESULTS_FLAGS = ("--x_metric", "--y_metric", "--performance_metric", "--performance_aggregation", "--y_error_bars",

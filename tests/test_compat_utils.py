@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 import alfred.defaults
 from alfred.utils import config as cfg
@@ -24,7 +25,6 @@ from alfred.utils import directory_tree as dt
 from alfred.utils import misc, recorder
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError
-from conftest import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -413,8 +413,14 @@ def test_stats_and_plots_02_names_in_their_call_forms():
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from alfred.utils.plots import (bar_chart, create_fig, plot_curves, plot_sampled_hyperparams,
-                                    plot_vertical_densities, smooth_out)
+    from alfred.utils.plots import (
+        bar_chart,
+        create_fig,
+        plot_curves,
+        plot_sampled_hyperparams,
+        plot_vertical_densities,
+        smooth_out,
+    )
     from alfred.utils.stats import get_95_confidence_interval, get_95_confidence_interval_of_sequence
 
     mean, up, down = get_95_confidence_interval(np.array([1.0, 2.0, 3.0, 4.0]), "stderr")

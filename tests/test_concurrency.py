@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import grid_schedule, seed_trees
 
+from alfred.protocol.seed_state import SeedState, seed_state
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.seed_state import SeedState, seed_state
 
 
 def _all_seed_dirs(project) -> list[str]:

@@ -9,8 +9,8 @@ import pytest
 from conftest import grid_schedule, seed_trees
 
 from alfred.launch_schedule import main as launch_main
+from alfred.protocol.storage_names import StorageName
 from alfred.search.copy import parse_additional_param
-from alfred.utils.storage_names import StorageName
 
 
 @pytest.fixture

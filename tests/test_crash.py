@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import grid_schedule, seed_trees, wait_for
 
+from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
-
 
 
 def states(project) -> collections.Counter:

@@ -1,7 +1,7 @@
 """A claim is an identity: lost workers are fenced, mains cannot take a launch down, locks hold.
 
 Real processes and real signals throughout. A stall between two file operations is placed with
-alfred's test hook ALFRED_STALL_AT="<point>:<marker>" (alfred.utils.flags.stall_point): the
+alfred's test hook ALFRED_STALL_AT="<point>:<marker>" (alfred.protocol.flags.stall_point): the
 process stops itself there with SIGSTOP and writes its pid into the marker. A worker "on
 another host" runs in its own UTS namespace (``unshare -u``) under another hostname, so that
 clean_interrupted judges it by its heartbeat, as it would judge a worker on another node.
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import claim_file, grid_schedule, seed_trees, wait_for
 
-from alfred.utils.seed_state import SeedState, pid_alive, read_flag_info, seed_state
+from alfred.protocol.seed_state import SeedState, pid_alive, read_flag_info, seed_state
 
 # Each step appends a line to the calls log (outside the seed folder) and, by path, to a file
 # of the seed folder, and rewrites a checkpoint: a worker that went on after losing its seed
@@ -310,7 +310,7 @@ def test_two_cleaners_racing_reset_each_seed_once(fence_project, tmp_path):
     list_file, storage = prepare(project, "cl", {"lr": [0.1, 0.2, 0.3]})
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    from alfred.utils.seed_state import HOSTNAME
+    from alfred.protocol.seed_state import HOSTNAME
 
     for tree in seed_trees(storage):  # three seeds whose worker died
         os.rename(tree.flag_path("UNHATCHED"), tree.seed_dir / "OPENED.0123456789abcdef")

@@ -8,9 +8,9 @@ import sys
 import pytest
 from conftest import grid_schedule, seed_trees
 
+from alfred.protocol.seed_state import read_flag_info
 from alfred.search.launch import resolve_processes
 from alfred.utils.misc import AlfredError
-from alfred.utils.seed_state import read_flag_info
 
 # Appended to the test main: every run logs "<pid> <CUDA_VISIBLE_DEVICES>" to $GPU_LOG, and
 # records whether torch-like code could have seen the variable before main.py was imported.

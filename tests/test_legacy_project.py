@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, seed_trees
 
-from alfred.utils.layout import COMPLETED, SUMMARY_COMPLETED, StorageDir
-from alfred.utils.listing import list_storage_dirs
+from alfred.protocol.layout import COMPLETED, SUMMARY_COMPLETED, StorageDir
+from alfred.protocol.listing import list_storage_dirs
 
 pytestmark = pytest.mark.slow
 

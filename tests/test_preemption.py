@@ -9,11 +9,11 @@ import time
 import pytest
 from conftest import grid_schedule, seed_trees
 
+from alfred.protocol import flags
+from alfred.protocol.seed_state import SeedState, seed_state
 from alfred.search.worker import run_worker
-from alfred.utils import flags
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.preemption import Preempted, install_handlers, latest_checkpoint, restore_handlers
-from alfred.utils.seed_state import SeedState, seed_state
 
 
 @pytest.fixture

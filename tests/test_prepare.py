@@ -11,10 +11,10 @@ import pytest
 from conftest import experiment_paths, grid_schedule, seed_paths, snapshot
 
 from alfred.prepare_schedule import main as prepare_main
-from alfred.utils.layout import GRID_SEARCH, RANDOM_SEARCH, UNHATCHED, StorageDir
-from alfred.utils.listing import list_storage_dirs
+from alfred.protocol.layout import GRID_SEARCH, RANDOM_SEARCH, UNHATCHED, StorageDir
+from alfred.protocol.listing import list_storage_dirs
+from alfred.protocol.storage_names import StorageName
 from alfred.utils.selection import read_list_file
-from alfred.utils.storage_names import StorageName
 
 FLAGS = {"UNHATCHED", "OPENED", "COMPLETED", "CRASH.txt"}
 

@@ -17,9 +17,9 @@ import pytest
 from conftest import REPO, grid_schedule
 
 from alfred.launch_schedule import main as launch_main
+from alfred.protocol.layout import SUMMARY_DIR
 from alfred.report import main as report_main
 from alfred.results.report import write_report
-from alfred.utils.layout import SUMMARY_DIR
 
 XSS = "<script>alert(1)</script>"
 CRASH_XSS = "<img src=x onerror=alert(2)>"

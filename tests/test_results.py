@@ -14,9 +14,7 @@ import numpy as np
 import pytest
 from conftest import REPO, grid_schedule, seed_paths
 
-from alfred.results import load_curves, load_results
-from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.layout import (
+from alfred.protocol.layout import (
     COMPLETED,
     CRASH,
     GRID_SEARCH,
@@ -27,10 +25,12 @@ from alfred.utils.layout import (
     SUMMARY_ONGOING,
     UNHATCHED,
 )
-from alfred.utils.listing import list_storage_dirs
+from alfred.protocol.listing import list_storage_dirs
+from alfred.protocol.seed_state import HOSTNAME, pid_start_time
+from alfred.results import load_curves, load_results
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError
 from alfred.utils.recorder import Recorder
-from alfred.utils.seed_state import HOSTNAME, pid_start_time
 
 NAME = "Te1_nogit_algA_taskA_grid_syn"
 

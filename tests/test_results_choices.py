@@ -7,11 +7,10 @@ import math
 
 import numpy as np
 import pytest
-
-from alfred.results.settings import infer_direction
-from alfred.utils.layout import SUMMARY_DIR
-
 from test_results import curve, make_search, run_module
+
+from alfred.protocol.layout import SUMMARY_DIR
+from alfred.results.settings import infer_direction
 
 
 def loss_curve(values) -> dict:
@@ -154,8 +153,8 @@ def test_every_label_states_the_resample_count_used(tmp_path):
 
 # ----------------------------------------------------------------------------- reruns say what they did
 def test_benchmark_says_whether_it_wrote_or_kept_the_summary(tmp_path):
+    from alfred.protocol.layout import COMPLETED
     from alfred.utils.directory_tree import DirectoryTree
-    from alfred.utils.layout import COMPLETED
     from alfred.utils.recorder import Recorder
 
     storage = make_search(tmp_path, {e: {s: curve([0.0, e + 0.1 * s]) for s in (1, 2)} for e in (1, 2)})

@@ -13,14 +13,13 @@ import time
 
 import numpy as np
 import pytest
-
-from alfred.launch_schedule import main as launch_main
-from alfred.search.status import storage_status
-from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_DIR, SUMMARY_FAILED
-from alfred.utils.recorder import Recorder, UnsafePickleError, load_tape_pickle
-
 from conftest import TEST_MAIN, grid_schedule, seed_trees
 from test_results import curve, make_search, run_module
+
+from alfred.launch_schedule import main as launch_main
+from alfred.protocol.layout import SUMMARY_COMPLETED, SUMMARY_DIR, SUMMARY_FAILED
+from alfred.search.status import storage_status
+from alfred.utils.recorder import Recorder, UnsafePickleError, load_tape_pickle
 
 
 # ----------------------------------------------------------------------------- status elapsed
@@ -73,9 +72,9 @@ def test_a_successful_summary_removes_summary_failed(tmp_path):
 
 
 def test_an_automatic_summary_that_succeeds_after_a_failure_removes_it(tmp_path):
+    from alfred.protocol.layout import COMPLETED
     from alfred.results.auto_summary import summarize_finished
     from alfred.utils.directory_tree import DirectoryTree
-    from alfred.utils.layout import COMPLETED
 
     storage = make_search(tmp_path, {1: {1: curve([0, 1])}, 2: {1: curve([0, 2])}})
     info = json.loads((storage / "prepare_info.json").read_text())

@@ -21,8 +21,8 @@ import pytest
 from conftest import claim_file, grid_schedule, seed_trees
 from conftest import wait_for as _wait_for
 
+from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 pytestmark = pytest.mark.slow  # a real SLURM cluster on localhost: jobs take seconds to schedule
 

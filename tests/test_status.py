@@ -14,9 +14,9 @@ import pytest
 from conftest import REPO, grid_schedule, seed_trees
 
 from alfred.launch_schedule import main as launch_main
+from alfred.protocol import flags
+from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.search import status as status_mod
-from alfred.utils import flags
-from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def mixed(project):
     assert len(unhatched) == 6
     running = flags.claim(unhatched[0], worker_id="test-live", heartbeat_s=30)
     assert running is not None
-    code = ("import sys; from alfred.utils import flags; from alfred.utils.directory_tree import DirectoryTree; "
+    code = ("import sys; from alfred.protocol import flags; from alfred.utils.directory_tree import DirectoryTree; "
             "sys.exit(0 if flags.claim(DirectoryTree(sys.argv[1]), worker_id='gone', heartbeat_s=30) else 3)")
     subprocess.run([sys.executable, "-c", code, str(unhatched[1].seed_dir)], check=True, env=project.env())
     return storage, unhatched[0], unhatched[1]

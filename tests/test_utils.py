@@ -21,7 +21,19 @@ import numpy as np
 import pytest
 from conftest import experiment_paths, seed_paths, seed_trees
 
-from alfred.utils import flags
+from alfred.protocol import flags
+from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, is_claim_flag
+from alfred.protocol.listing import list_storage_dirs
+from alfred.protocol.seed_state import (
+    HOSTNAME,
+    MIN_STALE_S,
+    SeedState,
+    SeedStatus,
+    pid_start_time,
+    read_flag_info,
+    seed_state,
+)
+from alfred.protocol.storage_names import StorageName, allocate_storage_dir, check_name, folder_name_part
 from alfred.utils.config import (
     load_config_from_json,
     load_dict_from_json,
@@ -32,13 +44,8 @@ from alfred.utils.config import (
     update_config,
 )
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED, is_claim_flag
-from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError, ask_yes_no, atomic_write_text, cli_main, close_logger, create_logger
 from alfred.utils.recorder import Recorder
-from alfred.utils.seed_state import (HOSTNAME, MIN_STALE_S, SeedState, SeedStatus, pid_start_time, read_flag_info,
-                                     seed_state)
-from alfred.utils.storage_names import StorageName, allocate_storage_dir, check_name, folder_name_part
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -348,7 +355,7 @@ def test_allocate_storage_dir_skips_an_id_whose_folder_exists(tmp_path):
 _ALLOCATE_SCRIPT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from alfred.utils.storage_names import allocate_storage_dir
+    from alfred.protocol.storage_names import allocate_storage_dir
     root, go, n = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     while not go.exists():
         time.sleep(0.001)

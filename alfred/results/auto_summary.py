@@ -2,7 +2,7 @@
 
 Launches (local and SLURM jobs) call :func:`summarize_finished` after their last run. For
 each storage dir whose seeds are all done, exactly one process claims the lock
-``SUMMARY_ONGOING`` (alfred.utils.locks; a dead owner's lock is taken over), writes the
+``SUMMARY_ONGOING`` (alfred.protocol.locks; a dead owner's lock is taken over), writes the
 summary (alfred.results.summary) and the plot arrays (alfred.results.plot_arrays), then
 leaves ``SUMMARY_COMPLETED`` (or ``SUMMARY_FAILED`` with the error) recording how many seeds
 were completed. A summary is redone when more seeds completed since the last one.
@@ -13,11 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from alfred.utils import locks
-from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, StorageDir
-from alfred.utils.listing import iter_seed_dirs
+from alfred.protocol import locks
+from alfred.protocol.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, StorageDir
+from alfred.protocol.listing import iter_seed_dirs
+from alfred.protocol.seed_state import SeedState, seed_state
 from alfred.utils.misc import AlfredError
-from alfred.utils.seed_state import SeedState, seed_state
 
 __all__ = ["FinishedReport", "summarize_finished", "failed_summaries_line", "seed_counts", "SUMMARY_STALE_S"]
 

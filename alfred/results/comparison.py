@@ -10,7 +10,7 @@
 
 Storage dirs are named by what differs between them (alg, task, desc: only the fields
 that differ), the fields they share make the title. Each comparison writes its figures and
-a JSON of the numbers into a folder (see alfred.utils.layout.comparison_dir); the JSON is
+a JSON of the numbers into a folder (see alfred.protocol.layout.comparison_dir); the JSON is
 moved in last, so its presence means the comparison is complete. Everything is computed
 here (alfred.results.scoring, alfred.utils.stats) and drawn by alfred.utils.plots.
 """
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol.layout import StorageDir, comparison_figure, comparison_record, experiment_dir_name
 from alfred.results.labels import SEP, differing_labels, storage_fields
 from alfred.results.scoring import compute_search_scores, curve_bands
 from alfred.results.settings import resolve_settings
 from alfred.results.summary import move_files_into
-from alfred.utils.layout import StorageDir, comparison_figure, comparison_record, experiment_dir_name
 from alfred.utils.misc import AlfredError, temp_sibling
 
 __all__ = ["compare_models", "compare_searches", "compared_storage_names", "model_aggregates"]

@@ -16,8 +16,8 @@ from typing import Iterable
 
 import numpy as np
 
+from alfred.protocol.layout import DEFAULT_RECORDER, experiment_num_of
 from alfred.results.loading import LoadReport, experiment_config, iter_seed_tapes, unknown_metric_error
-from alfred.utils.layout import DEFAULT_RECORDER, experiment_num_of
 
 __all__ = ["load_results", "STEP"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from alfred.protocol.layout import StorageDir
+from alfred.protocol.storage_names import StorageName
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.layout import StorageDir
 from alfred.utils.misc import short_value
-from alfred.utils.storage_names import StorageName
 
 __all__ = [
     "alg_of",

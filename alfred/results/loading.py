@@ -20,11 +20,11 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from alfred.utils.layout import CONFIG_UNIQUE, DEFAULT_RECORDER, RECORDER_SUFFIXES, RECORDERS, experiment_num_of
-from alfred.utils.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs
+from alfred.protocol.layout import CONFIG_UNIQUE, DEFAULT_RECORDER, RECORDER_SUFFIXES, RECORDERS, experiment_num_of
+from alfred.protocol.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs
+from alfred.protocol.seed_state import SeedState, seed_state
 from alfred.utils.misc import AlfredError
 from alfred.utils.recorder import Recorder, UnsafePickleError, load_tape_pickle
-from alfred.utils.seed_state import SeedState, seed_state
 
 __all__ = ["LoadReport", "Curves", "load_curves", "iter_curves", "find_recorder",
            "read_tape", "stack_padded", "first_recorded_metrics"]

@@ -16,14 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol import locks
+from alfred.protocol.layout import (
+    DEFAULT_RECORDER,
+    PLOT_ARRAYS_COMPLETED,
+    PLOT_ARRAYS_ONGOING,
+    StorageDir,
+    seed_dir_name,
+)
+from alfred.protocol.listing import list_experiment_dirs
 from alfred.results.labels import experiment_label, storage_heading, varied_keys
 from alfred.results.loading import iter_curves
 from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
-from alfred.utils import locks
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.layout import DEFAULT_RECORDER, PLOT_ARRAYS_COMPLETED, PLOT_ARRAYS_ONGOING, StorageDir, seed_dir_name
-from alfred.utils.listing import list_experiment_dirs
 from alfred.utils.misc import AlfredError
 
 __all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from alfred.protocol.layout import StorageDir, list_report_path
 from alfred.results.report_data import ReportResult, collect_report
-from alfred.utils.layout import StorageDir, list_report_path
 from alfred.utils.misc import AlfredError, atomic_write_text
 
 __all__ = ["report_path", "write_report", "write_storage_report"]

@@ -12,13 +12,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.protocol.layout import (
+    SUMMARY_COMPLETED,
+    SUMMARY_FAILED,
+    SUMMARY_ONGOING,
+    SeedDir,
+    StorageDir,
+    comparison_dir,
+)
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.seed_state import SeedState, seed_state
+
 # Every fact the report shows comes through these imports.
 from alfred.results.labels import varied_keys
 from alfred.search.status import StorageStatus, storage_status
 from alfred.utils.config import read_json_or_empty
-from alfred.utils.layout import SUMMARY_COMPLETED, SUMMARY_FAILED, SUMMARY_ONGOING, SeedDir, StorageDir, comparison_dir
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
-from alfred.utils.seed_state import SeedState, seed_state
 
 __all__ = ["ExperimentRow", "SearchView", "ReportView", "ReportResult", "collect_search", "collect_report",
            "embed_png"]

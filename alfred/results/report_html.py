@@ -9,13 +9,20 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from alfred.results.report_data import (MAX_CRASH_GROUPS, MAX_CRASH_RUNS, MAX_EMBEDDED_BYTES, ExperimentRow, ReportView,
-                                        SearchView, embed_png)
+from alfred.protocol.layout import CRASH, SeedDir, StorageDir
+from alfred.protocol.seed_state import SeedState
+from alfred.protocol.storage_names import StorageName
+from alfred.results.report_data import (
+    MAX_CRASH_GROUPS,
+    MAX_CRASH_RUNS,
+    MAX_EMBEDDED_BYTES,
+    ExperimentRow,
+    ReportView,
+    SearchView,
+    embed_png,
+)
 from alfred.results.report_template import CSS, JS, fmt, fmt_time, fmt_value, h, is_number
 from alfred.search.status import format_duration
-from alfred.utils.layout import CRASH, SeedDir, StorageDir
-from alfred.utils.seed_state import SeedState
-from alfred.utils.storage_names import StorageName
 
 __all__ = ["render_report"]
 

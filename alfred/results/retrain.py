@@ -26,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol import locks
+from alfred.protocol.layout import RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, StorageDir, seed_dir_name
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.storage_names import StorageName, folder_name_part, get_git_commits, git_hashes_field
 from alfred.results.scoring import compute_search_scores, select_best
 from alfred.results.settings import RESULTS_KEYS, recorded_defaults, resolve_settings
 from alfred.search.build import build_storage_dir, write_seed_folder
-from alfred.utils import locks
 from alfred.utils.config import load_dict_from_json, read_json_or_empty, save_dict_to_json
-from alfred.utils.layout import RETRAIN_DESC_PREFIX, RETRAIN_LOCK, SeedDir, StorageDir, seed_dir_name
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import append_to_list_file, read_list_file
-from alfred.utils.storage_names import StorageName, folder_name_part, get_git_commits, git_hashes_field
 
 __all__ = ["RetrainPlan", "best_of_search", "best_over_tasks", "plan_retrain", "create_retrain", "append_new",
            "retrain_commits", "inherited_results"]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol.layout import StorageDir
 from alfred.results.labels import varied_keys
 from alfred.results.loading import LoadReport, iter_curves
 from alfred.results.settings import ResultsSettings, resolve_settings
-from alfred.utils.layout import StorageDir
 from alfred.utils.misc import AlfredError
 
 __all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "band_name", "compute_search_scores", "curve_bands",

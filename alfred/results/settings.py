@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from alfred.protocol.layout import DEFAULT_RECORDER, StorageDir
 from alfred.utils.config import add_bool_flag, load_dict_from_json
-from alfred.utils.layout import DEFAULT_RECORDER, StorageDir
 from alfred.utils.misc import AlfredError
 
 __all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "LOWER_IS_BETTER_WORDS",

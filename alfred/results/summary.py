@@ -21,11 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol.layout import (
+    SUMMARY_COMPLETED,
+    SUMMARY_FAILED,
+    StorageDir,
+    SummaryFiles,
+    experiment_dir_name,
+    seed_dir_name,
+)
 from alfred.results import figures
 from alfred.results.scoring import SearchScores, band_name, compute_search_scores, curve_bands
 from alfred.results.settings import ResultsSettings, resolve_settings
-from alfred.utils.layout import (SUMMARY_COMPLETED, SUMMARY_FAILED, StorageDir, SummaryFiles, experiment_dir_name,
-                                 seed_dir_name)
 from alfred.utils.misc import AlfredError, atomic_write_text, temp_sibling
 from alfred.utils.stats import DEFAULT_N_RESAMPLES
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alfred.utils.layout import CONFIG, CONFIG_UNIQUE, UNHATCHED, experiment_dir_name
-from alfred.utils.listing import list_experiment_dirs
+from alfred.protocol.layout import CONFIG, CONFIG_UNIQUE, UNHATCHED, experiment_dir_name
+from alfred.protocol.listing import list_experiment_dirs
+from alfred.protocol.storage_names import allocate_storage_dir, get_id_prefix
 from alfred.utils.misc import temp_sibling
-from alfred.utils.storage_names import allocate_storage_dir, get_id_prefix
 
 __all__ = ["ConfigText", "build_storage_dir", "write_seed_folder", "swap_in", "reserve_experiment"]
 

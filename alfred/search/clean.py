@@ -1,9 +1,9 @@
 """Cleaning: send interrupted seeds (and, on request, crashed ones) back to UNHATCHED.
 
-A seed is interrupted when its worker is gone (alfred.utils.seed_state decides). Live runs
+A seed is interrupted when its worker is gone (alfred.protocol.seed_state decides). Live runs
 and COMPLETED seeds are never touched; the previous attempt's files move to
 <seed>/attempts/<n>/, nothing is deleted. One cleaner per storage dir at a time: it holds
-the storage dir's ``CLEAN_ONGOING`` lock (alfred.utils.locks) while it resets.
+the storage dir's ``CLEAN_ONGOING`` lock (alfred.protocol.locks) while it resets.
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.protocol import flags, locks
+from alfred.protocol.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
+from alfred.protocol.listing import iter_seed_dirs
+from alfred.protocol.seed_state import SeedState, SeedStatus, seed_state
 from alfred.results.auto_summary import SUMMARY_STALE_S
-from alfred.utils import flags, locks
-from alfred.utils.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
-from alfred.utils.listing import iter_seed_dirs
-from alfred.utils.seed_state import SeedState, SeedStatus, seed_state
 
 __all__ = ["CleanReport", "survey", "apply", "clean", "format_counts"]
 

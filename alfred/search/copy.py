@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alfred.protocol.layout import CONFIG, CONFIG_UNIQUE, GRID_SEARCH, RANDOM_SEARCH, StorageDir
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.storage_names import StorageName, check_name, folder_name_part
 from alfred.search.build import build_storage_dir, write_seed_folder
 from alfred.utils.config import load_dict_from_json, parse_bool, save_dict_to_json
-from alfred.utils.layout import CONFIG, CONFIG_UNIQUE, GRID_SEARCH, RANDOM_SEARCH, StorageDir
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.schedule import RESERVED
-from alfred.utils.storage_names import StorageName, check_name, folder_name_part
 
 __all__ = ["CopyPlan", "copy_search", "parse_additional_param", "plan_copy"]
 

@@ -1,7 +1,7 @@
 """A local launch: N worker processes over some storage dirs, and what they did.
 
 Several launches (on one machine or many nodes sharing the filesystem) may run at once on
-the same storage dirs: each seed is claimed by exactly one worker (alfred.utils.flags). A
+the same storage dirs: each seed is claimed by exactly one worker (alfred.protocol.flags). A
 launch stopped by SIGTERM or SIGHUP (``kill``, a closed terminal) forwards SIGTERM to its
 workers, which send their running seeds back to UNHATCHED, files kept, and report.
 """
@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from alfred.protocol.layout import StorageDir
 from alfred.utils.config import load_dict_from_json
-from alfred.utils.layout import StorageDir
 from alfred.utils.misc import AlfredError
 
 __all__ = ["LaunchReport", "launch", "resolve_processes", "check_hashes", "stop_signals"]
@@ -67,7 +67,7 @@ def resolve_processes(n_processes: int | None, gpus: list[str] | None, runs_per_
 
 def check_hashes(storage_dirs: list[Path]) -> None:
     """AlfredError if a tracked repo moved since prepare_schedule recorded its commit."""
-    from alfred.utils.storage_names import get_git_commits
+    from alfred.protocol.storage_names import get_git_commits
 
     for storage_dir in storage_dirs:
         recorded = load_dict_from_json(StorageDir(storage_dir).prepare_info).get("git", {})
@@ -141,8 +141,8 @@ def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from dataclasses import asdict
 
+    from alfred.protocol.fencing import install_handlers
     from alfred.search.worker import run_worker
-    from alfred.utils.preemption import install_handlers
 
     # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
     # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
@@ -324,8 +324,8 @@ def _signal_all(running: dict, sig: int) -> None:
 
 def _crash_for(w: _Slot, report: LaunchReport) -> None:
     """Record, as its dead holder would have, the crash of the seed a worker process died running."""
-    from alfred.utils import flags
-    from alfred.utils.layout import CRASH, SeedDir
+    from alfred.protocol import flags
+    from alfred.protocol.layout import CRASH, SeedDir
 
     seed_dir, token, info = w.claim
     code = w.process.exitcode

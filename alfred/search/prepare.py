@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alfred.protocol.layout import CONFIG_UNIQUE, StorageDir, experiment_dir_name, seed_dir_name, seed_of
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.storage_names import folder_name_part, git_hashes_field
 from alfred.search.build import ConfigText, build_storage_dir, reserve_experiment, swap_in, write_seed_folder
 from alfred.utils.config import load_dict_from_json, save_dict_to_json
-from alfred.utils.layout import CONFIG_UNIQUE, StorageDir, experiment_dir_name, seed_dir_name, seed_of
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
 from alfred.utils.misc import AlfredError, temp_sibling
 from alfred.utils.schedule import RESERVED, Schedule
-from alfred.utils.storage_names import folder_name_part, git_hashes_field
 
 __all__ = ["StoragePlan", "plan_searches", "create_searches", "describe_plan"]
 

@@ -33,8 +33,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.protocol.layout import SLURM_LOGS
 from alfred.utils.config import add_bool_flag, non_negative_int, positive_int
-from alfred.utils.layout import SLURM_LOGS
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ def options_from_args(args: argparse.Namespace) -> SlurmOptions:
 
 
 def count_unhatched(storage_dirs: list[Path]) -> int:
-    from alfred.utils.listing import iter_seed_dirs
-    from alfred.utils.seed_state import SeedState, seed_state
+    from alfred.protocol.listing import iter_seed_dirs
+    from alfred.protocol.seed_state import SeedState, seed_state
 
     return sum(seed_state(seed_dir).state is SeedState.UNHATCHED
                for d in storage_dirs for _, _, seed_dir in iter_seed_dirs(d))
@@ -163,8 +163,8 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     """
     from dataclasses import asdict
 
+    from alfred.protocol.fencing import install_handlers
     from alfred.search.worker import run_worker
-    from alfred.utils.preemption import install_handlers
 
     alfred_log = logging.getLogger("alfred")  # submitit logs through its own logger: leave the root alone
     if not alfred_log.handlers:

@@ -1,7 +1,7 @@
 """Where a search stands, from its FLAG-files alone: seeds per state, elapsed time, ETA, crashes.
 
 What each figure means is written once, in the help of ``python -m alfred.status``.
-States are decided by alfred.utils.seed_state.
+States are decided by alfred.protocol.seed_state.
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from alfred.utils.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.misc import AlfredError
-from alfred.utils.seed_state import SeedState, read_flag_info, seed_state
 
 __all__ = ["CrashInfo", "StorageStatus", "format_duration", "format_status", "progress_text", "storage_status"]
 

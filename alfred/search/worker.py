@@ -2,7 +2,7 @@
 
 ``run_worker`` is a plain function: a local launch runs it in worker processes (alfred.search
 .launch), a SLURM job in its own process. Workers coordinate only through FLAG-files
-(alfred.utils.flags).
+(alfred.protocol.flags).
 
 While main runs, a heartbeat thread touches the claim every ``heartbeat_s`` and checks every
 second that the claim is still the worker's; SIGCONT (the process runs again after a stop)
@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from alfred.utils import flags, preemption
+from alfred.protocol import fencing as preemption
+from alfred.protocol import flags
+from alfred.protocol.fencing import ClaimLost, Preempted, stop_requested, user_code
+from alfred.protocol.layout import CRASH, OPENED
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.seed_state import read_flag_info
 from alfred.utils.config import load_config_from_json
-from alfred.utils.layout import CRASH, OPENED
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs
+from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, close_logger, create_logger
-from alfred.utils.preemption import ClaimLost, Preempted, stop_requested, user_code
 from alfred.utils.schedule import import_user_main
-from alfred.utils.seed_state import read_flag_info
 
 __all__ = ["WorkerReport", "run_worker", "seed_dirs_in_launch_order"]
 
@@ -180,7 +182,8 @@ def run_worker(
                     report.preempted = stop_requested()
                     return report
                 try:
-                    claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info)
+                    claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info,
+                                        tree_type=DirectoryTree)
                 except flags.ClaimWriteError as e:
                     report.failed = str(e)
                     log.error("%s: stopping this worker", e)

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from alfred.utils.misc import AlfredError, atomic_write_text
+from alfred.errors import AlfredError
+from alfred.protocol.fsio import atomic_write_text, read_json_or_empty
 
 __all__ = [
     "parse_bool",
@@ -95,19 +96,6 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
-
-
-def read_json_or_empty(path: str | os.PathLike) -> dict[str, Any]:
-    """A JSON object from ``path``, or {} when it is missing, half-written or not an object.
-
-    For FLAG-files read while other processes may be replacing them.
-    """
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

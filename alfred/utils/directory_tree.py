@@ -1,6 +1,6 @@
 """``DirectoryTree``: the seed folder a run receives as ``dir_tree``, and the settings of the layout.
 
-The names of every folder and file are spelled in alfred.utils.layout; this module gives
+The names of every folder and file are spelled in alfred.protocol.layout; this module gives
 training code its view of one seed folder (``DirectoryTree``, a ``SeedDir``) and holds the two
 settings schedules and mains may change: ``DirectoryTree.default_root`` and
 ``DirectoryTree.git_repos_to_track``, which are views of ``alfred.defaults``
@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 
 from alfred import defaults
-from alfred.utils.layout import UNHATCHED, SeedDir, experiment_dir_name, seed_dir_name
-from alfred.utils.listing import list_experiment_dirs, list_seed_dirs, list_storage_dirs
-from alfred.utils.storage_names import (
+from alfred.protocol.layout import UNHATCHED, SeedDir, experiment_dir_name, seed_dir_name
+from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs, list_storage_dirs
+from alfred.protocol.storage_names import (
     StorageName,
     allocate_storage_dir,
     check_name,

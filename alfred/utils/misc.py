@@ -6,6 +6,10 @@ import os
 import sys
 from pathlib import Path
 
+from alfred.errors import AlfredError
+from alfred.protocol.fsio import atomic_write_text
+from alfred.utils.logs import close_logger, create_logger
+
 __all__ = [
     "AlfredError",
     "atomic_write_text",
@@ -29,90 +33,6 @@ __all__ = [
     "formatted_time_diff",
     "uniquify",
 ]
-
-
-class AlfredError(Exception):
-    """A problem with the user's input or files: shown as one line, exit code 2."""
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old content or the new, never half.
-
-    The data goes to a temporary file in the same folder, then ``os.replace`` swaps it in:
-    rename within one directory is atomic on POSIX filesystems and on NFS (the server
-    performs it as one operation). A process killed mid-write leaves at most a stray
-    ``.tmp-*`` file, never a truncated ``path``.
-    """
-    import tempfile  # here: `from alfred.utils import *` stays quick
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.tmp-")
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would, so that
-        # colleagues on a shared filesystem can read configs, summaries and reports.
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    """This process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-_LOG_FORMAT = "%(asctime)s %(levelname)-8s %(message)s"
-
-
-def create_logger(
-    name: str,
-    loglevel: int | str = logging.INFO,
-    logfile: str | os.PathLike | None = None,
-    streamHandle: bool = True,  # noqa: N803 (0.2's keyword name)
-    *,
-    stream: bool | None = None,
-) -> logging.Logger:
-    """Return the logger ``name`` with fresh handlers: stdout (``stream``, or 0.2's
-    ``streamHandle``) and/or ``logfile``, appended to.
-
-    Calling it again with the same name closes and replaces the previous handlers, so a
-    worker that runs thousands of seeds reuses one logger and never leaks file handles.
-    ``loglevel`` is a level number or name ('info', 'DEBUG', ...).
-    """
-    logger = logging.getLogger(name)
-    close_logger(logger)
-    logger.setLevel(loglevel.strip().upper() if isinstance(loglevel, str) else loglevel)
-    logger.propagate = False
-    formatter = logging.Formatter(_LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
-    if streamHandle if stream is None else stream:
-        handler: logging.Handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    if logfile is not None:
-        handler = logging.FileHandler(logfile, encoding="utf-8", delay=True)  # opened at the first record
-        handler.setFormatter(formatter)
-        logger.addHandler(handler)
-    return logger
-
-
-def close_logger(logger: logging.Logger) -> None:
-    """Remove and close every handler of ``logger`` (closing releases their files)."""
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
 
 
 def ask_yes_no(question: str, *, stdin=None, stdout=None) -> bool:
@@ -252,8 +172,8 @@ def lazy_exports(namespace: dict, exports: dict[str, str]):
 
 # 0.2 names ----------------------------------------------------------------------------------
 # Projects written for alfred 0.2 and the later 0.x versions call these (docs/migrating.md).
-# create_management_objects and select_storage_dirs need the layout, which imports this
-# module: they live in alfred.utils.misc_legacy and load on first use.
+# create_management_objects and select_storage_dirs need the layout and the protocol: they
+# live in alfred.utils.misc_legacy and load on first use.
 
 def create_new_filehandler(logger_name: str, logfile: str | os.PathLike) -> logging.FileHandler:
     """A FileHandler appending to ``logfile``, formatted like alfred's loggers (not yet added to one)."""

@@ -28,13 +28,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alfred.utils import flags
+from alfred.protocol import flags
+from alfred.protocol.fsio import atomic_write_text
+from alfred.protocol.layout import UNHATCHED, StorageDir
+from alfred.protocol.storage_names import get_git_commits
 from alfred.utils.config import config_to_str, parse_log_level
 from alfred.utils.directory_tree import DirectoryTree, get_root, get_storage_dirs_across_tasks, repos_to_track
-from alfred.utils.layout import UNHATCHED, StorageDir
-from alfred.utils.misc import atomic_write_text, create_logger
+from alfred.utils.logs import create_logger
 from alfred.utils.selection import select_storage_dirs as _select
-from alfred.utils.storage_names import get_git_commits
 
 __all__ = ["create_management_objects", "select_storage_dirs"]
 

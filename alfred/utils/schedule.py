@@ -14,9 +14,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Literal
 
-from alfred.utils.layout import list_searches_path
+from alfred.protocol.layout import list_searches_path
+from alfred.protocol.storage_names import check_name
 from alfred.utils.misc import AlfredError
-from alfred.utils.storage_names import check_name
 
 __all__ = ["Schedule", "load_schedule", "import_user_main", "check_user_main_file"]
 

@@ -10,8 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
+from alfred.errors import AlfredError
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.misc import AlfredError
 
 __all__ = ["add_selection_args", "select_storage_dirs", "append_to_list_file", "read_list_file"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alfred.utils.layout import SeedDir
+from alfred.protocol.layout import SeedDir
 
 __all__ = ["init_wandb_run"]
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from alfred.protocol.listing import list_storage_dirs
 from alfred.utils.directory_tree import DirectoryTree
-from alfred.utils.listing import list_storage_dirs
 from alfred.utils.misc import AlfredError
 from alfred.utils.selection import select_storage_dirs
 

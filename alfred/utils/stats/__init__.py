@@ -33,8 +33,13 @@ tasks; ``interval_estimates``), ``profiles`` (performance profiles), ``improveme
 from __future__ import annotations
 
 from alfred.utils.stats._common import DEFAULT_N_RESAMPLES, IntervalEstimate, StatsError
-from alfred.utils.stats.aggregates import (aggregate_iqm, aggregate_mean, aggregate_median, aggregate_optimality_gap,
-                                           interval_estimates)
+from alfred.utils.stats.aggregates import (
+                                           aggregate_iqm,
+                                           aggregate_mean,
+                                           aggregate_median,
+                                           aggregate_optimality_gap,
+                                           interval_estimates,
+)
 from alfred.utils.stats.bootstrap import stratified_bootstrap_ci
 from alfred.utils.stats.curves import aggregate_scores, bootstrap_mean_ci, iqm, mean_and_stderr_ci, quantile_band
 from alfred.utils.stats.improvement import probability_of_improvement, probability_of_improvement_ci

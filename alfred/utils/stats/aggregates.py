@@ -13,8 +13,19 @@ from typing import Literal
 
 import numpy as np
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Scores, Seed, StatsError,
-                                        check_n_resamples, pad_tasks, rng_from, tail_mass, task_runs)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    IntervalEstimate,
+    Scores,
+    Seed,
+    StatsError,
+    check_n_resamples,
+    pad_tasks,
+    rng_from,
+    tail_mass,
+    task_runs,
+)
 from alfred.utils.stats.bootstrap import BATCHED, batched_form, bootstrap_tasks
 from alfred.utils.stats.curves import iqm
 

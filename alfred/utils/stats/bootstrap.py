@@ -8,8 +8,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Scores, Seed,
-                                        check_n_resamples, containing, pad_tasks, rng_from, tail_mass, task_runs)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    IntervalEstimate,
+    Scores,
+    Seed,
+    check_n_resamples,
+    containing,
+    pad_tasks,
+    rng_from,
+    tail_mass,
+    task_runs,
+)
 
 __all__ = ["stratified_bootstrap_ci"]
 

@@ -14,8 +14,19 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Result, Seed, StatsError,
-                                        check_n_resamples, containing, draw_indices, rng_from, tail_mass)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    IntervalEstimate,
+    Result,
+    Seed,
+    StatsError,
+    check_n_resamples,
+    containing,
+    draw_indices,
+    rng_from,
+    tail_mass,
+)
 
 __all__ = ["aggregate_scores", "bootstrap_mean_ci", "iqm", "mean_and_stderr_ci", "quantile_band"]
 

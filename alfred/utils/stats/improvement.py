@@ -6,8 +6,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Scores, Seed, StatsError,
-                                        check_n_resamples, containing, rng_from, tail_mass, task_runs)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    IntervalEstimate,
+    Scores,
+    Seed,
+    StatsError,
+    check_n_resamples,
+    containing,
+    rng_from,
+    tail_mass,
+    task_runs,
+)
 
 __all__ = ["probability_of_improvement", "probability_of_improvement_ci"]
 

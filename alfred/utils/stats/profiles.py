@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, IntervalEstimate, Scores, Seed,
-                                        check_n_resamples, rng_from, tail_mass, task_runs)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    IntervalEstimate,
+    Scores,
+    Seed,
+    check_n_resamples,
+    rng_from,
+    tail_mass,
+    task_runs,
+)
 from alfred.utils.stats.bootstrap import bootstrap_tasks
 
 __all__ = ["performance_profile", "performance_profile_ci"]

@@ -7,8 +7,16 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from alfred.utils.stats._common import (DEFAULT_N_RESAMPLES, FloatArray, Seed, StatsError, check_n_resamples,
-                                        draw_indices, one_run_axis, rng_from)
+from alfred.utils.stats._common import (
+    DEFAULT_N_RESAMPLES,
+    FloatArray,
+    Seed,
+    StatsError,
+    check_n_resamples,
+    draw_indices,
+    one_run_axis,
+    rng_from,
+)
 
 __all__ = ["probability_of_best"]
 

@@ -1,7 +1,7 @@
 import numpy as np
+from main import get_run_args  # noqa: F401
 
 from alfred.utils.misc import check_params_defined_twice
-from main import get_run_args  # noqa: F401
 
 ALG_NAMES = ["hillclimb"]
 TASK_NAMES = ["quadratic", "quartic"]

@@ -1,5 +1,6 @@
-from alfred.utils.misc import check_params_defined_twice
 from main import get_run_args  # noqa: F401
+
+from alfred.utils.misc import check_params_defined_twice
 
 ALG_NAMES = ["hillclimb"]
 TASK_NAMES = ["quadratic"]

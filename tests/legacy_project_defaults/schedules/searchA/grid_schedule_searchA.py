@@ -1,5 +1,6 @@
-from alfred.utils.misc import check_params_defined_twice
 from main import get_run_args  # noqa: F401
+
+from alfred.utils.misc import check_params_defined_twice
 
 ALG_NAMES = ["descent"]
 TASK_NAMES = ["bowl"]

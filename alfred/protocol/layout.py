@@ -8,7 +8,7 @@
         variations.json                grid: the VARIATIONS that built it
         variations<k>.png              random: sampled hyperparameters
         retrains.json                  a search's retrain dirs (create_retrainbest)
-        CLEAN_ONGOING, RETRAIN_ONGOING locks (alfred.utils.locks)
+        CLEAN_ONGOING, RETRAIN_ONGOING locks (alfred.protocol.locks)
         SUMMARY_ONGOING | SUMMARY_COMPLETED | SUMMARY_FAILED, PLOT_ARRAYS_ONGOING | _COMPLETED
         summary/                       summary.json, summary.txt, seed_scores.{csv,json},
                                        bestConfig_exp<N>.json, learning_curves_<y>.png, ...
@@ -17,7 +17,7 @@
         experiment<N>/
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
             config.json  config_unique.json
-            UNHATCHED | OPENED.<token> | COMPLETED | CRASH.txt   (alfred.utils.flags)
+            UNHATCHED | OPENED.<token> | COMPLETED | CRASH.txt   (alfred.protocol.flags)
             logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
@@ -33,7 +33,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from alfred.utils.misc import AlfredError
+from alfred.errors import AlfredError
 
 __all__ = ["SeedDir", "StorageDir", "SummaryFiles", "list_searches_path", "list_retrains_path", "comparison_dir"]
 
@@ -87,7 +87,7 @@ def experiment_dir_name(experiment_num: int) -> str:
 
 
 def claim_flag_name(token: str) -> str:
-    """``OPENED.<token>``: the flag of one claim of a seed (alfred.utils.flags)."""
+    """``OPENED.<token>``: the flag of one claim of a seed (alfred.protocol.flags)."""
     return f"{OPENED}.{token}"
 
 

@@ -1,7 +1,7 @@
 """Listing a root's storage dirs, a storage dir's experiments and an experiment's seeds.
 
 Plain strings, sorted by number: scans of 100,000 seeds spend more on building a Path per
-seed than on listing. The names themselves are alfred.utils.layout's.
+seed than on listing. The names themselves are alfred.protocol.layout's.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from alfred.utils.layout import EXPERIMENT_RE, SEED_RE, is_storage_name
+from alfred.protocol.layout import EXPERIMENT_RE, SEED_RE, is_storage_name
 
 __all__ = ["list_experiment_dirs", "list_seed_dirs", "iter_seed_dirs", "list_storage_dirs"]
 

@@ -14,8 +14,8 @@ import unicodedata
 from collections import namedtuple
 from pathlib import Path
 
-from alfred.utils.layout import IDS_DIR, RETRAIN_DESC_PREFIX, is_storage_name
-from alfred.utils.misc import AlfredError
+from alfred.errors import AlfredError
+from alfred.protocol.layout import IDS_DIR, RETRAIN_DESC_PREFIX, is_storage_name
 
 __all__ = ["StorageName", "check_name", "check_storage_names_fit", "name_max_bytes", "folder_name_part",
            "get_id_prefix", "get_git_commits",

@@ -21,22 +21,32 @@ end time appended before completing, the crash report written over it before cra
 file is private to its holder until then, so COMPLETED and CRASH.txt appear whole. A claim
 whose facts could not be written (its seed was reset meanwhile, or the disk is full) is
 given up before the run starts. While a seed runs, its worker touches its claim every
-``heartbeat_s`` (os.utime): alfred.utils.seed_state judges liveness from that.
+``heartbeat_s`` (os.utime): alfred.protocol.seed_state judges liveness from that.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
-import signal
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from alfred.utils.layout import (ATTEMPTS, COMPLETED, CONFIG, CONFIG_UNIQUE, CRASH, OPENED, RELEASED, UNHATCHED,
-                                 SeedDir, claim_flag_name)
-from alfred.utils.seed_state import HOSTNAME, SeedState, SeedStatus, pid_start_time
+from alfred.protocol.fsio import stall_point
+from alfred.protocol.layout import (
+    ATTEMPTS,
+    COMPLETED,
+    CONFIG,
+    CONFIG_UNIQUE,
+    CRASH,
+    OPENED,
+    RELEASED,
+    UNHATCHED,
+    SeedDir,
+    claim_flag_name,
+)
+from alfred.protocol.seed_state import HOSTNAME, SeedState, SeedStatus, pid_start_time
 
 __all__ = ["Claim", "ClaimWriteError", "claim", "owns", "heartbeat", "complete", "crash", "release", "reset",
            "failed_attempts", "releases_without_progress"]
@@ -68,23 +78,6 @@ class Claim:
 
     def flag(self, name: str) -> str:
         return os.path.join(self.seed_dir, name)
-
-
-# Test hook: ALFRED_STALL_AT="<point>:<marker file>" stops this process (SIGSTOP) the first time
-# it reaches <point> (the marker file, created with O_EXCL, makes it once), so that race and
-# crash tests can place a stall between two file operations. Unset, it costs one comparison.
-_STALL_AT = os.environ.get("ALFRED_STALL_AT", "")
-
-
-def stall_point(point: str) -> None:
-    if _STALL_AT and _STALL_AT.split(":", 1)[0] == point:
-        try:
-            fd = os.open(_STALL_AT.split(":", 1)[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except (FileExistsError, IndexError):
-            return
-        os.write(fd, str(os.getpid()).encode())  # who stopped, for the test to SIGCONT it
-        os.close(fd)
-        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 _own_start: tuple[int, str | None] = (0, None)
@@ -185,7 +178,7 @@ def _now_iso(t: float) -> str:
 
 
 def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
-          extra: dict | None = None) -> Claim | None:
+          extra: dict | None = None, tree_type: type[SeedDir] = SeedDir) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
     ``tree`` is the seed's SeedDir or its seed folder: a worker's pass tries every seed, and
@@ -218,9 +211,7 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
         raise ClaimWriteError(e.errno, f"could not write the claim of {seed_dir} ({e.strerror}); "
                                        "the seed was sent back to UNHATCHED") from e
     if not isinstance(tree, SeedDir):
-        from alfred.utils.directory_tree import DirectoryTree
-
-        tree = DirectoryTree(seed_dir)  # what the user's main receives as dir_tree
+        tree = tree_type(seed_dir)  # the worker asks for a DirectoryTree: what the user's main receives
     return Claim(tree=tree, token=token, info=info, seed_dir=seed_dir)
 
 

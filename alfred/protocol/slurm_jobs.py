@@ -1,6 +1,6 @@
 """What SLURM says about the job a seed's claim names: asked before any heartbeat is trusted.
 
-A claim made inside a SLURM job records the job's id (alfred.utils.flags). While SLURM lists
+A claim made inside a SLURM job records the job's id (alfred.protocol.flags). While SLURM lists
 that job as PENDING, RUNNING, SUSPENDED, REQUEUED, ... its seed is running, however old its
 heartbeat (a suspended job writes none); once SLURM says it ended, the seed is interrupted at
 once, with no stale-heartbeat wait. SLURM is asked only when it can answer for sure: squeue is

@@ -2,7 +2,7 @@
 
 Every reader of states -- status, clean_interrupted, the automatic summaries, results
 loading, SLURM submission, the worker -- calls :func:`seed_state`, so they all agree.
-The FLAG-files themselves are written by :mod:`alfred.utils.flags`.
+The FLAG-files themselves are written by :mod:`alfred.protocol.flags`.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from alfred.utils.layout import COMPLETED, CRASH, SEED_FLAGS, UNHATCHED, is_claim_flag
-from alfred.utils.slurm_jobs import job_verdict
+from alfred.protocol.layout import COMPLETED, CRASH, SEED_FLAGS, UNHATCHED, is_claim_flag
+from alfred.protocol.slurm_jobs import job_verdict
 
 __all__ = ["SeedState", "SeedStatus", "seed_state", "read_flag_info", "pid_start_time", "pid_alive", "HOSTNAME",
            "MIN_STALE_S", "stale_threshold"]
@@ -61,7 +61,7 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
     3. ``CRASH.txt``  -> CRASHED
     4. ``OPENED.<token>`` (a claim; the folder is listed to find it) -> RUNNING or INTERRUPTED:
        a. SLURM first, when the claim names a SLURM job SLURM can answer for
-          (alfred.utils.slurm_jobs): running while the job is PENDING, RUNNING, SUSPENDED,
+          (alfred.protocol.slurm_jobs): running while the job is PENDING, RUNNING, SUSPENDED,
           REQUEUED, ...; interrupted as soon as it ended;
        b. else a pid on this host is alive or dead (a reused pid is told apart by its start
           time; zombies are dead);

@@ -27,10 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alfred.utils.config import read_json_or_empty
-from alfred.utils.flags import stall_point
-from alfred.utils.misc import atomic_write_text
-from alfred.utils.seed_state import HOSTNAME, pid_alive, pid_start_time
+from alfred.protocol.fsio import atomic_write_text, read_json_or_empty, stall_point
+from alfred.protocol.seed_state import HOSTNAME, pid_alive, pid_start_time
 
 __all__ = ["LockClaim", "claim_lock", "finish_lock", "held", "owner_is_dead", "owns", "read_lock", "release_lock",
            "remove_if_dead", "touch"]
