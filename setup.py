@@ -28,8 +28,11 @@ setup(
     extras_require={
         "wandb": ["wandb>=0.17"],
         "slurm": ["submitit>=1.5"],
+        # arch and absl-py: rliable's bootstrap, for the parity tests (tests/test_stats_rliable.py);
+        # rliable itself pins arch < 8, which does not import with pandas 3: .ci/run installs it
+        # with --no-deps.
         "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6",
-                 "selenium>=4.10"],
+                 "selenium>=4.10", "arch>=8.0", "absl-py>=1.0"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
 )
