@@ -30,7 +30,6 @@ with --y_error_bars 10th_quantile), its interval a 95% percentile bootstrap of t
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from alfred.protocol.layout import StorageDir, comparison_dir, comparison_record
@@ -55,10 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fmt(v: float) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.4g}"
-
-
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.n_resamples < 1:
@@ -69,15 +64,14 @@ def run(argv: list[str] | None = None) -> int:
     overrides = overrides_from(args)
     if args.benchmark_type is None:
         from alfred.results.auto_summary import seed_counts
-        from alfred.results.summary import seeds_counted, summarize_search, summary_notes
+        from alfred.results.summary import seeds_counted, summarize_search, summary_headline, summary_notes
 
         for d in storage_dirs:
             storage = StorageDir(d)
             kept = storage.summary_files.json.is_file() and not args.re_run_if_exists
             summary = summarize_search(d, **overrides, n_resamples=args.n_resamples, seed=args.seed,
                                        re_run_if_exists=args.re_run_if_exists)
-            print(f"{d.name}: best experiment{summary['best_experiment']} "
-                  f"({_fmt(summary['best_score'])}); confidence {summary['confidence']}")
+            print(f"{d.name}: {summary_headline(summary)}")
             for note in summary_notes(summary):
                 print(f"  {note}")
             if not kept:
@@ -92,12 +86,15 @@ def run(argv: list[str] | None = None) -> int:
 
     out_dir = comparison_dir(args.from_file, storage_dirs)
     marker = comparison_record(out_dir, args.benchmark_type)
+    settings = comparison.shared_settings(storage_dirs, overrides, args.benchmark_type)  # refuses mixed metrics
     if marker.exists() and not args.re_run_if_exists:
-        if comparison.compared_storage_names(marker) == {d.name for d in storage_dirs}:
-            print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s); "
-                  "pass --re_run_if_exists to redo it)")
+        reason = comparison.redo_reason(marker, storage_dirs, args.benchmark_type, settings,
+                                        n_resamples=args.n_resamples, seed=args.seed)
+        if reason is None:
+            print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s) "
+                  "and settings; pass --re_run_if_exists to redo it)")
             return 0
-        print(f"{marker} compares other storage dirs: redoing it")
+        print(f"{marker} {reason}: redoing it")
     getattr(comparison, args.benchmark_type)(storage_dirs, out_dir, overrides, n_resamples=args.n_resamples,
                                              seed=args.seed)
     print(f"wrote {out_dir}")

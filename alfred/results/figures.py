@@ -121,11 +121,18 @@ def _p_best_text(scores: SearchScores) -> str:
     return f"; P(best) {share:.2f}"
 
 
-def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None, top_k: int = 30) -> None:
-    """Save :func:`draw_bar_figure` at ``path`` (PNG and PDF)."""
+def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None, top_k: int = 30,
+               is_retrain: bool = False, retrain_of: dict | None = None) -> None:
+    """Save :func:`draw_bar_figure` at ``path`` (PNG and PDF); for a retrain, the search's
+    estimate beside the retrain's (alfred.results.retrain_view.draw_retrain_figure)."""
     from alfred.utils import plots
 
-    fig = draw_bar_figure(scores, n_resamples=n_resamples, top_k=top_k)
+    if is_retrain:
+        from alfred.results.retrain_view import draw_retrain_figure
+
+        fig = draw_retrain_figure(scores, retrain_of, n_resamples=n_resamples)
+    else:
+        fig = draw_bar_figure(scores, n_resamples=n_resamples, top_k=top_k)
     plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
 
 
@@ -154,7 +161,9 @@ def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top
         xlabel=f"{s.performance_aggregation} {s.perf_metric} per seed: {band_name(s.y_error_bars, n)}",
         top_k=min(top_k, len(labels)), sort="ascending" if s.lower_is_better else "descending",
         categories=categories, reference=best_label if with_bands else None, max_label_len=60,
-        points={lab: list(scores.seed_scores[e].values()) for lab, e in zip(labels, scores.experiments)})
+        points={lab: list(scores.seed_scores[e].values()) for lab, e in zip(labels, scores.experiments)},
+        value_notes={lab: f"all {scores.n_seeds(e)} seeds equal" for lab, e in zip(labels, scores.experiments)
+                     if with_bands and scores.all_equal(e)})
     heading, small = storage_heading(scores.storage_dir)
     direction = "lower" if s.lower_is_better else "higher"
     plots.head_figure(ax.figure, heading, small=small,

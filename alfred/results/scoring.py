@@ -14,16 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from alfred.protocol.layout import StorageDir
+from alfred.protocol.layout import StorageDir, experiment_num_of
 from alfred.results.labels import varied_keys
 from alfred.results.loading import LoadReport, iter_curves
 from alfred.results.settings import ResultsSettings, resolve_settings
 from alfred.utils.misc import AlfredError
 
-__all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "band_name", "compute_search_scores", "curve_bands",
-           "interval", "select_best"]
+__all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "REL_TOL", "band_name", "compute_search_scores",
+           "curve_bands", "interval", "score_resolution", "select_best"]
 
 CONFIDENCE = 0.95
+REL_TOL = 1e-9  # two bounds closer than this share of the scores' magnitude touch: float noise, not a gap
 _BATCH_ROWS = 4096  # seeds' curves reduced together (32 MB at 1,000 steps)
 NAME_KEYS = ("alg_name", "task_name", "desc")  # in every config_unique, varied or not
 
@@ -50,6 +51,28 @@ class SearchScores:
     p_best_note: str = ""
     n_resamples: int = 0  # of every bootstrap here: intervals and P(best)
     seed: int = 0
+    # Experiments of the storage dir with no scored seed (every seed crashed, unfinished, ...),
+    # experiment -> why; they are not ranked.
+    unscored: dict[int, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def tolerance(self) -> float:
+        """How far apart two bounds may be and still touch: REL_TOL of the largest score or bound."""
+        values = np.concatenate([self.point, self.lower, self.upper])
+        values = np.abs(values[np.isfinite(values)])
+        return REL_TOL * float(values.max()) if values.size and values.max() > 0 else 0.0
+
+    def all_equal(self, experiment: int) -> bool:
+        """Whether an experiment's 2 or more scored seeds all scored the same (a zero-width
+        interval: no spread seen, which is not certainty)."""
+        v = np.array([x for x in self.seed_scores[experiment].values() if x == x])
+        return v.size >= 2 and float(v.max() - v.min()) <= self.tolerance
+
+    @functools.cached_property
+    def resolution(self) -> float | None:
+        """The step of the seed scores when they take few values on a grid (e.g. accuracy on a
+        test set of 200 examples: 0.005), else None. See :func:`score_resolution`."""
+        return score_resolution(np.array([v for e in self.experiments for v in self.seed_scores[e].values()]))
 
     @functools.cached_property
     def varied(self) -> list[str]:
@@ -69,8 +92,10 @@ class SearchScores:
         b = int(self.order[0])
         if np.isnan(self.lower[b]) or np.isnan(self.upper[b]):
             return []
+        tol = self.tolerance  # touching intervals overlap, whatever the last bits of their bounds say
         return [self.experiments[i] for i in self.order[1:]
-                if np.isfinite(self.point[i]) and self.lower[i] <= self.upper[b] and self.upper[i] >= self.lower[b]]
+                if np.isfinite(self.point[i]) and self.lower[i] <= self.upper[b] + tol
+                and self.upper[i] >= self.lower[b] - tol]
 
     def single_seed(self) -> list[int]:
         """Ranked experiments with one scored seed: no interval, they cannot be compared."""
@@ -83,6 +108,32 @@ class SearchScores:
             return []
         idx = np.argsort(-np.nan_to_num(self.p_best, nan=-1.0), kind="stable")[:k]
         return [(self.experiments[i], float(self.p_best[i])) for i in idx if self.p_best[i] > 0]
+
+
+def score_resolution(values: np.ndarray, *, max_divisor: int = 10) -> float | None:
+    """The grid step of scores that take few distinct values on a grid, else None.
+
+    Scores such as an accuracy on a fixed test set move by steps (1/200 on 200 examples): a
+    difference smaller than one step is less than one example. Found when at least 4 finite
+    scores repeat some value (fewer distinct values than scores) and every distinct value is
+    a whole number of steps from the smallest, for a step of the smallest gap between
+    distinct values divided by 1 to ``max_divisor`` (the largest such step is returned).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    distinct = np.unique(v)
+    if v.size < 4 or distinct.size < 2 or distinct.size >= v.size:
+        return None
+    gap = float(np.diff(distinct).min())
+    span = float(distinct[-1] - distinct[0])
+    if gap <= REL_TOL * max(abs(distinct).max(), span):
+        return None
+    for m in range(1, max_divisor + 1):
+        step = gap / m
+        k = (distinct - distinct[0]) / step
+        if np.all(np.abs(k - np.round(k)) < 1e-6 * max(1.0, float(k.max()))):
+            return step
+    return None
 
 
 def interval(values: np.ndarray, mode: str, *, n_resamples: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -168,13 +219,36 @@ def _reduce_batch(batch: list, settings: ResultsSettings, seed_scores: dict, mea
         seed_scores[c.experiment] = dict(zip(c.seeds, scores[starts[j]: starts[j + 1]]))
 
 
+def _unscored(storage_dir: Path, scored: set[int], report: LoadReport) -> dict[int, str]:
+    """Experiments of the storage dir without a scored seed, and why (``3 crashed``, ...)."""
+    from alfred.protocol.listing import list_experiment_dirs
+
+    missing = [n for n, _ in list_experiment_dirs(storage_dir) if n not in scored]
+    if not missing:
+        return {}
+    why: dict[int, dict[str, int]] = {n: {} for n in missing}
+    for label, items in (("crashed", report.crashed), ("unfinished", report.unfinished),
+                         ("without recorder", report.missing_recorder), ("unreadable", report.unreadable),
+                         ("empty", report.empty)):
+        for item in items:
+            try:
+                n = experiment_num_of(item.split("/", 1)[0])  # items read "experiment<N>/seed<S>..."
+            except ValueError:
+                continue
+            if n in why:
+                why[n][label] = why[n].get(label, 0) + 1
+    return {n: ", ".join(f"{k} {label}" for label, k in counts.items()) or "no seed" for n, counts in why.items()}
+
+
 def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_resamples: int = 10_000,
-                          seed: int = 0) -> SearchScores:
-    """Score every seed and experiment of a storage dir; AlfredError when nothing can be scored.
+                          seed: int = 0, experiments: set[int] | None = None) -> SearchScores:
+    """Score every seed and experiment of a storage dir (or only ``experiments``); AlfredError
+    when nothing can be scored.
 
     Every recorder is read once: the y_metric curves (their per-experiment means) and the
     performance metric (one score per seed) come from the same read.
     """
+    only = experiments
     storage_dir = Path(storage_dir)
     report = LoadReport()
     experiments, configs, seed_scores, mean_curves = [], {}, {}, {}
@@ -184,7 +258,7 @@ def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_res
     batch: list = []
     n_rows = 0
     for c in iter_curves(storage_dir, y_metric=settings.y_metric, x_metric=settings.x_metric,
-                         recorder_name=settings.recorder_name, report=report, also=also):
+                         recorder_name=settings.recorder_name, report=report, also=also, experiments=only):
         experiments.append(c.experiment)
         configs[c.experiment] = c.config
         batch.append(c)
@@ -212,7 +286,8 @@ def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_res
     key = np.where(np.isnan(point), np.inf, point if settings.lower_is_better else -point)
     order = np.argsort(key, kind="stable")
     scores = SearchScores(storage_dir, settings, experiments, configs, seed_scores, point, lower, upper,
-                          mean_curves, report, order, n_resamples=n_resamples, seed=seed)
+                          mean_curves, report, order, n_resamples=n_resamples, seed=seed,
+                          unscored=_unscored(storage_dir, set(experiments), report) if only is None else {})
     _p_best(scores)
     return scores
 

@@ -57,6 +57,7 @@ def draw_ranked_intervals(
     points: Mapping[str, ArrayLike] | None = None,
     values_column: bool = True,
     max_label_len: int = 40,
+    value_notes: Mapping[str, str] | None = None,
 ) -> Axes:
     """Rank entries with a dot and its interval each (a forest plot), best on top, on an axis
     zoomed to the data; the entries past ``top_k`` summarised in one grey row.
@@ -97,6 +98,9 @@ def draw_ranked_intervals(
             score of each seed), so that the data behind each estimate shows.
         values_column: print ``score [lower, upper]`` of each row at the right.
         max_label_len: names longer than this many characters are shortened.
+        value_notes: ``name -> text`` printed in the values column instead of the interval
+            (e.g. ``"all 3 seeds equal"`` for a zero-width interval, which shows no spread
+            rather than certainty).
 
     Returns:
         The axes drawn on (its twin, holding the values column, is ``ax.figure.axes[-1]``).
@@ -181,7 +185,7 @@ def draw_ranked_intervals(
             ax.legend(list(drawn.values()), list(drawn), fontsize="small", loc="lower left",
                       bbox_to_anchor=(0.0, 1.0), ncols=min(3, len(drawn)), frameon=False, borderaxespad=0.2)
         if values_column:
-            _values_column(ax, r, lo, up, ticks, with_interval)
+            _values_column(ax, r, lo, up, ticks, with_interval, value_notes or {})
     return ax
 
 
@@ -199,7 +203,7 @@ def _rest_row(ax: Axes, finite: np.ndarray, y_rest: float) -> None:
 
 
 def _values_column(ax: Axes, r: _Ranking, lo: np.ndarray, up: np.ndarray, ticks: list[float],
-                   with_interval: np.ndarray) -> None:
+                   with_interval: np.ndarray, notes: Mapping[str, str]) -> None:
     """``score [lower, upper]`` of each shown row as tick labels of a twin axis on the right."""
     finite = [v for v in (*r.values[r.shown], *lo[r.shown], *up[r.shown]) if np.isfinite(v)]
     d = _decimals(min(finite), max(finite)) if finite else 3
@@ -207,7 +211,8 @@ def _values_column(ax: Axes, r: _Ranking, lo: np.ndarray, up: np.ndarray, ticks:
     def fmt(v: float) -> str:
         return "nan" if not np.isfinite(v) else (f"{v:.{d}f}" if abs(v) < 1e6 else f"{v:.4g}")
 
-    texts = [f"{fmt(r.values[i])} [{fmt(lo[i])}, {fmt(up[i])}]" if ok else f"{fmt(r.values[i])} (no interval)"
+    texts = [f"{fmt(r.values[i])} ({notes[r.names[i]]})" if r.names[i] in notes else
+             f"{fmt(r.values[i])} [{fmt(lo[i])}, {fmt(up[i])}]" if ok else f"{fmt(r.values[i])} (no interval)"
              for i, ok in zip(r.shown, with_interval)]
     twin = ax.twinx()
     ax.tick_params(axis="y", left=False)  # twinx turned the left tick marks on
