@@ -10,6 +10,7 @@ from alfred.utils.config import read_json_or_empty
 from alfred.utils.misc import short_value
 
 __all__ = [
+    "fmt",
     "alg_of",
     "differing_labels",
     "experiment_label",
@@ -23,6 +24,13 @@ __all__ = [
 SEP = " · "  # between the fields of a heading: ``mlp · moons · grid_demo``
 
 _HIDDEN = ("alg_name", "task_name", "desc")  # the same for every experiment of a search
+
+
+def fmt(v: float | None) -> str:
+    """A score in summaries: 4 significant digits, ``nan`` when missing."""
+    import math
+
+    return "nan" if v is None or not math.isfinite(v) else f"{v:.4g}"
 
 
 def shorten(text: str, max_len: int) -> str:

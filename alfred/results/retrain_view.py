@@ -18,7 +18,7 @@ import numpy as np
 
 from alfred.protocol.layout import SeedDir, StorageDir, experiment_dir_name
 from alfred.protocol.listing import list_seed_dirs
-from alfred.results.labels import experiment_label, storage_heading
+from alfred.results.labels import experiment_label, fmt, storage_heading
 from alfred.results.scoring import SearchScores, band_name, compute_search_scores
 from alfred.results.settings import ResultsSettings
 from alfred.utils.config import read_json_or_empty
@@ -49,8 +49,6 @@ def search_estimate(retrain_dir: Path, settings: ResultsSettings, *, n_resamples
     "all_seeds_equal", "changed": {key: [search value, retrain value]}, "source"}``; the
     numbers are None when the search or that experiment cannot be read (``source`` says why).
     """
-    from alfred.results.summary import read_summary
-
     info = read_json_or_empty(StorageDir(retrain_dir).prepare_info)
     name, experiment = info.get("retrain_of"), info.get("best_experiment")
     if not name or not isinstance(experiment, int):
@@ -61,7 +59,7 @@ def search_estimate(retrain_dir: Path, settings: ResultsSettings, *, n_resamples
     searched = _first_config(StorageDir(source).experiment_dir(experiment))
     out["changed"] = {k: [searched.get(k), v] for k, v in retrain_config.items()
                       if k not in _SKIP and k in searched and searched[k] != v}
-    summary = read_summary(source) if source.is_dir() else None
+    summary = read_json_or_empty(StorageDir(source).summary_files.json) or None if source.is_dir() else None
     row = next((r for r in (summary or {}).get("ranking") or () if r.get("experiment") == experiment), None)
     if summary is not None and row is not None and summary.get("settings") == settings.to_dict():
         out.update({k: row.get(k) for k in ("score", "lower", "upper", "n_seeds")},
@@ -84,8 +82,6 @@ def search_estimate(retrain_dir: Path, settings: ResultsSettings, *, n_resamples
 
 
 def _estimate_text(score, lower, upper, n_seeds, all_equal: bool) -> str:
-    from alfred.results.summary_text import fmt
-
     if score is None:
         return "not known"
     if not n_seeds or n_seeds < 2:
@@ -99,8 +95,6 @@ def _estimate_text(score, lower, upper, n_seeds, all_equal: bool) -> str:
 
 def retrain_confidence(scores: SearchScores, retrain: dict | None) -> tuple[str, str]:
     """(the summary's confidence line, what to do next) of a retrain: both estimates side by side."""
-    from alfred.results.summary_text import fmt
-
     b = scores.experiments.index(scores.best)
     mine = _estimate_text(float(scores.point[b]), float(scores.lower[b]), float(scores.upper[b]),
                           scores.n_seeds(scores.best), scores.all_equal(scores.best))

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from alfred.protocol.layout import experiment_dir_name
+from alfred.results.labels import fmt
 from alfred.results.scoring import SearchScores, band_name
 
 __all__ = ["P_BEST_MEANING", "summary_dict", "summary_headline", "summary_notes", "summary_text", "fmt"]
@@ -25,10 +26,6 @@ P_BEST_MEANING = ("P(best) = share of the bootstrap resamples of the seeds (each
                   "own) in which an experiment has the best mean: how stable first place is under seed-to-seed "
                   "noise. It is not the probability that it is truly the best configuration: it takes the "
                   "observed seeds as the whole truth and does not correct for the luck of the best of many.")
-
-
-def fmt(v: float | None) -> str:
-    return "nan" if v is None or not np.isfinite(v) else f"{v:.4g}"
 
 
 def _share(p: float | None) -> str:
@@ -198,7 +195,7 @@ def summary_text(d: dict, scores: SearchScores) -> str:
     if len(d["ranking"]) > 30:
         lines.append(f"... {len(d['ranking']) - 30} more in summary.json")
     if d["unscored_experiments"]:
-        lines.append("not scored: " + ", ".join(f"experiment{e} ({why})" for e, why in
+        lines.append("not scored: " + ", ".join(f"{experiment_dir_name(int(e))} ({why})" for e, why in
                                                 list(d["unscored_experiments"].items())[:30]))
     lines.append("")
     lines.append(scores.report.describe())
