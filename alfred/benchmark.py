@@ -33,7 +33,7 @@ import argparse
 import sys
 
 from alfred.protocol.layout import StorageDir, comparison_dir, comparison_record
-from alfred.results.settings import add_results_args, check_aggregation, overrides_from
+from alfred.results.settings import add_figure_args, add_results_args, check_aggregation, overrides_from
 from alfred.utils.config import add_bool_flag
 from alfred.utils.misc import AlfredError, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compare several storage dirs (default: summarise each one)")
     add_selection_args(parser)
     add_results_args(parser)
+    add_figure_args(parser)
     add_bool_flag(parser, "--re_run_if_exists", help="redo summaries and comparisons that already exist")
     parser.add_argument("--n_resamples", type=int, default=10_000, help="bootstrap resamples (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
@@ -68,9 +69,11 @@ def run(argv: list[str] | None = None) -> int:
 
         for d in storage_dirs:
             storage = StorageDir(d)
-            kept = storage.summary_files.json.is_file() and not args.re_run_if_exists
+            before = storage.summary_files.json.stat().st_mtime_ns if storage.summary_files.json.is_file() else None
             summary = summarize_search(d, **overrides, n_resamples=args.n_resamples, seed=args.seed,
-                                       re_run_if_exists=args.re_run_if_exists)
+                                       re_run_if_exists=args.re_run_if_exists, style=args.style,
+                                       figure_formats=args.figure_formats)
+            kept = before is not None and storage.summary_files.json.stat().st_mtime_ns == before  # not redone
             print(f"{d.name}: {summary_headline(summary)}")
             for note in summary_notes(summary):
                 print(f"  {note}")
@@ -89,14 +92,15 @@ def run(argv: list[str] | None = None) -> int:
     settings = comparison.shared_settings(storage_dirs, overrides, args.benchmark_type)  # refuses mixed metrics
     if marker.exists() and not args.re_run_if_exists:
         reason = comparison.redo_reason(marker, storage_dirs, args.benchmark_type, settings,
-                                        n_resamples=args.n_resamples, seed=args.seed)
+                                        n_resamples=args.n_resamples, seed=args.seed, style=args.style,
+                                        figure_formats=args.figure_formats)
         if reason is None:
             print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s) "
                   "and settings; pass --re_run_if_exists to redo it)")
             return 0
         print(f"{marker} {reason}: redoing it")
     getattr(comparison, args.benchmark_type)(storage_dirs, out_dir, overrides, n_resamples=args.n_resamples,
-                                             seed=args.seed)
+                                             seed=args.seed, style=args.style, figure_formats=args.figure_formats)
     print(f"wrote {out_dir}")
     return 0
 

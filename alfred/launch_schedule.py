@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 
-from alfred.protocol.layout import CRASH, SeedDir
+from alfred.protocol.layout import COMPLETED, CRASH, UNHATCHED, SeedDir
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
@@ -146,15 +146,15 @@ def nothing_to_run(storage_dirs: list, from_file=None) -> str:
 
     statuses = [storage_status(d) for d in storage_dirs]
     total = sum(s.total for s in statuses)
-    counts = {"COMPLETED": sum(s.completed for s in statuses), "CRASH": sum(s.crashed for s in statuses),
+    counts = {COMPLETED: sum(s.completed for s in statuses), "crashed": sum(s.crashed for s in statuses),
               "running in another launch": sum(s.running for s in statuses),
-              "interrupted": sum(s.interrupted for s in statuses), "UNHATCHED": sum(s.unhatched for s in statuses)}
-    if counts["COMPLETED"] == total:
-        return f"nothing to run: all {total} seeds COMPLETED"
+              "interrupted": sum(s.interrupted for s in statuses), UNHATCHED: sum(s.unhatched for s in statuses)}
+    if counts[COMPLETED] == total:
+        return f"nothing to run: all {total} seeds {COMPLETED}"
     where = f"--from_file {from_file}" if from_file else "--storage_names " + " ".join(
         getattr(d, "name", str(d)) for d in storage_dirs)
     line = "nothing to run: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n) + f" of {total} seeds"
-    if counts["CRASH"] or counts["interrupted"]:
+    if counts["crashed"] or counts["interrupted"]:
         line += f"; python -m alfred.clean_interrupted {where} --clean_crashes sends them back to UNHATCHED"
     return line
 

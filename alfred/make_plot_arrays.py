@@ -1,9 +1,10 @@
 """Draw every seed's learning curve: per storage dir, one panel per experiment.
 
 For each (x_metric, y_metric) pair asked for, <storage_dir>/plots/<y>_vs_<x>.png holds a
-grid of panels, one per experiment, one curve per seed. A grid search with two varied
-hyperparameters gets their values as rows and columns (from variations.json); otherwise
-panels are ordered by experiment and titled with the varied values. At most --max_panels
+grid of panels, one per experiment, one curve per seed. A grid search with two or more varied
+hyperparameters is laid out as its grid (from variations.json): the last one across the
+columns, the combinations of the others down the rows; otherwise panels are ordered by
+experiment. Each panel is titled with its varied values. At most --max_panels
 panels are drawn: for larger searches the top experiments (by the performance settings)
 are plotted, and the figure title says so.
 
@@ -18,7 +19,7 @@ import argparse
 import sys
 
 from alfred.protocol.layout import PLOT_ARRAYS_ONGOING, StorageDir
-from alfred.results.settings import DEFAULT_MAX_PANELS, add_results_args, overrides_from
+from alfred.results.settings import DEFAULT_MAX_PANELS, add_figure_args, add_results_args, overrides_from
 from alfred.utils.misc import call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="most experiments drawn per figure, the top ones when there are more "
                              f"(default: {DEFAULT_MAX_PANELS})")
     add_results_args(parser, metric_lists=True)
+    add_figure_args(parser)
     return parser
 
 
@@ -51,7 +53,8 @@ def run(argv: list[str] | None = None) -> int:
             pairs = plot_arrays_for(storage_dir, settings, overrides)
             xs, ys, limits = [p[0] for p in pairs], [p[1] for p in pairs], {(p[0], p[1]): p[2:] for p in pairs}
         written = make_plot_arrays(storage_dir, x_metrics=xs, y_metrics=ys, settings=settings,
-                                   max_panels=args.max_panels, limits=limits)
+                                   max_panels=args.max_panels, limits=limits, style=args.style,
+                                   figure_formats=args.figure_formats)
         if not written:
             lock = StorageDir(storage_dir).flag(PLOT_ARRAYS_ONGOING)
             print(f"{storage_dir.name}: skipped, another process holds {lock}")

@@ -34,7 +34,6 @@ from alfred.utils.misc import AlfredError, temp_sibling
 __all__ = ["compare_models", "compare_searches", "compared_storage_names", "model_aggregates", "redo_reason",
            "shared_settings"]
 
-FORMATS = ("png", "pdf")
 AGGREGATES = ("iqm", "median", "mean", "optimality_gap")
 # What must be the same in every compared storage dir for one axis to hold them all, and the
 # flag that makes it so. compare_searches draws one score per experiment; compare_models
@@ -79,16 +78,27 @@ def shared_settings(storage_dirs: list[Path], overrides: dict | None, kind: str)
     return first
 
 
-def _record_terms(kind: str, settings: ResultsSettings, n_resamples: int, seed: int) -> dict:
-    """What a comparison's figures depend on besides the storage dirs (stored in its record)."""
-    terms = {"settings": settings.to_dict()}
+def _record_terms(kind: str, settings: ResultsSettings, n_resamples: int, seed: int,
+                  figures: tuple[str, tuple[str, ...]] = ("screen", ("png",))) -> dict:
+    """What a comparison's figures depend on besides the storage dirs (stored in its record):
+    the settings, the figures' style and formats, and for compare_models the resampling."""
+    terms = {"settings": settings.to_dict(), "figure_style": figures[0], "figure_formats": list(figures[1])}
     if kind == "compare_models":  # compare_searches draws point estimates only: no resampling
         terms.update(n_resamples=n_resamples, seed=seed)
     return terms
 
 
+def figure_terms(style: str | None, figure_formats: str | list[str] | None) -> tuple[str, tuple[str, ...]]:
+    """(style name, file formats) a comparison draws its figures in (alfred.utils.plots.presets)."""
+    from alfred.utils.plots import output_formats, use_style
+
+    with use_style(style) as active:
+        return active.name, output_formats(figure_formats)
+
+
 def redo_reason(record: Path, storage_dirs: list[Path], kind: str, settings: ResultsSettings, *,
-                n_resamples: int, seed: int) -> str | None:
+                n_resamples: int, seed: int, style: str | None = None,
+                figure_formats: str | list[str] | None = None) -> str | None:
     """Why the comparison recorded in ``record`` is not the one asked for now (other storage dirs,
     settings, resample count or seed), or None when it is."""
     from alfred.utils.config import read_json_or_empty
@@ -96,7 +106,8 @@ def redo_reason(record: Path, storage_dirs: list[Path], kind: str, settings: Res
     data = read_json_or_empty(record)
     if compared_storage_names(record) != {Path(d).name for d in storage_dirs}:
         return "compares other storage dirs"
-    wanted = json.loads(json.dumps(_record_terms(kind, settings, n_resamples, seed)))
+    wanted = json.loads(json.dumps(_record_terms(kind, settings, n_resamples, seed,
+                                                 figure_terms(style, figure_formats))))
     for key, value in wanted.items():
         if key not in data:
             return f"does not record its {key} (made by an earlier alfred)"
@@ -131,8 +142,10 @@ def _small(storage_dirs: list[Path]) -> str:
 
 
 def compare_searches(storage_dirs: list[Path], out_dir: Path, overrides: dict | None = None, *,
-                     n_resamples: int = 10_000, seed: int = 0) -> dict:
-    """One figure: per search, the distribution of its experiments' scores (violin + box + points).
+                     n_resamples: int = 10_000, seed: int = 0, style: str | None = None,
+                     figure_formats: str | list[str] | None = None) -> dict:
+    """One figure: per search, the distribution of its experiments' scores (violin + box + points),
+    drawn in ``style`` as PNG plus the style's and ``figure_formats``' formats.
 
     Only point estimates are drawn (no interval, so no resampling: a bootstrap's settings
     give the mean over seeds directly).
@@ -149,14 +162,18 @@ def compare_searches(storage_dirs: list[Path], out_dir: Path, overrides: dict | 
         distributions[label] = s.point
         data[Path(d).name] = {experiment_dir_name(e): float(p) for e, p in zip(s.experiments, s.point)}
 
-    def write(tmp: Path) -> None:
-        from alfred.utils.plots import save_fig
+    terms = figure_terms(style, figure_formats)
 
-        fig = comparison_figures.draw_searches_figure(
-            distributions, settings, heading=_heading(shared, f"{len(distributions)} searches compared"),
-            small=_small(storage_dirs))
-        save_fig(fig, comparison_figure(tmp, "compare_searches", settings.perf_metric), formats=FORMATS, tight=False)
-        record = {**_record_terms("compare_searches", settings, n_resamples, seed),
+    def write(tmp: Path) -> None:
+        from alfred.utils.plots import save_fig, use_style
+
+        with use_style(terms[0]):
+            fig = comparison_figures.draw_searches_figure(
+                distributions, settings, heading=_heading(shared, f"{len(distributions)} searches compared"),
+                small=_small(storage_dirs))
+            save_fig(fig, comparison_figure(tmp, "compare_searches", settings.perf_metric), formats=terms[1],
+                     tight=False)
+        record = {**_record_terms("compare_searches", settings, n_resamples, seed, terms),
                   "labels": dict(zip((Path(d).name for d in storage_dirs), labels)), "scores": data}
         comparison_record(tmp, "compare_searches").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
@@ -231,7 +248,8 @@ def model_aggregates(runs: dict[str, dict[str, np.ndarray]], *, lower_is_better:
 
 
 def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | None = None, *,
-                   n_resamples: int = 10_000, seed: int = 0) -> dict:
+                   n_resamples: int = 10_000, seed: int = 0, style: str | None = None,
+                   figure_formats: str | list[str] | None = None) -> dict:
     """Learning curves of each storage dir's best experiment, one panel per task, with
     intervals; with two or more algorithms, rliable's aggregate, profile and improvement figures."""
     from alfred.results import comparison_figures
@@ -262,24 +280,26 @@ def compare_models(storage_dirs: list[Path], out_dir: Path, overrides: dict | No
         aggregates = model_aggregates(runs, lower_is_better=settings.lower_is_better, n_resamples=n_resamples,
                                       seed=seed)
     _, shared = differing_labels(storage_dirs)
+    terms = figure_terms(style, figure_formats)
 
     def write(tmp: Path) -> None:
-        from alfred.utils.plots import save_fig
+        from alfred.utils.plots import save_fig, use_style
 
         n_algs = len(set(algs))
         heading = _heading(shared, f"{n_algs} algorithm{'s' if n_algs > 1 else ''} on "
                                    f"{len(tasks)} task{'s' if len(tasks) > 1 else ''}")
-        fig = comparison_figures.draw_models_figure(by_task, tasks, settings, heading=heading,
-                                                    small=_small(storage_dirs), n_resamples=n_resamples)
-        save_fig(fig, comparison_figure(tmp, "compare_models", settings.y_metric), formats=FORMATS, tight=False)
-        record = {**_record_terms("compare_models", settings, n_resamples, seed), "models": result}
-        if aggregates is not None:
-            figs = comparison_figures.draw_aggregate_figures(aggregates, settings, heading=heading,
-                                                             small=_small(storage_dirs))
-            for kind, fig in figs.items():
-                save_fig(fig, comparison_figure(tmp, f"compare_models_{kind}", settings.perf_metric), formats=FORMATS,
-                         tight=False)
-            record["aggregates"] = comparison_figures.aggregates_record(aggregates)
+        record = {**_record_terms("compare_models", settings, n_resamples, seed, terms), "models": result}
+        with use_style(terms[0]):
+            fig = comparison_figures.draw_models_figure(by_task, tasks, settings, heading=heading,
+                                                        small=_small(storage_dirs), n_resamples=n_resamples)
+            save_fig(fig, comparison_figure(tmp, "compare_models", settings.y_metric), formats=terms[1], tight=False)
+            if aggregates is not None:
+                figs = comparison_figures.draw_aggregate_figures(aggregates, settings, heading=heading,
+                                                                 small=_small(storage_dirs))
+                for kind, fig in figs.items():
+                    save_fig(fig, comparison_figure(tmp, f"compare_models_{kind}", settings.perf_metric),
+                             formats=terms[1], tight=False)
+                record["aggregates"] = comparison_figures.aggregates_record(aggregates)
         comparison_record(tmp, "compare_models").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
     _write_into(out_dir, write)

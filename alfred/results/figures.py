@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alfred.results.labels import experiment_label, storage_heading
+from alfred.results.labels import experiment_label, experiment_label_lines, storage_heading
 from alfred.results.scoring import CurveBand, SearchScores, band_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "FIGURE_FORMATS",
     "MAX_THIN_CURVES",
     "bar_figure",
     "curve_figure",
@@ -31,9 +30,10 @@ __all__ = [
     "sensitivity_figure",
 ]
 
-FIGURE_FORMATS = ("png", "pdf")  # PNG to look at (and embed in the report), PDF for papers
-SENSITIVITY_FORMATS = ("png",)  # a diagnostic: its PDF (every experiment's point and bar) costs most, serves least
+# Files per figure: PNG (looked at, embedded in the report), and what the style adds (PDF for the
+# paper styles) or the caller asks for (alfred.utils.plots.output_formats).
 MAX_THIN_CURVES = 30  # past this many other experiments, their mean curves are summarised by a band
+BANDS_SHOWN = 3  # learning curves: the intervals of the top 3 are shaded, more would be a muddy overlap
 _GREY = "0.6"
 
 
@@ -65,12 +65,13 @@ def _others_spread(scores: SearchScores, others: list[int]) -> tuple[np.ndarray,
     return x, med, q10, q90
 
 
-def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_resamples: int | None = None) -> None:
-    """Save :func:`draw_curve_figure` at ``path`` (PNG and PDF)."""
+def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_resamples: int | None = None,
+                 formats: tuple[str, ...] | None = None) -> None:
+    """Save :func:`draw_curve_figure` at ``path`` (``formats``; None: output_formats())."""
     from alfred.utils import plots
 
     fig = draw_curve_figure(scores, bands, n_resamples=n_resamples)
-    plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
 
 
 def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resamples: int | None = None) -> Figure:
@@ -83,30 +84,41 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
     fig, axes = plots.new_figure(1, 1, panel_size=(9.0, 5.0))
     ax = axes[0, 0]
     others = [e for e in scores.experiments if e not in top and e in scores.mean_curves]
+    background = [scores.mean_curves[e] for e in others]  # what is drawn behind the top ones
     if len(others) > MAX_THIN_CURVES:
         x, med, q10, q90 = _others_spread(scores, others)
         plots.draw_curve_spread(ax, x, med, q10, q90, color=_GREY,
                                 label=f"{len(others)} other experiments: median and 10-90% of their means")
+        background = [(x, q10), (x, q90)]
     elif others:
         plots.draw_thin_curves(ax, [scores.mean_curves[e][0] for e in others],
                                [scores.mean_curves[e][1] for e in others], color="0.75",
                                label=f"{len(others)} other experiment{'s' if len(others) > 1 else ''} (means)")
-    labels = [f"#{rank} {experiment_label(b.experiment, scores.configs.get(b.experiment, {}), scores.varied, 45)} "
-              f"(n={b.n_seeds})" for rank, b in enumerate(bands, start=1)]
+    labels = [experiment_label_lines(b.experiment, scores.configs.get(b.experiment, {}), scores.varied,
+                                     prefix=f"#{rank} ", suffix=f" (n={b.n_seeds})", width=42)
+              for rank, b in enumerate(bands, start=1)]
     with_bands = s.y_error_bars != "none"
+    colors, styles = plots.ranked_colors(len(bands))  # never the grey of the others
     plots.draw_curves(ax, [b.x for b in bands], [b.point for b in bands],
                       lowers=[b.lower for b in bands] if with_bands else None,
-                      uppers=[b.upper for b in bands] if with_bands else None,
-                      labels=labels, xlabel=s.x_metric or "entry index", ylabel=s.y_metric, legend_outside=True)
+                      uppers=[b.upper for b in bands] if with_bands else None, n_bands=BANDS_SHOWN,
+                      labels=labels, colors=colors, linestyles=styles, xlabel=s.x_metric or "entry index",
+                      ylabel=s.y_metric, legend_outside=True)
     for b in bands:  # one-point runs draw no line: mark them
         if len(b.x) == 1:
             ax.plot(b.x, b.point, "o", color="0.3", ms=4, label="_nolegend_")
+    drawn = [(b.x, y) for b in bands[: BANDS_SHOWN if with_bands else 0] for y in (b.lower, b.upper)]
+    drawn += [(b.x, b.point) for b in bands] + background
+    fitted_from = plots.zoom_past_transient(ax, [d[0] for d in drawn], [d[1] for d in drawn])
     n = _resamples(bands[0] if bands else scores, n_resamples)
     shown = f"top {len(top)} of {len(scores.experiments)} experiments" if others else f"{len(top)} experiments"
+    banded = f"; bands: the top {BANDS_SHOWN}" if with_bands and len(bands) > BANDS_SHOWN else ""
+    zoom = (f"\ny-axis fitted to {s.x_metric or 'entry index'} >= {fitted_from:.4g}: the first steps leave it"
+            if fitted_from is not None else "")
     heading, small = storage_heading(scores.storage_dir)
     plots.head_figure(fig, heading, small=small,
-                      subtitle=f"{s.y_metric} over seeds: {band_name(s.y_error_bars, n)}\n"
-                               f"{shown}, ranked by {s.performance_aggregation} {s.perf_metric}")
+                      subtitle=f"{s.y_metric} over seeds: {band_name(s.y_error_bars, n)}{banded}\n"
+                               f"{shown}, ranked by {s.performance_aggregation} {s.perf_metric}{zoom}")
     return fig
 
 
@@ -122,9 +134,10 @@ def _p_best_text(scores: SearchScores) -> str:
 
 
 def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None, top_k: int = 30,
-               is_retrain: bool = False, retrain_of: dict | None = None) -> None:
-    """Save :func:`draw_bar_figure` at ``path`` (PNG and PDF); for a retrain, the search's
-    estimate beside the retrain's (alfred.results.retrain_view.draw_retrain_figure)."""
+               is_retrain: bool = False, retrain_of: dict | None = None,
+               formats: tuple[str, ...] | None = None) -> None:
+    """Save :func:`draw_bar_figure` at ``path`` (``formats``; None: output_formats()); for a
+    retrain, the search's estimate beside the retrain's (alfred.results.retrain_view)."""
     from alfred.utils import plots
 
     if is_retrain:
@@ -133,7 +146,7 @@ def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = No
         fig = draw_retrain_figure(scores, retrain_of, n_resamples=n_resamples)
     else:
         fig = draw_bar_figure(scores, n_resamples=n_resamples, top_k=top_k)
-    plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
 
 
 def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top_k: int = 30) -> Figure:
@@ -193,14 +206,16 @@ def explained_share(scores: np.ndarray, values: list) -> float:
     return float(between / (y.size * y.var()))
 
 
-def sensitivity_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None) -> bool:
-    """Save :func:`draw_sensitivity_figure` at ``path`` (PNG only); False when there is none."""
+def sensitivity_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None,
+                       formats: tuple[str, ...] | None = None) -> bool:
+    """Save :func:`draw_sensitivity_figure` at ``path`` (``formats``; None: output_formats());
+    False when there is none."""
     from alfred.utils import plots
 
     fig = draw_sensitivity_figure(scores, n_resamples=n_resamples)
     if fig is None:
         return False
-    plots.save_fig(fig, path, formats=SENSITIVITY_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
     return True
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "alg_of",
     "differing_labels",
     "experiment_label",
+    "experiment_label_lines",
     "shorten",
     "storage_fields",
     "storage_heading",
@@ -37,10 +38,36 @@ def shorten(text: str, max_len: int) -> str:
     return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
+def _items(config: dict, varied: list[str]) -> list[str]:
+    return [f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN]
+
+
 def experiment_label(experiment: int, config: dict, varied: list[str], max_len: int = 60) -> str:
-    """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters."""
-    text = ", ".join(f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN)
-    return shorten(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+    """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters;
+    past ``max_len`` characters the last ``k=v`` items give way to ``…+k`` (none is cut)."""
+    from alfred.utils.plots.style import shorten_items
+
+    text = ", ".join(_items(config, varied))
+    return shorten_items(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+
+
+def experiment_label_lines(experiment: int, config: dict, varied: list[str], *, prefix: str = "", suffix: str = "",
+                           width: int = 40, max_lines: int = 3) -> str:
+    """``experiment_label`` over lines of about ``width`` characters (a legend entry): whole
+    ``k=v`` items per line, ``…+k`` for those that do not fit in ``max_lines``."""
+    items = _items(config, varied)
+    lines = [f"{prefix}exp{experiment}" + (":" if items else "")]
+    for i, item in enumerate(items):
+        if len(lines[-1]) + 1 + len(item) + 1 > width and lines[-1].strip():
+            if len(lines) == max_lines:
+                lines[-1] = lines[-1].rstrip(",") + f" …+{len(items) - i}"
+                break
+            lines.append(item)
+        else:
+            lines[-1] += " " + item
+        lines[-1] += "," if i < len(items) - 1 else ""
+    lines[-1] = lines[-1].rstrip(",") + suffix
+    return "\n".join(line.lstrip() for line in lines)
 
 
 def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ...] = ()) -> list[str]:

@@ -31,8 +31,8 @@ from alfred.utils.config import add_bool_flag, load_dict_from_json
 from alfred.utils.misc import AlfredError
 
 __all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "LOWER_IS_BETTER_WORDS",
-           "HIGHER_IS_BETTER_WORDS",
-           "add_results_args", "check_aggregation", "infer_direction", "recorded_defaults", "metric_fallbacks",
+           "HIGHER_IS_BETTER_WORDS", "add_figure_args", "add_results_args", "check_aggregation", "infer_direction",
+           "recorded_defaults", "metric_fallbacks",
            "plot_arrays_to_make", "plot_arrays_for", "resolve_settings",
            "validate_results_settings", "overrides_from"]
 
@@ -287,6 +287,21 @@ def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = Fa
                        "lower for a loss, an error, a regret, ..., else higher; the summary says which)")
     group.add_argument("--recorder_name", default=None,
                        help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
+
+
+def add_figure_args(parser: argparse.ArgumentParser) -> None:
+    """``--style`` and ``--figure_formats``: how the figures of summaries, comparisons and plot
+    arrays are drawn (alfred.utils.plots.presets)."""
+    from alfred.utils.plots.presets import STYLES
+
+    group = parser.add_argument_group("figures")
+    group.add_argument("--style", choices=list(STYLES), default=None,
+                       help="screen (default), paper (a paper's text width, 5.5 in, 8 pt text) or paper_column "
+                            "(one column, 3.25 in, 7 pt): sizes and fonts for print; the paper styles add PDFs "
+                            "(TrueType fonts, as venues require) and leave titles to the caption")
+    group.add_argument("--figure_formats", default=None, metavar="FMT[,FMT]",
+                       help="formats written besides PNG, e.g. pdf or pdf,svg (default: none on screen; pdf for "
+                            "the paper styles)")
 
 
 def overrides_from(args: argparse.Namespace) -> dict:

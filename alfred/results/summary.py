@@ -11,6 +11,7 @@ tell: n=1"), P(best) of the top experiments, and what to do next. Every bootstra
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -29,6 +30,7 @@ from alfred.protocol.layout import (
     seed_dir_name,
 )
 from alfred.results import figures
+from alfred.results.parallel import fork_map
 from alfred.results.scoring import SearchScores, compute_search_scores, curve_bands
 from alfred.results.settings import ResultsSettings, resolve_settings
 from alfred.results.summary_text import P_BEST_MEANING, summary_dict, summary_headline, summary_notes, summary_text
@@ -90,7 +92,8 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
                      y_error_bars: str | None = None, lower_is_better: bool | None = None,
                      recorder_name: str | None = None, n_resamples: int = DEFAULT_N_RESAMPLES, seed: int = 0,
                      re_run_if_exists: bool = True, top_k: int = TOP_K_CURVES,
-                     settings: ResultsSettings | None = None, record_flags: bool = True) -> dict:
+                     settings: ResultsSettings | None = None, record_flags: bool = True,
+                     style: str | None = None, figure_formats: str | list[str] | None = None) -> dict:
     """Write ``<storage_dir>/summary/`` (see the module doc) and return the summary dict.
 
     The folder is built under a temporary name and swapped in by one rename, so a failed
@@ -99,13 +102,24 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
     With ``re_run_if_exists=False`` an existing summary is returned as it is. Every
     bootstrap (scores, P(best), learning-curve bands) uses ``n_resamples``. With
     ``record_flags``, a success leaves SUMMARY_COMPLETED and removes SUMMARY_FAILED (the
-    automatic summary records them itself, under its lock).
+    automatic summary records them itself, under its lock). The figures are drawn in
+    ``style`` (``screen``, ``paper``, ``paper_column``; None: the current one), as PNG plus
+    the style's formats and ``figure_formats`` (e.g. ``"pdf"``), in parallel processes where
+    the machine has several cores (alfred.results.parallel); an existing summary is redone
+    when it was drawn in another style or without a format asked for.
     """
+    from alfred.utils import plots
+
     storage = StorageDir(storage_dir)
     storage.require_kind()
     final = storage.summary_dir
+    with plots.use_style(style) as active:
+        formats = plots.output_formats(figure_formats)
     if not re_run_if_exists and storage.summary_files.json.is_file():
-        return read_summary(storage.path)
+        existing = read_summary(storage.path)
+        made = (existing.get("figure_style") or "screen", set(existing.get("figure_formats") or ("png", "pdf")))
+        if (style is None and figure_formats is None) or (made[0] == active.name and set(formats) <= made[1]):
+            return existing
     if n_resamples < 1:
         raise AlfredError(f"--n_resamples must be >= 1, got {n_resamples}")
     if settings is None:
@@ -131,12 +145,22 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
         _write_scores(tmp, scores)
         files.best_config(scores.best).write_text(json.dumps(scores.configs[scores.best], indent=2) + "\n",
                                                   encoding="utf-8")
-        figures.curve_figure(scores, bands, files.learning_curves(settings.y_metric), n_resamples=n_resamples)
-        figures.bar_figure(scores, files.performance(settings.perf_metric), n_resamples=n_resamples,
-                           retrain_of=retrain, is_retrain=is_retrain)
-        summary["figures"] = sorted(p.name for p in tmp.glob("*.png"))
-        if figures.sensitivity_figure(scores, files.sensitivity(settings.perf_metric), n_resamples=n_resamples):
+        import matplotlib.pyplot  # noqa: F401  (imported once, before the drawing processes fork)
+
+        with plots.use_style(active):
+            drawn = fork_map([  # one figure per process: matplotlib draws on one core
+                functools.partial(figures.curve_figure, scores, bands, files.learning_curves(settings.y_metric),
+                                  n_resamples=n_resamples, formats=formats),
+                functools.partial(figures.bar_figure, scores, files.performance(settings.perf_metric),
+                                  n_resamples=n_resamples, retrain_of=retrain, is_retrain=is_retrain, formats=formats),
+                functools.partial(figures.sensitivity_figure, scores, files.sensitivity(settings.perf_metric),
+                                  n_resamples=n_resamples, formats=formats)])
+        summary["figures"] = [files.learning_curves(settings.y_metric).name + ".png",
+                              files.performance(settings.perf_metric).name + ".png"]
+        if drawn[2]:
             summary["figures"].append(files.sensitivity(settings.perf_metric).name + ".png")
+        summary["figures"].sort()
+        summary.update(figure_style=active.name, figure_formats=list(formats))
         files.text.write_text(summary_text(summary, scores), encoding="utf-8")
         files.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")  # written last
         swap_dir(tmp, final)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "moving_average"]
+__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "moving_average",
+           "zoom_past_transient"]
 
 
 def moving_average(y: ArrayLike, window: int) -> np.ndarray:
@@ -101,6 +102,8 @@ def draw_curves(
     band_alpha: float = 0.25,
     mark_identical: bool = True,
     legend_outside: bool = False,
+    linestyles: Sequence[Any] | None = None,
+    n_bands: int | None = None,
 ) -> Axes:
     """Draw curves (e.g. one per seed), or mean curves with a shaded interval band each.
 
@@ -135,6 +138,10 @@ def draw_curves(
         legend_outside: put the legend right of the axes (always done past 10 entries).
             The legend holds every labelled artist of the axes, including ones drawn
             before (e.g. by :func:`draw_curve_spread`).
+        linestyles: one matplotlib line style per curve (e.g. from
+            :func:`~alfred.utils.plots.ranked_colors`); ``None``: solid, or cycled with the palette.
+        n_bands: shade the bands of the first ``n_bands`` curves only (the others are drawn
+            as lines): many overlapping bands make a muddy figure. ``None``: every band.
 
     Returns:
         The axes drawn on.
@@ -171,7 +178,11 @@ def draw_curves(
         raise ValueError(f"got {len(labels)} labels for {n} curves")
     color_list = colors_for(colors, n, "curves")
     styles = ["-"] * n
-    if colors is None:
+    if linestyles is not None:
+        if len(linestyles) != n:
+            raise ValueError(f"got {len(linestyles)} linestyles for {n} curves")
+        styles = list(linestyles)
+    elif colors is None:
         styles = [("-", "--", ":", "-.")[(i // 10) % 4] for i in range(n)]  # palette wraps at 10
     if not 0.0 <= band_alpha <= 1.0:
         raise ValueError(f"band_alpha must be in [0, 1], got {band_alpha}")
@@ -195,7 +206,7 @@ def draw_curves(
                 seen.add(label)
             ax.plot(x, moving_average(y, smooth), color=color_list[i], lw=lw, ls=styles[i],
                     alpha=0.9 if bands is None else 1.0, label=legend_label, zorder=2.1 if i in on_top else 2)
-            if bands is not None:
+            if bands is not None and (n_bands is None or i < n_bands):
                 ax.fill_between(x, moving_average(bands[i][0], smooth), moving_average(bands[i][1], smooth),
                                 color=color_list[i], alpha=band_alpha, linewidth=0)
         ax.set_xlabel(xlabel)
@@ -298,3 +309,36 @@ def draw_curve_spread(ax: Axes, x: ArrayLike, middle: ArrayLike, lower: ArrayLik
     ax.fill_between(x, lower, upper, color=color, alpha=band_alpha, linewidth=0, zorder=0.5,
                     label=label if label is not None else "_nolegend_")
     ax.plot(x, middle, color=color, lw=1.0, ls="-", zorder=0.6, label="_nolegend_")
+
+
+def zoom_past_transient(ax: Axes, xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *, skip: float = 0.1,
+                        factor: float = 1.5, pad: float = 0.06) -> float | None:
+    """Fit the y-axis to the curves past their first ``skip`` share of x, when what comes before
+    stretches the range more than ``factor`` times (a loss of 10 at step 0, then 0.1 to 0.2):
+    the early values leave the axis instead of squashing the rest.
+
+    Args:
+        ax: the axes drawn on.
+        xs: x values per curve, each shape (n_i,).
+        ys: y values per curve (means, band bounds...), each shape (n_i,); NaN ignored.
+        skip: the share of the x range left out of the fit, from its start.
+        factor: zoom only when the whole range is more than ``factor`` times the late range.
+        pad: margin above and below the late range, as a share of it.
+
+    Returns:
+        The x from which the y-axis is fitted, or None when it was left alone.
+    """
+    pairs = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for x, y in zip(xs, ys)]
+    finite_x = np.concatenate([x[np.isfinite(x)] for x, _ in pairs]) if pairs else np.zeros(0)
+    if finite_x.size < 2:
+        return None
+    start = float(finite_x.min() + skip * (finite_x.max() - finite_x.min()))
+    late = np.concatenate([y[(x >= start) & np.isfinite(y)] for x, y in pairs])
+    every = np.concatenate([y[np.isfinite(y)] for _, y in pairs])
+    if late.size < 2 or every.size < 2:
+        return None
+    late_range, full_range = float(np.ptp(late)), float(np.ptp(every))
+    if late_range <= 0 or full_range <= factor * late_range:
+        return None
+    ax.set_ylim(float(late.min()) - pad * late_range, float(late.max()) + pad * late_range)
+    return start

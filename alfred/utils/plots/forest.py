@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alfred.utils.plots.rankings import OTHER, SortMode, _rank, _Ranking, _rest_label, _style_rest_tick
-from alfred.utils.plots.style import new_axes, palette, shorten, styled
+from alfred.utils.plots.style import new_axes, palette, styled, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -156,7 +156,7 @@ def draw_ranked_intervals(
                 ax.scatter(px_all, py_all, s=10, color="0.4", alpha=0.6, linewidth=0, zorder=1.5,
                            label="_nolegend_")
                 drawn_values += [px_all.min(), px_all.max()]
-        ticks, tick_labels = list(y), [shorten(names[i], max_label_len) for i in shown]
+        ticks, tick_labels = list(y), [wrap_words(names[i], max_label_len, 1) for i in shown]
         if len(rest):
             rest_cats = Counter(cats[names[i]] for i in rest if names[i] in cats)
             summary, finite = _rest_label(r, set(), "")

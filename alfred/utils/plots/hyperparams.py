@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from alfred.utils.plots.axes import head_figure, is_log_spaced
-from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, shorten, styled, tilt_if_crowded
+from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, shorten, styled, tilt_if_crowded, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,8 +95,17 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
             ax.scatter(numbers, np.full(numbers.size, 0.0), marker="|", s=60, color="0.2", linewidth=1.0,
                        transform=ax.get_xaxis_transform(), zorder=3, clip_on=False)
         if log:  # after plotting: an empty axes warns when made log
+            from matplotlib.ticker import NullFormatter
+
+            from alfred.utils.plots.axes import number_formatter
+
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")  # 0.01, 0.1, 1 rather than 10^-2
+            ax.xaxis.set_major_formatter(number_formatter)  # 0.01, 0.1, 1 rather than 10^-2
+            ax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^-2, 3x10^-2, ... would overlap
+            if len([t for t in ax.get_xticks() if edges[0] <= t <= edges[-1]]) < 2:  # under a decade and a
+                from matplotlib.ticker import LogLocator  # half: label a few values inside the range
+
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.get_major_locator().set_params(integer=True)
     else:
         counts = Counter(present) if kind == "numeric" else Counter(
@@ -119,9 +128,8 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
         ax.set_xticks(pos, tick_text)
         ax.grid(axis="x", visible=False)
         tilt_if_crowded(ax, tick_text, chars_per_axis=36)
-    title = shorten(name, 40)
-    if kind == "numeric" and n_missing:
-        title += f" ({n_missing} unset)"
+    title = name + (f" ({n_missing} unset)" if kind == "numeric" and n_missing else "")
+    title = wrap_words(title, 36, max_lines=2)
     if log:
         ax.set_xlabel("log-spaced bins", fontsize="small", color="0.3")
     ax.set_title(title)
