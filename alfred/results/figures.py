@@ -34,6 +34,7 @@ __all__ = [
 # paper styles) or the caller asks for (alfred.utils.plots.output_formats).
 MAX_THIN_CURVES = 30  # past this many other experiments, their mean curves are summarised by a band
 BANDS_SHOWN = 3  # learning curves: the intervals of the top 3 are shaded, more would be a muddy overlap
+PRINT_TOP_K = 5  # learning curves in a paper style: the top 5 one by one, the others grey
 _GREY = "0.6"
 
 
@@ -80,6 +81,10 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
     from alfred.utils import plots
 
     s = scores.settings
+    style = plots.current_style()
+    below = style.width_in is not None  # in print, the legend goes under the plot: no room beside it
+    if below:
+        bands = bands[:PRINT_TOP_K]  # a legend under a column-wide plot holds a few entries
     top = [b.experiment for b in bands]
     fig, axes = plots.new_figure(1, 1, panel_size=(9.0, 5.0))
     ax = axes[0, 0]
@@ -94,8 +99,10 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
         plots.draw_thin_curves(ax, [scores.mean_curves[e][0] for e in others],
                                [scores.mean_curves[e][1] for e in others], color="0.75",
                                label=f"{len(others)} other experiment{'s' if len(others) > 1 else ''} (means)")
+    columns = 2 if below and style.width_in >= 5 else 1
+    chars = 42 if not below else int((style.width_in * 72 / columns - 3.5 * style.small_pt) / (0.72 * style.small_pt))
     labels = [experiment_label_lines(b.experiment, scores.configs.get(b.experiment, {}), scores.varied,
-                                     prefix=f"#{rank} ", suffix=f" (n={b.n_seeds})", width=42)
+                                     prefix=f"#{rank} ", suffix=f" (n={b.n_seeds})", width=max(28, chars))
               for rank, b in enumerate(bands, start=1)]
     with_bands = s.y_error_bars != "none"
     colors, styles = plots.ranked_colors(len(bands))  # never the grey of the others
@@ -110,7 +117,10 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
     drawn = [(b.x, y) for b in bands[: BANDS_SHOWN if with_bands else 0] for y in (b.lower, b.upper)]
     drawn += [(b.x, b.point) for b in bands] + background
     fitted_from = plots.zoom_past_transient(ax, [d[0] for d in drawn], [d[1] for d in drawn])
-    n = _resamples(bands[0] if bands else scores, n_resamples)
+    if below:
+        plots.legend_below(ax)
+    n = _resamples(bands[0], None) if bands else None
+    n = n if n is not None else _resamples(scores, n_resamples)
     shown = f"top {len(top)} of {len(scores.experiments)} experiments" if others else f"{len(top)} experiments"
     banded = f"; bands: the top {BANDS_SHOWN}" if with_bands and len(bands) > BANDS_SHOWN else ""
     zoom = (f"\ny-axis fitted to {s.x_metric or 'entry index'} >= {fitted_from:.4g}: the first steps leave it"
@@ -157,7 +167,9 @@ def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top
 
     s = scores.settings
     n_seeds = [len(scores.seed_scores[e]) for e in scores.experiments]
-    labels = [f"{experiment_label(e, scores.configs.get(e, {}), scores.varied, 50)} (n={k})"
+    style = plots.current_style()  # names take at most about 2/5 of a printed figure's width
+    chars = 50 if style.width_in is None else int(style.width_in * 72 * 0.4 / (0.62 * style.small_pt)) - 6
+    labels = [f"{experiment_label(e, scores.configs.get(e, {}), scores.varied, chars)} (n={k})"
               for e, k in zip(scores.experiments, n_seeds)]
     with_bands = s.y_error_bars != "none"
     one_seed = np.array(n_seeds) < 2  # one seed shows no spread: no interval to draw

@@ -53,20 +53,23 @@ def experiment_label(experiment: int, config: dict, varied: list[str], max_len: 
 
 def experiment_label_lines(experiment: int, config: dict, varied: list[str], *, prefix: str = "", suffix: str = "",
                            width: int = 40, max_lines: int = 3) -> str:
-    """``experiment_label`` over lines of about ``width`` characters (a legend entry): whole
-    ``k=v`` items per line, ``…+k`` for those that do not fit in ``max_lines``."""
+    """``experiment_label`` over lines of about ``width`` characters (a legend entry, a panel's
+    title): whole ``k=v`` items per line (one longer than a line is cut after an ``_`` of its
+    name), ``…+k`` for those that do not fit in ``max_lines``."""
+    from alfred.utils.plots.style import wrap_words
+
     items = _items(config, varied)
     lines = [f"{prefix}exp{experiment}" + (":" if items else "")]
     for i, item in enumerate(items):
-        if len(lines[-1]) + 1 + len(item) + 1 > width and lines[-1].strip():
-            if len(lines) == max_lines:
-                lines[-1] = lines[-1].rstrip(",") + f" …+{len(items) - i}"
-                break
-            lines.append(item)
-        else:
-            lines[-1] += " " + item
-        lines[-1] += "," if i < len(items) - 1 else ""
-    lines[-1] = lines[-1].rstrip(",") + suffix
+        piece = item + ("," if i < len(items) - 1 else suffix)
+        if len(lines[-1]) + 1 + len(piece) <= width or not lines[-1].strip():
+            lines[-1] += " " + piece
+            continue
+        parts = wrap_words(piece, width, max_lines=max_lines).split("\n")
+        if len(lines) + len(parts) > max_lines:
+            lines[-1] = lines[-1].rstrip(",") + f" …+{len(items) - i}" + suffix
+            break
+        lines += parts
     return "\n".join(line.lstrip() for line in lines)
 
 

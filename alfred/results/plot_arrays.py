@@ -33,7 +33,7 @@ from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
 from alfred.utils.config import read_json_or_empty
 from alfred.utils.misc import AlfredError
 
-__all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]
+__all__ = ["draw_plot_array", "make_plot_arrays", "metric_pairs", "plot_array"]
 
 PLOT_ARRAYS_STALE_S = 6 * 3600.0
 
@@ -53,7 +53,7 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
     experiments = sorted(configs)
     varied = varied_keys(configs, exclude=NAME_KEYS)
     variations = read_json_or_empty(StorageDir(storage_dir).variations)
-    titles = {e: experiment_label_lines(e, configs[e], varied, width=34, max_lines=3) for e in experiments}
+    titles = {e: (configs[e], varied) for e in experiments}  # made into lines once the panels' width is known
     if len(varied) >= 2 and all(k in variations for k in varied):
         # A grid: the last varied hyperparameter across the columns, every combination of the
         # others down the rows (in VARIATIONS' order), each panel where its values put it.
@@ -105,6 +105,19 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     ``x_lim``/``y_lim``: (low, high) axis limits shared by every panel (None: fitted to the data)."""
     from alfred.utils import plots
 
+    fig = draw_plot_array(storage_dir, x_metric, y_metric, recorder_name=recorder_name, experiments=experiments,
+                          n_total=n_total, ranked_by=ranked_by, max_panels=max_panels, x_lim=x_lim, y_lim=y_lim)
+    path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
+    plots.save_fig(fig, path, formats=formats)
+    return path.parent / f"{path.name}.png"
+
+
+def draw_plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
+                    experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
+                    max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None):
+    """The figure :func:`plot_array` saves."""
+    from alfred.utils import plots
+
     curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
                               experiments=set(experiments) if experiments is not None else None))
     if not curves:
@@ -116,6 +129,10 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     n_rows, n_cols, pos, varied, titles = _layout(storage_dir, {c.experiment: c.config for c in curves}, max_panels)
     panel = (3.2, 2.4) if len(curves) > 16 else (4.0, 3.0)
     fig, axes = plots.new_figure(n_rows, n_cols, panel_size=panel, sharex=True, sharey=True)
+    style = plots.current_style()
+    panel_pt = fig.get_size_inches()[0] / n_cols * 72 - 2.5 * style.font_pt  # less the y tick labels
+    width = max(16, int(panel_pt / (0.72 * 0.833 * style.font_pt)))  # titles in "small" text
+    titles = {e: experiment_label_lines(e, *titles[e], width=width - 6, max_lines=3) for e in titles}
     used = set()
     for e, (r, col) in pos.items():
         ax = axes[r, col]
@@ -147,9 +164,7 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     heading, small = storage_heading(storage_dir)
     plots.head_figure(fig, heading, small=small,
                       subtitle=f"{y_metric} vs {x_metric or 'entry index'}: one curve per seed; {what}")
-    path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
-    plots.save_fig(fig, path, formats=formats)
-    return path.parent / f"{path.name}.png"
+    return fig
 
 
 def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,

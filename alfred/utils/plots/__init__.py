@@ -50,6 +50,7 @@ _EXPORTS = {
     "number_formatter": "axes",
     "is_log_spaced_with_zero": "axes",
     "zoom_past_transient": "curves",
+    "legend_below": "curves",
     "MAX_BARS": "style",
     "MAX_PANELS": "style",
     "head_figure": "axes",

@@ -18,7 +18,7 @@ import numpy as np
 from alfred.utils.plots.axes import head_figure, number_formatter
 from alfred.utils.plots.curves import draw_curves
 from alfred.utils.plots.presets import FigureStyle, drawing_style
-from alfred.utils.plots.style import MAX_BARS, MAX_PANELS, colors_for, new_figure, styled, wrap_words
+from alfred.utils.plots.style import MAX_BARS, MAX_PANELS, colors_for, fit_text, new_figure, styled, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -318,14 +318,14 @@ def plot_probability_of_improvement(
                         xytext=(6 if right else -6, 0), textcoords="offset points", ha="left" if right else "right",
                         va="center", fontsize="small", color="0.15")
         ax.axvline(0.5, color="0.3", ls="--", lw=1.0, zorder=1)
-        ax.set_xlim(0.0, 1.0)
+        ax.set_xlim(-0.03, 1.03)  # all of [0, 1], a dot at either end whole
         ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
         ax.set_yticks(y, _named([x for x, _ in keys], labels))
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(xlabel if xlabel is not None else
-                      "P(X > Y): probability that a run of X (left) scores better than a run of Y (right)\n"
-                      "on the same task, averaged over tasks; 0.5: no difference")
+        ax.set_xlabel(fit_text(ax, xlabel if xlabel is not None else
+                               "P(X > Y): probability that a run of X (left) scores better than a run of Y (right)\n"
+                               "on the same task, averaged over tasks; 0.5: no difference", max_lines=5))
         twin = ax.twinx()
         ax.tick_params(axis="y", left=False)  # twinx turned the left tick marks on
         twin.set_ylim(ax.get_ylim())

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_VALUE_TICKS", "head_figure", "heading_lines", "is_log_spaced", "is_log_spaced_with_zero",
+__all__ = ["MAX_VALUE_TICKS", "fit_log_ticks", "head_figure", "heading_lines", "is_log_spaced",
+           "is_log_spaced_with_zero",
            "number_formatter", "value_axis"]
 
 
@@ -108,6 +109,33 @@ def value_axis(ax: Axes, axis: str, values: Any) -> str:
         target.set_major_formatter(number_formatter)
         target.set_minor_formatter(NullFormatter())
     return scale
+
+
+def fit_log_ticks(ax: Axes, axis: str, low: float, high: float) -> None:
+    """Ticks of a log axis from ``low`` to ``high``, as many as fit side by side at the tick
+    font size: 1, 2 and 5 of every decade, else each decade, else fewer decades (their
+    labels, ``0.001``, would overlap otherwise). Uses the axes' size when called."""
+    import math
+
+    from matplotlib import rcParams
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    fig = ax.figure
+    box = ax.get_position()
+    size_pt = (box.width * fig.get_size_inches()[0] if axis == "x" else box.height * fig.get_size_inches()[1]) * 72
+    tick_pt = float(rcParams[f"{axis}tick.labelsize"]) if not isinstance(rcParams[f"{axis}tick.labelsize"], str) \
+        else float(rcParams["font.size"]) * 0.9
+    fit = max(2, int(size_pt / (tick_pt * 0.62 * 6.5)))  # labels such as 0.0001 or 5e-05, with a gap
+    decades = max(math.log10(high / low), 1e-9) if low > 0 and high > low else 1.0
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if 3 * (decades + 1) <= fit:
+        target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    elif decades + 1 <= fit:
+        target.set_major_locator(LogLocator(subs=(1.0,)))
+    else:
+        target.set_major_locator(LogLocator(subs=(1.0,), numticks=fit))
+    target.set_major_formatter(number_formatter)
+    target.set_minor_formatter(NullFormatter())
 
 
 _HEAD_LINES = (("heading", 1.0, "0.1", 2), ("small", 0.65, "0.45", 2), ("subtitle", 0.8, "0.2", 3))

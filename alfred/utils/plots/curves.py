@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "moving_average",
-           "zoom_past_transient"]
+__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "legend_below",
+           "moving_average", "zoom_past_transient"]
 
 
 def moving_average(y: ArrayLike, window: int) -> np.ndarray:
@@ -186,7 +186,10 @@ def draw_curves(
         styles = [("-", "--", ":", "-.")[(i // 10) % 4] for i in range(n)]  # palette wraps at 10
     if not 0.0 <= band_alpha <= 1.0:
         raise ValueError(f"band_alpha must be in [0, 1], got {band_alpha}")
-    lw = linewidth if linewidth is not None else (2.0 if bands is not None else 1.0)
+    from alfred.utils.plots.presets import current_style
+
+    scale = current_style().line_width / 1.5  # thinner in print
+    lw = linewidth if linewidth is not None else (2.0 if bands is not None else 1.0) * scale
 
     groups = identical_groups(x_list, curves, bands) if mark_identical else []
     dash = max(4.0, 3.0 * lw)
@@ -220,9 +223,25 @@ def draw_curves(
             if legend_outside or len(handles) > 10:  # many entries: the legend outside, right of the axes
                 ax.legend(handles, texts, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                           ncols=math.ceil(len(handles) / 25))
+                _room_for_legend(ax, texts, math.ceil(len(handles) / 25))
             else:
                 ax.legend(handles, texts, fontsize="small", loc="best")
     return ax
+
+
+def _room_for_legend(ax: Axes, texts: list[str], ncols: int) -> None:
+    """Make the figure tall enough for a legend beside its axes (entries of several lines add up)."""
+    from matplotlib import rcParams
+
+    size = rcParams["legend.fontsize"]
+    size_pt = 0.833 * (float(size) if not isinstance(size, str) else float(rcParams["font.size"]))  # "small"
+    lines = sum(t.count("\n") + 1 for t in texts) / ncols
+    needed_in = (lines * 1.25 * size_pt + len(texts) / ncols * 0.5 * size_pt + 16) / 72.0
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    panel_in = ax.get_position().height * height
+    if needed_in > panel_in:
+        fig.set_size_inches(width, height + needed_in - panel_in)
 
 
 def identical_groups(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray],
@@ -342,3 +361,26 @@ def zoom_past_transient(ax: Axes, xs: Sequence[ArrayLike], ys: Sequence[ArrayLik
         return None
     ax.set_ylim(float(late.min()) - pad * late_range, float(late.max()) + pad * late_range)
     return start
+
+
+def legend_below(ax: Axes, *, ncols: int | None = None) -> None:
+    """Move the legend of ``ax`` under the figure's panels, in ``ncols`` columns (default: 2 when
+    the figure is 5 inches wide or more), the figure made taller by the legend's height: in a
+    paper's column, a legend beside the plot would leave it no room."""
+    from matplotlib import rcParams
+
+    handles, texts = ax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if not handles:
+        return
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    ncols = ncols or (2 if width >= 5.0 else 1)
+    size = rcParams["legend.fontsize"]
+    size_pt = float(size) if not isinstance(size, str) else 0.85 * float(rcParams["font.size"])
+    rows = [texts[i:i + ncols] for i in range(0, len(texts), ncols)]
+    lines = sum(max(t.count("\n") + 1 for t in row) for row in rows)
+    fig.set_size_inches(width, height + (lines * 1.3 * size_pt + 14) / 72.0)
+    fig.legend(handles, texts, loc="outside lower center", ncols=ncols, frameon=False, fontsize=size_pt,
+               columnspacing=1.2, handlelength=1.6)

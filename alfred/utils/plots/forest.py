@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alfred.utils.plots.rankings import OTHER, SortMode, _rank, _Ranking, _rest_label, _style_rest_tick
-from alfred.utils.plots.style import new_axes, palette, styled, wrap_words
+from alfred.utils.plots.style import fit_text, new_axes, palette, styled, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -124,7 +124,7 @@ def draw_ranked_intervals(
     n_rows = len(shown) + (1 if len(rest) else 0)
     with styled():
         if ax is None:
-            ax = new_axes((9.0, min(max(1.6, 1.0 + 0.3 * n_rows), 18.0)))
+            ax = new_axes((9.0, min(max(1.6, 1.0 + 0.3 * n_rows), 18.0)), n_rows=n_rows)
         y = np.arange(len(shown), dtype=float)
         row_cat = [cats.get(names[i], OTHER) for i in shown]
         with_interval = np.isfinite(lo[shown]) & np.isfinite(up[shown])
@@ -178,12 +178,18 @@ def draw_ranked_intervals(
             k = names.index(reference)
             if np.isfinite(lo[k]) and np.isfinite(up[k]):
                 ax.axvspan(lo[k], up[k], color=cat_color.get(cats.get(reference, OTHER)), alpha=0.1, lw=0, zorder=0)
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(fit_text(ax, xlabel))
         if title:
             ax.set_title(title)
-        if len(drawn) > 1:  # one kind of row needs no key
+        if len(drawn) > 1:  # one kind of row needs no key; as many columns as fit the axes' width
+            from matplotlib import rcParams
+
+            width_pt = 0.5 * ax.figure.get_size_inches()[0] * 72  # names left, values right: about half is axes
+            small = 0.833 * float(rcParams["font.size"])
+            entry_pt = max(len(label) for label in drawn) * 0.62 * small + 3.0 * small
+            ncols = max(1, min(3, len(drawn), int(width_pt // entry_pt)))
             ax.legend(list(drawn.values()), list(drawn), fontsize="small", loc="lower left",
-                      bbox_to_anchor=(0.0, 1.0), ncols=min(3, len(drawn)), frameon=False, borderaxespad=0.2)
+                      bbox_to_anchor=(0.0, 1.0), ncols=ncols, frameon=False, borderaxespad=0.2)
         if values_column:
             _values_column(ax, r, lo, up, ticks, with_interval, value_notes or {})
     return ax

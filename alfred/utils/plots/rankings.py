@@ -167,7 +167,7 @@ def draw_ranked_bars(
     base, hl_color = palette()[0], palette()[1]
     with styled():
         if ax is None:
-            ax = new_axes((8.0, min(1.2 + 0.3 * n_rows, 18.0)))
+            ax = new_axes((8.0, min(1.2 + 0.3 * n_rows, 18.0)), n_rows=n_rows)
         y = np.arange(len(shown), dtype=float)
         bar_colors = [hl_color if names[i] in highlight_set else base for i in shown]
         xerr = None

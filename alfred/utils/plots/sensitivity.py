@@ -16,6 +16,7 @@ import numpy as np
 
 from alfred.utils.plots.axes import MAX_VALUE_TICKS, head_figure, is_log_spaced, value_axis
 from alfred.utils.plots.hyperparams import _category_label, _classify, _is_missing, _is_number
+from alfred.utils.plots.presets import current_style
 from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, styled, tilt_if_crowded, wrap_words
 
 if TYPE_CHECKING:
@@ -288,7 +289,8 @@ def plot_sensitivity(
             ax.text(0.5, 0.5, "no hyperparameter varies", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
         else:
-            n_cols = min(3, len(varied))
+            width = current_style().width_in  # in print, panels at least 1.6 inches wide
+            n_cols = min(3, len(varied)) if width is None else max(1, min(3, len(varied), int(width / 1.6)))
             fig, grid = new_figure(math.ceil(len(varied) / n_cols), n_cols, panel_size=(4.6, 3.4), sharey=True)
             ax_list = list(grid.ravel())
             for ax, (name, values) in zip(ax_list, varied.items()):

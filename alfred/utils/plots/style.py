@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["MAX_BARS", "MAX_PANELS", "STYLES", "FigureStyle", "current_style", "figure_style", "new_figure",
-           "ranked_colors", "save_fig", "short_value", "shorten_items", "use_style", "wrap_words"]
+           "fit_text", "ranked_colors", "save_fig", "short_value", "shorten_items", "use_style", "wrap_words"]
 
 MAX_PANELS = 100
 """Most panels (or violins) one figure may hold and stay legible."""
@@ -96,6 +96,19 @@ def shorten_items(text: str, max_len: int, sep: str = ", ") -> str:
             return f"{kept}, …+{rest}" if sep == ", " else f"{kept}{sep}…+{rest}"
         kept += sep + item
     return kept
+
+
+def fit_text(ax: Axes, text: str, axis: str = "x", *, max_lines: int = 3, size_pt: float | None = None) -> str:
+    """``text`` wrapped between words to the length of ``ax``'s x (or y) axis, for a label that
+    must not run past the figure's edge (a paper's column is 3.25 inches wide)."""
+    from matplotlib import rcParams
+
+    fig = ax.figure
+    box = ax.get_position()
+    length_in = box.width * fig.get_size_inches()[0] if axis == "x" else box.height * fig.get_size_inches()[1]
+    size = size_pt or float(rcParams["axes.labelsize"] if not isinstance(rcParams["axes.labelsize"], str)
+                            else rcParams["font.size"])
+    return wrap_words(text, max(12, int(length_in * 72 / (0.6 * size))), max_lines)
 
 
 def tilt_if_crowded(ax: Axes, labels: Sequence[str], chars_per_axis: float) -> None:
@@ -264,7 +277,7 @@ def new_figure(
     if style.width_in is not None:  # the style's width; each panel keeps its shape, within the height allowed
         panel_w = style.width_in / n_cols
         height = min(n_rows * panel_w * panel_size[1] / panel_size[0] * _PRINT_ASPECT, style.max_height_in)
-        height = max(height, n_rows * 1.1)
+        height = min(max(height, n_rows * 1.1), style.max_height_in)
         width = style.width_in
     if figsize is not None:
         width, height = float(figsize[0]), float(figsize[1])
@@ -284,9 +297,18 @@ def new_figure(
 _PRINT_ASPECT = 1.15  # printed panels a little taller than screen ones: small text leaves less room for data
 
 
-def new_axes(figsize: tuple[float, float]) -> Axes:
-    """Create a one-panel styled figure of ``figsize`` inches (capped to 24 x 18) and return its axes."""
-    _, axes = new_figure(1, 1, panel_size=figsize)
+def new_axes(figsize: tuple[float, float], *, n_rows: int | None = None) -> Axes:
+    """Create a one-panel styled figure of ``figsize`` inches (capped to 24 x 18) and return its axes.
+
+    ``n_rows``: the rows of text the panel lists (a ranking); in a print style the figure is
+    then as tall as they need at its font size (its width is the style's).
+    """
+    style = current_style()
+    if n_rows is not None and style.width_in is not None:
+        height = min(style.max_height_in, 0.9 + n_rows * 2.0 * style.small_pt / 72.0)
+        _, axes = new_figure(1, 1, figsize=(style.width_in, height))
+    else:
+        _, axes = new_figure(1, 1, panel_size=figsize)
     return axes[0, 0]
 
 
