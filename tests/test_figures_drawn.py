@@ -287,3 +287,41 @@ def test_variations_titles_and_log_ticks(every_figure):
         fig.canvas.draw()
         labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
         assert len(labels) >= 2 and all(lab.replace(".", "").replace("e-", "").isdigit() for lab in labels), labels
+
+
+def test_profiles_take_rliable_s_non_linear_tau_axis_and_a_log_one():
+    rng = np.random.default_rng(0)
+    runs = np.concatenate([rng.uniform(0.0, 0.1, 45), rng.uniform(0.1, 1.0, 5)])  # 90% of the runs below 0.1
+    taus = np.linspace(0.0, 1.0, 101)
+    profile = (runs[:, None] > taus).mean(axis=0)
+    fig = plots.plot_performance_profiles(taus, {"a": (profile, profile, profile)}, tau_scale="runs",
+                                          figsize=(3.25, 2.4), font_size=7, labels={"a": "algorithm A"})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "function" and tuple(fig.get_size_inches()) == pytest.approx((3.25, 2.4))
+    # equal distances hold equal shares of runs: 0 to 0.1 takes about 90% of the axis' length
+    x0, x1 = (ax.transData.transform([[t, 0.5]])[0, 0] for t in (0.0, 1.0))
+    x_tenth = ax.transData.transform([[0.1, 0.5]])[0, 0]
+    assert 0.8 < (x_tenth - x0) / (x1 - x0) < 0.95
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["algorithm A"]
+    assert [t.get_fontsize() for t in ax.get_xticklabels()] == pytest.approx([7 * 0.875] * len(ax.get_xticklabels()),
+                                                                             abs=0.01)
+    assert_nothing_clipped_or_overlapping(fig, "profiles, runs scale")
+    log_fig = plots.plot_performance_profiles(taus[1:], {"a": (profile[1:],) * 3}, tau_scale="log")
+    assert log_fig.axes[0].get_xscale() == "log"
+    with pytest.raises(ValueError, match="tau_scale='log' needs positive taus"):
+        plots.plot_performance_profiles(taus, {"a": (profile,) * 3}, tau_scale="log")
+
+
+def test_interval_and_improvement_figures_take_size_fonts_and_labels():
+    est = {"ppo_v2": {"iqm": (0.5, 0.4, 0.6), "mean": (0.55, 0.45, 0.62)},
+           "dqn": {"iqm": (0.3, 0.2, 0.4), "mean": (0.35, 0.3, 0.41)}}
+    fig = plots.plot_interval_estimates(est, labels={"ppo_v2": "PPO"}, metric_names={"iqm": "IQM of return"},
+                                        figsize=(4.0, 1.8), font_size=9, xlabel="human-normalised score")
+    assert tuple(fig.get_size_inches()) == pytest.approx((4.0, 1.8))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["PPO", "dqn"] and ax.get_title() == "IQM of return"
+    assert ax.yaxis.get_ticklabels()[0].get_fontsize() == pytest.approx(9 * 0.875, abs=0.01)
+    fig = plots.plot_probability_of_improvement({("ppo_v2", "dqn"): (0.7, 0.6, 0.8)}, labels={"ppo_v2": "PPO"},
+                                                xlabel="P(PPO > DQN)", style="paper_column")
+    assert fig.get_size_inches()[0] == pytest.approx(3.25) and fig.axes[0].get_xlabel() == "P(PPO > DQN)"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["PPO"]

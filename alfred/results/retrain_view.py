@@ -33,8 +33,10 @@ _SKIP = ("seed", "desc")
 
 
 def _first_config(experiment_dir: Path) -> dict:
+    """The full config.json of an experiment's first seed (a budget multiplied for the retrain,
+    n_steps say, is in no config_unique of the search), without seed and desc."""
     for _, seed_dir in list_seed_dirs(experiment_dir) if experiment_dir.is_dir() else []:
-        config = read_json_or_empty(SeedDir(seed_dir).config_unique_path)
+        config = read_json_or_empty(SeedDir(seed_dir).config_path)
         if config:
             return {k: v for k, v in config.items() if k not in _SKIP}
     return {}
@@ -84,13 +86,12 @@ def search_estimate(retrain_dir: Path, settings: ResultsSettings, *, n_resamples
 def _estimate_text(score, lower, upper, n_seeds, all_equal: bool) -> str:
     if score is None:
         return "not known"
+    seeds = f"{n_seeds} seed{'s' if n_seeds != 1 else ''}"
     if not n_seeds or n_seeds < 2:
-        bounds = "(no interval)"
-    elif all_equal:
-        bounds = "(all seeds equal)"
-    else:
-        bounds = f"[{fmt(lower)}, {fmt(upper)}]"
-    return f"{fmt(score)} {bounds} ({n_seeds} seed{'s' if n_seeds != 1 else ''})"
+        return f"{fmt(score)} ({seeds}, no interval)"
+    if all_equal:
+        return f"{fmt(score)} (all {seeds} equal)"
+    return f"{fmt(score)} [{fmt(lower)}, {fmt(upper)}] ({seeds})"
 
 
 def retrain_confidence(scores: SearchScores, retrain: dict | None) -> tuple[str, str]:
@@ -110,7 +111,8 @@ def retrain_confidence(scores: SearchScores, retrain: dict | None) -> tuple[str,
     if retrain["score"] is not None and np.isfinite(scores.point[b]):
         gap = float(scores.point[b]) - float(retrain["score"])
         worse = gap > 0 if scores.settings.lower_is_better else gap < 0
-        line += f": {fmt(abs(gap))} {'worse' if worse else 'better'} than the search's estimate"
+        line += (f": {fmt(abs(gap))} {'worse' if worse else 'better'} than the search's estimate" if gap
+                 else ": the same as the search's estimate")
         if retrain["changed"]:
             line += " (with " + ", ".join(f"{k} {json.dumps(a)} -> {json.dumps(b)}"
                                           for k, (a, b) in retrain["changed"].items()) + ")"

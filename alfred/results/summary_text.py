@@ -74,9 +74,11 @@ def _confidence(scores: SearchScores, overlap: list[int], single: list[int]) -> 
                 "nothing says how far another seed would move its score" + aside,
                 "run at least 2 (better 5 or more) seeds of the top experiments before trusting the choice")
     if overlap:
+        theirs = (f"its value {fmt(scores.point[b])} (all {scores.n_seeds(scores.best)} of its seeds scored it)"
+                  if scores.all_equal(scores.best)
+                  else f"its interval [{fmt(scores.lower[b])}, {fmt(scores.upper[b])}]")
         line = (f"low: {len(overlap)} of {n_other} other experiment(s) cannot be told apart from the best: their "
-                f"95% intervals overlap (or touch) its interval [{fmt(scores.lower[b])}, {fmt(scores.upper[b])}]"
-                + aside)
+                f"95% intervals overlap (or touch) {theirs}" + aside)
         if len(contenders) > 1:
             todo = (f"run more seeds of the {len(contenders)} experiment(s) with P(best) >= {P_BEST_CONTENDER:.0%} "
                     f"({_names(contenders)}) to separate them")
@@ -137,7 +139,7 @@ def summary_dict(scores: SearchScores, n_resamples: int, seed: int, *, is_retrai
                      "lower": float(scores.lower[i]), "upper": float(scores.upper[i]),
                      "n_seeds": scores.n_seeds(scores.experiments[i]),
                      "all_seeds_equal": scores.all_equal(scores.experiments[i]),
-                     "p_best": float(scores.p_best[i]) if np.isfinite(scores.p_best[i]) else None}
+                     "p_best": float(scores.p_best[i]) if np.isfinite(scores.p_best[i]) and not is_retrain else None}
                     for i in scores.order],
         "load_report": scores.report.to_dict(),
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),

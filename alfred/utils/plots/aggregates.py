@@ -248,7 +248,8 @@ def _runs_scale(ax: Axes, taus: np.ndarray, profiles: list[np.ndarray]) -> None:
         return np.interp(u, position, t)
 
     ax.set_xscale("function", functions=(forward, inverse))
-    ticks = np.unique(np.round(inverse(np.linspace(position[0], position[-1], 5)), 3))
+    decimals = max(0, 2 - int(np.floor(np.log10(span))))  # two significant digits of the tau range
+    ticks = np.unique(np.round(inverse(np.linspace(position[0], position[-1], 5)), decimals))
     ax.set_xticks(ticks, [number_formatter(v) for v in ticks])
     ax.xaxis.set_minor_locator(NullLocator())
 
