@@ -9,6 +9,7 @@ Everything here computes and returns values; nothing is drawn or written.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -266,18 +267,23 @@ def _load(storage_dir: Path, settings: ResultsSettings, only: set[int] | None) -
     return experiments, configs, seed_scores, mean_curves, report, bad
 
 
-def _load_in_parallel(storage_dir: Path, settings: ResultsSettings, only: set[int] | None) -> tuple:
+def _load_in_parallel(storage_dir: Path, settings: ResultsSettings, only: set[int] | None,
+                      meanwhile: Callable[[], object] | None = None) -> tuple:
     """:func:`_load`, its experiments shared among forked processes (alfred.results.parallel) in
-    contiguous blocks, then merged in experiment order: reading is most of a summary's time."""
+    contiguous blocks, then merged in experiment order: reading is most of a summary's time.
+    ``meanwhile`` runs in this process while the children read (a summary imports matplotlib)."""
     from alfred.protocol.listing import list_experiment_dirs
     from alfred.results.parallel import fork_map, n_workers
 
     numbers = [n for n, _ in list_experiment_dirs(storage_dir) if only is None or n in only]
     workers = n_workers(len(numbers)) if len(numbers) >= _PARALLEL_FROM else 1
     if workers == 1:
+        if meanwhile is not None:
+            meanwhile()
         return _load(storage_dir, settings, only)
     blocks = [set(part.tolist()) for part in np.array_split(np.array(numbers), workers)]
-    parts = fork_map([functools.partial(_load, storage_dir, settings, block) for block in blocks])
+    calls = [functools.partial(_load, storage_dir, settings, block) for block in blocks]
+    parts = fork_map([meanwhile, *calls])[1:] if meanwhile is not None else fork_map(calls)
     experiments, configs, seed_scores, mean_curves, bad = [], {}, {}, {}, []
     report = LoadReport()
     for exps, conf, scores, means, part_report, part_bad in parts:
@@ -294,16 +300,19 @@ def _load_in_parallel(storage_dir: Path, settings: ResultsSettings, only: set[in
 
 
 def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_resamples: int = 10_000,
-                          seed: int = 0, experiments: set[int] | None = None) -> SearchScores:
+                          seed: int = 0, experiments: set[int] | None = None,
+                          meanwhile: Callable[[], object] | None = None) -> SearchScores:
     """Score every seed and experiment of a storage dir (or only ``experiments``); AlfredError
     when nothing can be scored.
 
     Every recorder is read once: the y_metric curves (their per-experiment means) and the
-    performance metric (one score per seed) come from the same read.
+    performance metric (one score per seed) come from the same read, in forked processes
+    when there are many; ``meanwhile`` is called in this process during the read.
     """
     only = experiments
     storage_dir = Path(storage_dir)
-    experiments, configs, seed_scores, mean_curves, report, bad = _load_in_parallel(storage_dir, settings, only)
+    experiments, configs, seed_scores, mean_curves, report, bad = _load_in_parallel(storage_dir, settings, only,
+                                                                                    meanwhile)
     perf = settings.perf_metric
     if bad:
         raise AlfredError(f"non-finite (inf) values in {len(bad)} seed(s) of {storage_dir.name}, e.g. "

@@ -127,7 +127,8 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
             x_metric=x_metric, y_metric=y_metric, performance_metric=performance_metric,
             performance_aggregation=performance_aggregation, y_error_bars=y_error_bars,
             lower_is_better=lower_is_better, recorder_name=recorder_name))
-    scores = compute_search_scores(storage.path, settings, n_resamples=n_resamples, seed=seed)
+    scores = compute_search_scores(storage.path, settings, n_resamples=n_resamples, seed=seed,
+                                   meanwhile=_import_pyplot)  # imported while the recorders are read
     top = [scores.experiments[i] for i in scores.order[:top_k] if np.isfinite(scores.point[i])]
     bands = curve_bands(storage.path, settings, top, n_resamples=n_resamples, seed=seed)
     retrain = None
@@ -145,8 +146,7 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
         _write_scores(tmp, scores)
         files.best_config(scores.best).write_text(json.dumps(scores.configs[scores.best], indent=2) + "\n",
                                                   encoding="utf-8")
-        import matplotlib.pyplot  # noqa: F401  (imported once, before the drawing processes fork)
-
+        _import_pyplot()  # once, before the drawing processes fork (done already, while reading)
         with plots.use_style(active):
             drawn = fork_map([  # one figure per process: matplotlib draws on one core
                 functools.partial(figures.curve_figure, scores, bands, files.learning_curves(settings.y_metric),
@@ -170,6 +170,10 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
     if record_flags:
         _record_success(storage, summary)
     return summary
+
+
+def _import_pyplot() -> None:
+    import matplotlib.pyplot  # noqa: F401  (the drawing processes inherit it, and its font list)
 
 
 def move_files_into(tmp: Path, out_dir: Path) -> None:
