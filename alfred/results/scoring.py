@@ -370,11 +370,11 @@ class CurveBand:
 def curve_bands(storage_dir: Path, settings: ResultsSettings, experiments: list[int], *, n_resamples: int,
                 seed: int) -> list[CurveBand]:
     """Per experiment (in the order given), the y_metric curve's estimate and interval over seeds;
-    shared among forked processes (alfred.results.parallel) from 4 experiments on: a bootstrap of
+    shared among forked processes (alfred.results.parallel) from 3 experiments on: a bootstrap of
     100 seeds x 1,000 steps takes a core a quarter of a second."""
     from alfred.results.parallel import fork_map, n_workers
 
-    workers = n_workers(len(experiments)) if len(experiments) >= 4 else 1
+    workers = n_workers(len(experiments)) if len(experiments) >= 3 else 1
     if workers > 1:
         parts = fork_map([functools.partial(_curve_bands, storage_dir, settings, list(part), n_resamples=n_resamples,
                                             seed=seed) for part in np.array_split(np.array(experiments), workers)])

@@ -31,7 +31,7 @@ from alfred.protocol.layout import (
 )
 from alfred.results import figures
 from alfred.results.parallel import fork_map
-from alfred.results.scoring import SearchScores, compute_search_scores, curve_bands
+from alfred.results.scoring import CurveBand, SearchScores, compute_search_scores, curve_bands
 from alfred.results.settings import ResultsSettings, resolve_settings
 from alfred.results.summary_text import P_BEST_MEANING, summary_dict, summary_headline, summary_notes, summary_text
 from alfred.utils.misc import AlfredError, atomic_write_text, temp_sibling
@@ -130,7 +130,13 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
     scores = compute_search_scores(storage.path, settings, n_resamples=n_resamples, seed=seed,
                                    meanwhile=_import_pyplot)  # imported while the recorders are read
     top = [scores.experiments[i] for i in scores.order[:top_k] if np.isfinite(scores.point[i])]
-    bands = curve_bands(storage.path, settings, top, n_resamples=n_resamples, seed=seed)
+    # Intervals only for the curves drawn with one (figures.BANDS_SHOWN); the others are their
+    # mean curves, already computed.
+    bands = curve_bands(storage.path, settings, top[:figures.BANDS_SHOWN], n_resamples=n_resamples, seed=seed)
+    for e in top[figures.BANDS_SHOWN:]:
+        x, mean = scores.mean_curves[e]
+        bands.append(CurveBand(e, x, mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan),
+                               len(scores.seed_scores[e])))
     retrain = None
     if storage.kind() == "retrain":
         from alfred.results.retrain_view import search_estimate
