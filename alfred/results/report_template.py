@@ -90,7 +90,7 @@ dl.config dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .tools + .muted { margin: 0 0 6px; }
 .tools label { display: inline-flex; align-items: center; gap: 6px; font-weight: 600; max-width: 100%; }
 .tools input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px;
-  width: min(320px, 100%); }
+  width: min(400px, 100%); }
 .table-wrap { max-height: 70vh; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; text-align: left; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
