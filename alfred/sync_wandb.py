@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="kill a sync still running after this many seconds (default: 600)")
     add_bool_flag(parser, "--dry_run", help="list the runs that would be synced and exit")
     parser.add_argument("--project", default=None, help="W&B project to upload to (default: each run's own)")
-    parser.add_argument("--entity", default=None, help="W&B entity (user or team) to upload to (default: each run's own)")
+    parser.add_argument("--entity", default=None,
+                        help="W&B entity (user or team) to upload to (default: each run's own)")
     return parser
 
 
@@ -88,7 +89,8 @@ def run(argv: list[str] | None = None) -> int:
         print("aborted: nothing was synced")
         return 1
     start = time.time()
-    options = tuple(w for flag in ("project", "entity") if getattr(args, flag) for w in (f"--{flag}", getattr(args, flag)))
+    options = tuple(w for flag in ("project", "entity") if getattr(args, flag)
+                    for w in (f"--{flag}", getattr(args, flag)))
     results = sync_runs(to_sync, n_jobs=args.n_jobs, env_activation=args.env_activation, timeout_s=args.timeout_s,
                         options=options)
     for r in results:

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import TEST_MAIN, experiment_paths, grid_schedule, seed_trees, snapshot
+from conftest import experiment_paths, grid_schedule, seed_trees, snapshot
 
 from alfred.clean_interrupted import main as clean_main
 from alfred.launch_schedule import main as launch_main
@@ -396,8 +396,8 @@ def test_copy_config_with_a_too_long_desc(project, capsys):
     (source,) = project.storage_dirs()
     before = snapshot(project.path)
     capsys.readouterr()
-    code = copy_main(["--storage_name", source.name, "--new_task", "taskB", "--new_desc", "d" * 250, "--append_new_desc", "False",
-                      "--yes"])
+    code = copy_main(["--storage_name", source.name, "--new_task", "taskB", "--new_desc", "d" * 250,
+                      "--append_new_desc", "False", "--yes"])
     assert_rejected(code, capsys.readouterr().err, "storage name '<id>_nogit_algA_taskB_grid_ddd", "too long",
                     "it holds 272", "file names of at most", "shorten")
     assert snapshot(project.path) == before

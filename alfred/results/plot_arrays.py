@@ -29,7 +29,7 @@ from alfred.results.labels import experiment_label, storage_heading, varied_keys
 from alfred.results.loading import iter_curves
 from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
-from alfred.utils.config import read_json_or_empty
+from alfred.search.build import read_variations
 from alfred.utils.misc import AlfredError
 
 __all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]
@@ -51,7 +51,7 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
     """(n_rows, n_cols, experiment -> (row, col), varied keys, experiment -> panel title)."""
     experiments = sorted(configs)
     varied = varied_keys(configs, exclude=NAME_KEYS)
-    variations = read_json_or_empty(StorageDir(storage_dir).variations)
+    variations = read_variations(StorageDir(storage_dir).variations)
     titles = {e: experiment_label(e, configs[e], varied, max_len=1000) for e in experiments}
     if len(varied) == 2 and all(k in variations for k in varied):
         rows_v, cols_v = ([json.dumps(v, sort_keys=True) for v in variations[k]] for k in varied)

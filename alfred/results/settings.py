@@ -251,8 +251,8 @@ def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = Fa
                        help="recorded metric that ranks experiments (default: 'avg_eval_return' when recorded and "
                             "no y_metric is set, else the y_metric)")
     group.add_argument("--performance_aggregation", type=_aggregation_word, default=None,
-                       help="min, max, avg, last or last_<k>%% (0.2's mean_on_last_20_percents: last_20%%): how a seed's "
-                            "curve becomes one score (default: last)")
+                       help="min, max, avg, last or last_<k>%% (0.2's mean_on_last_20_percents: last_20%%): how a "
+                            "seed's curve becomes one score (default: last)")
     group.add_argument("--y_error_bars", type=_error_bars_word, choices=ERROR_BARS, default=None,
                        help="interval over seeds (default: bootstrapped_CI)")
     add_bool_flag(group, "--lower_is_better", default=None,

@@ -14,7 +14,6 @@ import itertools
 import os
 import shutil
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 

@@ -30,6 +30,7 @@ __all__ = [
     "keep_two_signif_digits",
     "round_to_two",
     "sorted_nicely",
+    "is_commented",
     "formatted_time_diff",
     "uniquify",
 ]
@@ -212,6 +213,11 @@ def sorted_nicely(l):  # noqa: E741 (0.2's argument name)
                 for part in re.split(r"(\d+)", str(item)) if part]
 
     return sorted(l, key=key)
+
+
+def is_commented(str_line: str, commenting_char_list) -> bool:
+    """Whether ``str_line`` starts with one of ``commenting_char_list`` (e.g. ``["#"]``); False for ''."""
+    return bool(str_line) and str_line[0] in commenting_char_list
 
 
 def formatted_time_diff(total_time_seconds: float) -> str:

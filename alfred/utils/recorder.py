@@ -22,7 +22,7 @@ import pickle
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import Any, Iterable
 
 from alfred.utils.misc import AlfredError, atomic_write_text
 from alfred.utils.safe_pickle import UnsafePickleError, load_tape_pickle
