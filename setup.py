@@ -17,7 +17,7 @@ setup(
     # alfred/schedules_examples is a link to the top-level schedules_examples/ folder:
     # the example schedules ship inside the package, for the demo.
     install_requires=[
-        "numpy>=1.24",
+        "numpy>=1.23",  # 1.23.5 tested (.ci/floors.txt): projects pinned below 1.24 use np.float
         "pandas>=2.0",
         "matplotlib>=3.7",
         # alfred no longer imports seaborn (its look is spelled out in alfred/utils/plots/style.py),
