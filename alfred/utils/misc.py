@@ -228,9 +228,14 @@ def formatted_time_diff(total_time_seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{seconds:02d}s"
 
 
-def uniquify(newfile_path: str | os.PathLike) -> str | Path:
+def uniquify(newfile_path: str | os.PathLike | None = None, *, newfilepath: str | os.PathLike | None = None
+             ) -> str | Path:
     """``<stem>_<n+1><suffix>`` beside ``newfile_path``, n the largest k of the existing
-    ``<stem>_<k><suffix>`` there (0 when none). Same type as given (str or Path)."""
+    ``<stem>_<k><suffix>`` there (0 when none). Same type as given (str or Path).
+    ``newfilepath`` is the argument's name at tag v0.2."""
+    if (newfile_path is None) == (newfilepath is None):
+        raise TypeError("uniquify() takes one path: newfile_path (or v0.2's newfilepath)")
+    newfile_path = newfile_path if newfile_path is not None else newfilepath
     path = Path(newfile_path)
     prefix = f"{path.stem}_"
     taken = [0]

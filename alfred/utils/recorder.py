@@ -266,8 +266,8 @@ class TrainingIterator:
     def record(self, key: str, value: Any) -> None:
         self._values.setdefault(key, []).append(value)
 
-    def update(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
+    def update(self, dict: dict[str, Any]) -> None:  # noqa: A002 (the argument's name in 0.2)
+        for key, value in dict.items():
             self.record(key, value)
 
     def pop(self, key: str) -> list:
