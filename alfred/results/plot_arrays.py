@@ -91,8 +91,8 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
                remove_none: bool = False) -> Path:
     """One figure for one (x, y) pair; returns the png path. ``x_lim``/``y_lim``: (low, high) axis
     limits shared by every panel (None: fitted to the data). ``remove_none``: each seed's curve
-    joins the entries where y was recorded (a metric recorded every k-th entry is otherwise None,
-    a gap, in between: isolated points, no line)."""
+    joins the entries where y was recorded, across its gaps (None entries); without it only a
+    curve whose values are all isolated (a metric recorded every k-th entry) is joined."""
     from alfred.utils import plots
 
     curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
@@ -112,7 +112,7 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
         used.add((r, col))
         c = by_exp[e]
         first = not used - {(r, col)}
-        keep = [~np.isnan(row) if remove_none else slice(None) for row in c.y]
+        keep = [~np.isnan(row) if remove_none or _no_segment(row) else slice(None) for row in c.y]
         plots.draw_curves(ax, [c.x[k] for k in keep], [row[k] for row, k in zip(c.y, keep)],
                           legend=first and len(c.seeds) <= 10, linewidth=0.9,
                           labels=[seed_dir_name(s) for s in c.seeds])
@@ -142,6 +142,13 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
     plots.save_fig(fig, path, formats=("png",))
     return path.parent / f"{path.name}.png"
+
+
+def _no_segment(row: np.ndarray) -> bool:
+    """Whether a line through ``row`` would draw nothing: no two recorded values in a row (a metric
+    written every k-th entry, None in between). Such a curve joins its recorded points instead."""
+    finite = np.isfinite(row)
+    return bool(finite.any()) and not bool((finite[1:] & finite[:-1]).any())
 
 
 def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,
