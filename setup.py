@@ -28,7 +28,7 @@ setup(
     extras_require={
         "wandb": ["wandb>=0.17"],
         "slurm": ["submitit>=1.5"],
-        "test": ["pytest>=7.0", "scipy>=1.10", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6",
+        "test": ["pytest>=7.0", "scipy>=1.15", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6",
                  "selenium>=4.10"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
