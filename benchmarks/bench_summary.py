@@ -173,7 +173,7 @@ def timed_phases(storage: Path, imported: list[str]) -> dict:
     # (alfred.results.parallel), whose own time would not add up here. "load" is the parallel
     # read of every recorder plus curve_bands' second read of the top experiments' (iter_curves
     # is timed only outside the parallel read, which times its own children's work as wall time).
-    scoring._load_in_parallel = timed(scoring._load_in_parallel, "load")
+    scoring.load_seed_scores = timed(scoring.load_seed_scores, "load")
     scoring.iter_curves = timed_generator(scoring.iter_curves)
     for name in ("compute_search_scores", "curve_bands"):
         setattr(summary, name, timed(getattr(summary, name), "compute"))
