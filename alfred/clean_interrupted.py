@@ -10,9 +10,8 @@ import argparse
 import sys
 
 from alfred.protocol.layout import CLEAN_LOCK, StorageDir
-from alfred.protocol.seed_state import MIN_STALE_S
 from alfred.search.clean import clean, format_counts
-from alfred.utils.config import add_bool_flag
+from alfred.utils.config import add_bool_flag, add_stale_after_arg
 from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -25,9 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                   help="accepted for symmetry with launch_schedule: the list file's storage dirs form one search "
                        "over several tasks (cleaning treats each the same)")
     add_bool_flag(parser, "--clean_crashes", help="also send crashed seeds (CRASH.txt) back to UNHATCHED")
-    parser.add_argument("--stale_after_s", type=float, default=None,
-                        help="heartbeat age in seconds after which a run on another host counts as "
-                             f"interrupted (default: 5 heartbeats, at least {MIN_STALE_S:.0f} s)")
+    add_stale_after_arg(parser)
     add_bool_flag(parser, "--ask_for_validation", default=True, help="ask y/n before changing anything (default: true)")
     add_bool_flag(parser, "--yes", "-y", help="same as --ask_for_validation false")
     return parser

@@ -16,11 +16,12 @@ import sys
 import time
 
 from alfred.protocol.layout import CRASH, SeedDir
+from alfred.protocol.seed_state import check_stale_after
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
-from alfred.utils.config import add_bool_flag, parse_log_level, positive_float, positive_int
-from alfred.utils.misc import call_with_flags, cli_main
+from alfred.utils.config import add_bool_flag, add_stale_after_arg, parse_log_level, positive_float, positive_int
+from alfred.utils.misc import AlfredError, call_with_flags, cli_main
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                   help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
     parser.add_argument("--heartbeat_s", type=positive_float, default=30.0,
                         help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
+    add_stale_after_arg(parser, launch=True)
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
     add_bool_flag(parser, "--no_summary",
@@ -77,6 +79,8 @@ def _gpu_list(text: str) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (why := check_stale_after(args.stale_after_s, args.heartbeat_s)) is not None:
+        raise AlfredError(why)
     storage_dirs = select_storage_dirs(args.from_file, args.storage_name, args.root_dir)
     check_user_main_file(".")
     if args.check_hash:
@@ -91,7 +95,8 @@ def run(argv: list[str] | None = None) -> int:
     if args.slurm:  # submit a job array of workers and return (alfred/search/slurm.py)
         from alfred.search.slurm import run_slurm_launch
 
-        return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+        return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, stale_after_s=args.stale_after_s,
+                                                          log_level=args.log_level,
                                                           over_tasks=args.over_tasks, max_attempts=args.max_attempts,
                                                           max_releases=args.max_releases,
                                                           auto_summary=not args.no_summary,
@@ -101,7 +106,8 @@ def run(argv: list[str] | None = None) -> int:
     print(f"launching {len(storage_dirs)} storage dir(s) with {args.n_processes} worker process(es)", flush=True)
     start = time.time()
     report = launch(storage_dirs, n_processes=args.n_processes, n_experiments_per_proc=args.n_experiments_per_proc,
-                    use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+                    use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, stale_after_s=args.stale_after_s,
+                    log_level=args.log_level,
                     over_tasks=args.over_tasks, max_attempts=args.max_attempts, max_releases=args.max_releases,
                     gpus=args.gpus,
                     runs_per_gpu=args.runs_per_gpu or 1)

@@ -80,6 +80,12 @@ def claim_file(tree) -> Path | None:
     return next(iter(sorted(Path(tree.seed_dir).glob("OPENED*"))), None)
 
 
+def attempt_run(seed_dir, n: int = 1) -> Path:
+    """The run folder an ended attempt keeps, ``attempts/<n>/runs/<token>`` (one per attempt)."""
+    (run,) = list((Path(seed_dir) / "attempts" / str(n) / "runs").iterdir())
+    return run
+
+
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under root with a hash of its content (Python's caches and calls.log excluded)."""
     state = {}

@@ -1,13 +1,16 @@
 """File operations of the protocol: atomic writes, tolerant JSON reads, the test stall hook."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import stat
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "read_json_or_empty", "stall_point"]
+__all__ = ["atomic_write_text", "read_json_or_empty", "stall_point", "write_into", "write_new", "read_small",
+           "read_small_stat", "DISK_FULL"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -49,14 +52,74 @@ def _umask() -> int:
     return 0o022
 
 
+# errno values that mean "no room left" (blocks or inodes, or the user's quota): not a bug of the run
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+# Flags for every file the protocol writes or reads in a seed folder: a symlink planted there is
+# not followed (ELOOP), a FIFO does not block (O_NONBLOCK; writing to one gives ENXIO).
+_SAFE = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def write_into(path: str | os.PathLike, data: bytes, flags: int) -> None:
+    """One write(2) of ``data`` into the existing regular file ``path`` (``flags``: O_TRUNC or
+    O_APPEND). FileNotFoundError if it is gone; OSError(ELOOP) for a symlink; OSError for a
+    FIFO or any other special file."""
+    fd = os.open(path, os.O_WRONLY | flags | _SAFE)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def write_new(path: str | os.PathLike, data: bytes) -> None:
+    """Create ``path`` (O_EXCL: never through a symlink or over a file) and write ``data`` in one write(2)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _SAFE, 0o644)
+    try:
+        if data:
+            os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def read_small(path: str | os.PathLike, max_bytes: int = 1 << 20) -> bytes:
+    """The bytes of the regular file ``path``, at most ``max_bytes`` of them (a flag, a lock).
+
+    Never follows a symlink at ``path`` (ELOOP) and never blocks on a FIFO (OSError: not a
+    regular file). Larger files are cut at ``max_bytes``.
+    """
+    return read_small_stat(path, max_bytes)[0]
+
+
+def read_small_stat(path: str | os.PathLike, max_bytes: int = 1 << 20) -> tuple[bytes, os.stat_result]:
+    """``read_small``, and the file's attributes as the filesystem has them now (an open
+    revalidates them on NFS, where a stat may answer from a minute-old cache)."""
+    fd = os.open(path, os.O_RDONLY | _SAFE)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        chunks, left = [], max_bytes
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
 def read_json_or_empty(path: str | os.PathLike) -> dict[str, Any]:
-    """A JSON object from ``path``, or {} when it is missing, half-written or not an object.
+    """A JSON object from ``path``, or {} when it is missing, half-written, not an object, a
+    symlink or a special file.
 
     For FLAG-files read while other processes may be replacing them.
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(read_small(path))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -17,8 +17,13 @@
         experiment<N>/
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
             config.json  config_unique.json
-            UNHATCHED | OPENED.<token> | COMPLETED | CRASH.txt   (alfred.protocol.flags)
-            logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
+            one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> | COMPLETED | CRASH.txt
+                      | RESETTING.<cleaner token>                    (alfred.protocol.flags)
+            runs/<token>/              the running claim's own folder: logger.out recorders/ incrementals/
+                                       (wandb/); published to the seed folder at COMPLETED
+            logger.out  recorders/  incrementals/  (wandb/)   a COMPLETED run's files
+            attempts/<n>/              an ended attempt: OPENED (its facts), RELEASED | CRASH.txt | RESET,
+                                       runs/<token>/ (its folder, until the next claim resumes from it)
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
     (a schedule directly in schedules/: list_searches_<schedule name>.txt, ...)
@@ -40,9 +45,13 @@ __all__ = ["SeedDir", "StorageDir", "SummaryFiles", "list_searches_path", "list_
 # Seed folder -------------------------------------------------------------------------------
 UNHATCHED = "UNHATCHED"
 OPENED = "OPENED"
+COMPLETING = "COMPLETING"  # COMPLETING.<token>: decided complete, its files being published
+RESETTING = "RESETTING"  # RESETTING.<cleaner token>: a cleaner decided to reset the seed
 COMPLETED = "COMPLETED"
 CRASH = "CRASH.txt"
 SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH})  # OPENED: as alfred before claim tokens wrote it
+RUNS = "runs"  # runs/<token>/: the folder of the claim <token> while it runs; attempts/<n>/runs/<token>/ after
+RESET = "RESET"  # in attempts/<n>/: the attempt was reset by a cleaner (who, when, why)
 CONFIG = "config.json"
 CONFIG_UNIQUE = "config_unique.json"
 LOG = "logger.out"
@@ -94,6 +103,27 @@ def claim_flag_name(token: str) -> str:
 def is_claim_flag(name: str) -> bool:
     """``OPENED.<token>``, or ``OPENED`` as alfred before claim tokens in names wrote it."""
     return name == OPENED or name.startswith(OPENED + ".")
+
+
+def completing_flag_name(token: str) -> str:
+    """``COMPLETING.<token>``: the claim <token> was decided complete; its files are being published."""
+    return f"{COMPLETING}.{token}"
+
+
+def resetting_flag_name(token: str) -> str:
+    """``RESETTING.<token>``: the cleaner <token> decided to reset the seed and is recording the attempt."""
+    return f"{RESETTING}.{token}"
+
+
+def flag_token(name: str) -> str | None:
+    """The token of a flag named ``<KIND>.<token>`` (OPENED, COMPLETING, RESETTING); None for the others."""
+    kind, dot, token = name.partition(".")
+    return token if dot and kind in (OPENED, COMPLETING, RESETTING) else None
+
+
+def is_seed_flag(name: str) -> bool:
+    """Whether ``name`` is one of the flags a seed folder holds exactly one of."""
+    return name in SEED_FLAGS or flag_token(name) is not None
 
 
 def seed_dir_name(seed: int) -> str:
@@ -181,8 +211,7 @@ class StorageDir:
     def __repr__(self) -> str:
         return f"StorageDir({str(self.path)!r})"
 
-    def __fspath__(self) -> str:
-        return os.fspath(self.path)
+    __fspath__ = lambda self: os.fspath(self.path)  # noqa: E731
 
     name = property(lambda self: self.path.name)
     root = property(lambda self: self.path.parent)
@@ -282,13 +311,21 @@ class SummaryFiles:
 # A seed folder ---------------------------------------------------------------------------
 
 class SeedDir:
-    """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``."""
+    """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``.
 
-    def __init__(self, seed_dir: str | os.PathLike):
+    ``run_token`` names the claim a worker runs the seed under: ``recorders_dir``,
+    ``incrementals_dir`` and ``log_path`` are then in that claim's own folder,
+    ``runs/<token>/``, published to the seed folder when the run completes. Without it (a
+    finished seed read by analysis code, a main.py run by hand) they are in the seed folder.
+    """
+
+    def __init__(self, seed_dir: str | os.PathLike, run_token: str | None = None):
         self.seed_dir = Path(seed_dir)
         self.experiment_dir = self.seed_dir.parent
         self.storage_dir = self.experiment_dir.parent
         self.root = self.storage_dir.parent
+        self.run_token = run_token
+        self.run_dir = self.seed_dir / RUNS / run_token if run_token else self.seed_dir
 
     @classmethod
     def from_parts(cls, root: str | os.PathLike, storage_name: str, experiment_num: int, seed: int):
@@ -314,11 +351,12 @@ class SeedDir:
 
     @property
     def recorders_dir(self) -> Path:
-        return self.seed_dir / RECORDERS
+        return self.run_dir / RECORDERS
 
     @property
     def incrementals_dir(self) -> Path:
-        return self.seed_dir / INCREMENTALS
+        return self.run_dir / INCREMENTALS
+
 
     @property
     def attempts_dir(self) -> Path:
@@ -338,7 +376,7 @@ class SeedDir:
 
     @property
     def log_path(self) -> Path:
-        return self.seed_dir / LOG
+        return self.run_dir / LOG
 
     def flag_path(self, flag: str) -> Path:
         """Path of a seed FLAG-file: one of UNHATCHED, OPENED, COMPLETED, CRASH.txt."""
@@ -351,11 +389,11 @@ class SeedDir:
 
     def create_directories(self) -> None:
         """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""
-        seed_dir = os.fspath(self.seed_dir)
+        run_dir = os.fspath(self.run_dir)
         for name in (RECORDERS, INCREMENTALS):
             try:
-                os.mkdir(os.path.join(seed_dir, name))  # one syscall in the usual case
+                os.mkdir(os.path.join(run_dir, name))  # one syscall in the usual case
             except FileExistsError:
                 pass
             except FileNotFoundError:
-                os.makedirs(os.path.join(seed_dir, name), exist_ok=True)
+                os.makedirs(os.path.join(run_dir, name), exist_ok=True)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.protocol import locks
 from alfred.protocol.layout import (
     SUMMARY_COMPLETED,
     SUMMARY_FAILED,
@@ -139,7 +140,7 @@ def _read_summary(view: SearchView) -> None:
     summary = read_json_or_empty(summary_path) if summary_path.is_file() else {}
     view.summary = summary if "best_experiment" in summary else None
     name = storage_dir.name
-    if storage.flag(SUMMARY_ONGOING).exists():
+    if locks.holder(storage.flag(SUMMARY_ONGOING)) is not None:
         view.summary_state = "ongoing"
         view.summary_note = "a summary is being written now" + ("; the one below is the previous one"
                                                                  if view.summary else "")

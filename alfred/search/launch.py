@@ -184,7 +184,8 @@ def _context():
 
 
 def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_proc: int | None = None,
-           use_pbar: bool = False, heartbeat_s: float = 30.0, log_level: int = logging.INFO,
+           use_pbar: bool = False, heartbeat_s: float = 30.0, stale_after_s: float | None = None,
+           log_level: int = logging.INFO,
            over_tasks: bool = False, project_dir: str | os.PathLike = ".", max_attempts: int | None = None,
            max_releases: int | None = None, gpus: list[str] | None = None, runs_per_gpu: int = 1) -> LaunchReport:
     """Run the storage dirs' UNHATCHED seeds with ``n_processes`` worker processes; wait for them.
@@ -196,7 +197,8 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
     ``gpus[slot // runs_per_gpu]`` (CUDA_VISIBLE_DEVICES set in the child before main.py is
     imported); ``n_processes`` is then ``len(gpus) * runs_per_gpu``.
     """
-    common = dict(heartbeat_s=heartbeat_s, use_pbar=use_pbar, log_level=log_level, over_tasks=over_tasks,
+    common = dict(heartbeat_s=heartbeat_s, stale_after_s=stale_after_s, use_pbar=use_pbar, log_level=log_level,
+                  over_tasks=over_tasks,
                   project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc,
                   max_attempts=max_attempts, max_releases=max_releases, parent_pid=os.getpid())
     storage_dirs = [Path(d).absolute() for d in storage_dirs]
@@ -265,7 +267,9 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
                 del running[sentinel]
                 if w.result is not None:
                     _merge(report, w.result)
-                    if w.result["stopped_early"] and report.stopped_by is None:
+                    if w.result.get("failed") and report.stopped_by is None:  # a full disk: the others stop too
+                        _signal_all(running, signal.SIGTERM)
+                    elif w.result["stopped_early"] and report.stopped_by is None and not report.failed:
                         start(w.slot)
                 elif w.claim is not None:  # died holding a claim: the run took its process down
                     _crash_for(w, report)
@@ -323,9 +327,12 @@ def _signal_all(running: dict, sig: int) -> None:
 
 
 def _crash_for(w: _Slot, report: LaunchReport) -> None:
-    """Record, as its dead holder would have, the crash of the seed a worker process died running."""
+    """Record, as its dead holder would have, the crash of the seed a worker process died running
+    (or finish its completion, if it died publishing the files of a completed run)."""
     from alfred.protocol import flags
-    from alfred.protocol.layout import CRASH, SeedDir
+    from alfred.protocol.layout import CRASH, SeedDir, completing_flag_name
+    from alfred.protocol.reset import roll_forward
+    from alfred.protocol.seed_state import SeedState, SeedStatus
 
     seed_dir, token, info = w.claim
     code = w.process.exitcode
@@ -333,13 +340,16 @@ def _crash_for(w: _Slot, report: LaunchReport) -> None:
         how = _HOW.get(-code, f"killed by {signal.Signals(-code).name}")
     else:
         how = f"exited with code {code} before its run ended (os._exit, or sys.exit in a thread)"
-    tree = SeedDir(seed_dir)
+    tree = SeedDir(seed_dir, run_token=token)
     message = (f"the worker process running this seed died: {how}. The launcher recorded this crash and started "
                f"a new worker.\n\nlast lines of {tree.log_path}:\n{_tail(tree.log_path)}")
     if flags.crash(flags.Claim(tree=tree, token=token, info=info, seed_dir=seed_dir), message=message):
         report.crashed.append(seed_dir)
         print(f"CRASH {tree.get_run_name()}: its worker process {how}; see {tree.flag_path(CRASH)}",
               flush=True)
+    elif os.path.exists(os.path.join(seed_dir, completing_flag_name(token))):
+        roll_forward(seed_dir, SeedStatus(SeedState.INTERRUPTED, how, info, completing_flag_name(token)))
+        report.completed += 1
 
 
 def _tail(path: Path, n_lines: int = 20) -> str:

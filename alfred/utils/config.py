@@ -98,6 +98,32 @@ def positive_float(text: str) -> float:
     return value
 
 
+def stale_after_arg(text: str) -> float:
+    """argparse ``type=`` for ``--stale_after_s``: seconds, at least the floor every reader honours."""
+    from alfred.protocol.seed_state import check_stale_after
+
+    value = positive_float(text)
+    why = check_stale_after(value)
+    if why is not None:
+        raise argparse.ArgumentTypeError(why.split(": ", 1)[1])
+    return value
+
+
+def add_stale_after_arg(parser: argparse.ArgumentParser, *, launch: bool = False) -> None:
+    """``--stale_after_s``: for a launch, the threshold its claims record; for readers, the least age judged."""
+    from alfred.protocol.seed_state import MIN_STALE_S, STALE_FLOOR_S
+
+    if launch:
+        text = ("heartbeat age in seconds after which others may call a run of this launch dead; each claim records "
+                "it, and a worker whose heartbeats fail stops its run a margin before it (default: 5 heartbeats, "
+                f"at least {MIN_STALE_S:.0f} s; at least {STALE_FLOOR_S:.0f} s and 3 heartbeats)")
+    else:
+        text = ("heartbeat age in seconds after which a run on another host counts as interrupted, never less than "
+                f"the threshold its claim records (default: what the claim records, else 5 heartbeats and at least "
+                f"{MIN_STALE_S:.0f} s; at least {STALE_FLOOR_S:.0f} s)")
+    parser.add_argument("--stale_after_s", type=stale_after_arg, default=None, metavar="SECONDS", help=text)
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

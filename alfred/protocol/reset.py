@@ -1,0 +1,142 @@
+"""What a cleaner does to a seed: reset an interrupted or crashed one, finish what a dead process left.
+
+    reset       rename(<flag>, RESETTING.<cleaner token>)   decides: exactly one of the cleaner
+                                                            and the claim's holder acts on the seed
+                record attempts/<n>/ (OPENED or CRASH.txt, RESET); move runs/<t> there
+                rename(RESETTING.<cleaner token>, UNHATCHED) the seed waits again
+    finish      a RESETTING.<x> whose cleaner x no longer holds the storage dir's clean lock is
+                reset the same way, starting with rename(RESETTING.<x>, RESETTING.<mine>)
+    roll forward  a COMPLETING.<t> whose holder died: its files are published (idempotent), then
+                rename(COMPLETING.<t>, COMPLETED). A completed run is never reset.
+
+<flag> is the one ``seed_state`` read: OPENED.<t> (INTERRUPTED), CRASH.txt (CRASHED), a
+RESETTING of a dead cleaner, or none at all (a folder an older alfred left flagless, given
+UNHATCHED by O_EXCL). A cleaner that was stopped and resumes after another took its lock
+over finds its RESETTING.<c> renamed: every later step of its own fails, it changes nothing.
+An interrupted run's folder is moved into its attempt record, where the next claim takes it
+over to resume from; a crashed run's stays there (the next run starts afresh).
+"""
+from __future__ import annotations
+
+import os
+
+from alfred.protocol import attempts, flags
+from alfred.protocol.fsio import read_small, stall_point
+from alfred.protocol.layout import (
+    COMPLETED,
+    COMPLETING,
+    CRASH,
+    INCREMENTALS,
+    LOG,
+    OPENED,
+    RECORDERS,
+    RESET,
+    RESETTING,
+    RUNS,
+    UNHATCHED,
+    flag_token,
+    resetting_flag_name,
+)
+from alfred.protocol.publish import publish
+from alfred.protocol.seed_state import SeedState, SeedStatus
+
+__all__ = ["reset", "roll_forward"]
+
+_LEGACY_RUN_FILES = (RECORDERS, INCREMENTALS, LOG)  # an older alfred's run wrote these at the seed's root
+
+
+def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> bool:
+    """Send an INTERRUPTED or CRASHED seed back to UNHATCHED, its attempt recorded; False if the
+    seed changed state since ``status`` was read (nothing is changed then).
+
+    ``cleaner``: the facts of the cleaner (its ``token`` names its RESETTING flag).
+    """
+    if status.state not in (SeedState.INTERRUPTED, SeedState.CRASHED):
+        raise ValueError(f"reset takes an INTERRUPTED or CRASHED seed, not {status.state.value}")
+    seed_dir = os.fspath(seed_dir)
+    mine = os.path.join(seed_dir, resetting_flag_name(cleaner["token"]))
+    flag = CRASH if status.state is SeedState.CRASHED else status.flag
+    if flag is None:  # flagless: an older alfred's reset stopped midway (this alfred leaves none)
+        return _create_unhatched(seed_dir)
+    try:
+        os.rename(os.path.join(seed_dir, flag), mine)  # the decision
+    except FileNotFoundError:
+        return False
+    stall_point("after_reset_decision")
+    try:
+        text = read_small(mine)
+    except FileNotFoundError:
+        return False  # another cleaner took this reset over while this one was stopped
+    except OSError:
+        text = b""
+    if text or not flag.startswith(RESETTING):  # an empty RESETTING: its cleaner recorded the attempt already
+        attempt_dir = attempts.make_attempt_dir(seed_dir)
+        crashed = flag == CRASH or text.startswith(b"exception:")
+        attempts.record(attempt_dir, CRASH if crashed else OPENED, text.decode(errors="replace"))
+        attempts.record(attempt_dir, RESET, {"cleaner": cleaner, "state": status.state.value,
+                                             "reason": status.reason, "flag": flag})
+        token = flags.read_facts_line(text).get("token") or flag_token(flag)
+        _move_run_folders(seed_dir, token, attempt_dir, legacy=flag == OPENED)
+    stall_point("before_reset_rename")
+    try:
+        os.truncate(mine, 0)  # UNHATCHED is empty, as prepare made it
+        os.rename(mine, os.path.join(seed_dir, UNHATCHED))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _move_run_folders(seed_dir: str, token: str | None, attempt_dir, *, legacy: bool) -> None:
+    """The reset attempt's folder goes into its record: ``runs/<token>`` -> ``attempts/<n>/runs/<token>``.
+
+    Other folders in ``runs/`` (recreated by a worker that lost its claim) go there too, as
+    ``stray-<name>``. For a claim of an older alfred (no token), its files at the seed's root
+    are its folder (``attempts/<n>/runs/legacy``).
+    """
+    runs = os.path.join(seed_dir, RUNS)
+    try:
+        names = os.listdir(runs) if not os.path.islink(runs) else []
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    kept = attempts.run_folder(attempt_dir, token or "legacy")
+    if names:
+        kept.parent.mkdir(exist_ok=True)
+    for name in names:
+        target = kept if name == token else kept.parent / f"stray-{name}"
+        try:
+            os.rename(os.path.join(runs, name), target)
+        except FileNotFoundError:
+            pass
+    if legacy and not os.path.exists(os.path.join(seed_dir, COMPLETED)):
+        for name in _LEGACY_RUN_FILES:
+            src = os.path.join(seed_dir, name)
+            if os.path.lexists(src):
+                kept.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.rename(src, kept / name)
+                except FileNotFoundError:
+                    pass
+
+
+def _create_unhatched(seed_dir: str) -> bool:
+    try:
+        os.close(os.open(os.path.join(seed_dir, UNHATCHED), os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW,
+                         0o644))
+    except FileExistsError:
+        return False
+    return True
+
+
+def roll_forward(seed_dir: str | os.PathLike, status: SeedStatus) -> bool:
+    """Finish the completion of a run whose holder died while publishing its files (COMPLETING.<t>)."""
+    seed_dir = os.fspath(seed_dir)
+    token = flag_token(status.flag or "")
+    if token is None or not status.flag.startswith(COMPLETING + "."):
+        raise ValueError(f"roll_forward takes a seed left COMPLETING, not {status.flag}")
+    publish(seed_dir, token)
+    try:
+        os.rename(os.path.join(seed_dir, status.flag), os.path.join(seed_dir, COMPLETED))
+    except FileNotFoundError:
+        return os.path.exists(os.path.join(seed_dir, COMPLETED))
+    return True
+
