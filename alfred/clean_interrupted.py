@@ -55,20 +55,26 @@ def run(argv: list[str] | None = None) -> int:
     total = sum(r.reset for r in reports)
     pending = sum(len(r.to_reset) for r in reports)
     for r in reports:
-        print(f"{format_counts(r)} -> reset {r.reset}")
+        print(f"{format_counts(r)} -> reset {r.reset}" + (f", completed {r.completed}" if r.completed else ""))
+        if r.taken_over:
+            print(f"{r.storage_dir.name}: stopped: this clean was stopped long enough for another to take its lock "
+                  "over; that one goes on", file=sys.stderr)
         if r.removed_flags:
             print(f"{r.storage_dir.name}: removed {r.removed_flags} stale summary flag(s)")
+    refused = [line for r in reports for line in r.refused]
+    for line in refused:
+        print(f"left as it is: {line}", file=sys.stderr)
     for r in busy:
         lock = StorageDir(r.storage_dir).flag(CLEAN_LOCK)
         print(f"skipped {r.storage_dir.name}: another clean_interrupted holds {lock}",
               file=sys.stderr)
-    if pending and not total and not busy:
+    if pending and not total and not busy and not any(r.completed for r in reports):
         print("nothing was reset")
-        return 1 if asked else 0
+        return 1 if asked or refused else 0
     flags_removed = sum(r.removed_flags for r in reports)
     print(f"reset {total} seed(s) to UNHATCHED" if pending
           else ("no seed to reset" if flags_removed else "nothing to clean"))
-    return 1 if busy else 0
+    return 1 if busy or refused or any(r.taken_over for r in reports) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

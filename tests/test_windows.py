@@ -48,7 +48,7 @@ def _log(line):
 
 def main(config, dir_tree, logger, pbar):
     token = dir_tree.run_token
-    _log(f"start {dir_tree.seed_dir.name} {token}")
+    _log(f"start {dir_tree.experiment_dir.name}/{dir_tree.seed_dir.name} {token}")
     try:
         for step in range(config.steps):
             with open(dir_tree.recorders_dir / "train_recorder.jsonl", "a") as f:
@@ -139,7 +139,7 @@ def flags_of(tree) -> list[str]:
 
 
 def recorded_tokens(tree) -> list[str]:
-    return [json.loads(line)["token"] for line in (tree.recorders_dir / "train_recorder.jsonl").read_text().split()]
+    return [json.loads(line)["token"] for line in (tree.recorders_dir / "train_recorder.jsonl").read_text().splitlines()]
 
 
 def snapshot(seed_dir: Path) -> dict[str, bytes]:
@@ -176,7 +176,7 @@ def test_a_release_stalled_before_it_decides_never_adds_a_second_flag(proj, tmp_
     out, _ = first.communicate(timeout=60)
     assert flags_of(tree) == ["COMPLETED"] and seed_state(tree).state is SeedState.COMPLETED
     assert snapshot(tree.seed_dir) == done  # the resumed worker changed nothing
-    assert "LOST" in out and "sent back to UNHATCHED" not in out, out
+    assert "LOST" in out and "seed sent back to UNHATCHED" not in out, out
     assert list(starts(proj).values()) == [2]  # the first run, and the second that completed it
 
 
@@ -190,6 +190,7 @@ def _plant_dead_claims(storage: Path) -> list:
         name = "OPENED.0123456789abcdef"
         os.rename(tree.flag_path("UNHATCHED"), tree.seed_dir / name)
         (tree.seed_dir / name).write_text(json.dumps({"host": HOSTNAME, "pid": dead.pid, "token": name[7:]}))
+        age(tree.seed_dir / name)  # dead from here (its pid) and from elsewhere (its heartbeat)
     return trees
 
 
@@ -262,7 +263,7 @@ def test_a_worker_stopped_while_checkpointing_after_preempted_is_fenced(proj):
     os.kill(info["pid"], signal.SIGCONT)
     out, _ = first.communicate(timeout=60)
     assert second.wait(timeout=120) == 0
-    assert "LOST" in out and "sent back to UNHATCHED" not in out, out
+    assert "LOST" in out and "seed sent back to UNHATCHED" not in out, out
     assert sum(line.startswith("part") for line in proj.calls()) == parts  # the checkpoint stopped there
     lost = info["token"]
     assert flags_of(tree) == ["COMPLETED"]

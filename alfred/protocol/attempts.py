@@ -17,6 +17,7 @@ with its node.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -25,7 +26,7 @@ from alfred.protocol.fsio import read_json_or_empty, write_new
 from alfred.protocol.layout import ATTEMPTS, CRASH, RELEASED, RUNS
 
 __all__ = ["list_attempts", "next_attempt", "make_attempt_dir", "failed_attempts", "releases_without_progress",
-           "resumable_run", "run_folder", "checkpoint_mark", "record"]
+           "resumable_run", "run_folder", "checkpoint_mark", "record", "check_own_folders"]
 
 
 def list_attempts(seed_dir: str | os.PathLike) -> list[int]:
@@ -38,6 +39,16 @@ def list_attempts(seed_dir: str | os.PathLike) -> list[int]:
 
 def next_attempt(numbers: list[int]) -> int:
     return (numbers[-1] if numbers else 0) + 1
+
+
+def check_own_folders(seed_dir: str | os.PathLike) -> None:
+    """NotADirectoryError, saying which, if ``attempts`` or ``runs`` is something alfred did not
+    make there (a symlink, a file): nothing is ever moved through them."""
+    for name in (ATTEMPTS, RUNS):
+        path = os.path.join(seed_dir, name)
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder alfred made (a symlink or a file): move it "
+                                                    "away, then clean again", path)
 
 
 def make_attempt_dir(seed_dir: str | os.PathLike) -> Path:

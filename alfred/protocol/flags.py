@@ -354,8 +354,6 @@ def release(c: Claim, reason: str) -> bool:
     try:
         os.truncate(c.path, 0)  # UNHATCHED is empty, as prepare made it
         os.rename(c.path, c.flag(UNHATCHED))
-    except FileNotFoundError:
-        attempts.record(attempt_dir, "LOST", {"note": "a cleaner reset this seed while it was being released; "
-                                                       "the run's folder here is the one the next claim resumes from"})
+    except FileNotFoundError:  # a cleaner reset it meanwhile (its record follows this one): write nothing more
         return False
     return True

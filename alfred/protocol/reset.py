@@ -19,10 +19,12 @@ over to resume from; a crashed run's stays there (the next run starts afresh).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from alfred.protocol import attempts, flags
-from alfred.protocol.fsio import read_small, stall_point
+from alfred.protocol.fsio import read_json_or_empty, read_small, stall_point, write_new
 from alfred.protocol.layout import (
+    ATTEMPTS,
     COMPLETED,
     COMPLETING,
     CRASH,
@@ -58,6 +60,7 @@ def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> 
     flag = CRASH if status.state is SeedState.CRASHED else status.flag
     if flag is None:  # flagless: an older alfred's reset stopped midway (this alfred leaves none)
         return _create_unhatched(seed_dir)
+    attempts.check_own_folders(seed_dir)  # a planted symlink refuses the reset before anything is decided
     try:
         os.rename(os.path.join(seed_dir, flag), mine)  # the decision
     except FileNotFoundError:
@@ -67,16 +70,21 @@ def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> 
         text = read_small(mine)
     except FileNotFoundError:
         return False  # another cleaner took this reset over while this one was stopped
-    except OSError:
+    except OSError:  # a FIFO, a symlink, ... planted under a flag's name: replaced by a regular file
         text = b""
-    if text or not flag.startswith(RESETTING):  # an empty RESETTING: its cleaner recorded the attempt already
+        tmp = os.path.join(seed_dir, f".{UNHATCHED}.{cleaner['token']}.tmp")
+        write_new(tmp, b"")
+        os.rename(tmp, mine)
+    # A reset taken over from a dead cleaner may have been recorded already: its record names that cleaner.
+    attempt_dir = _recorded_by(seed_dir, flag_token(flag)) if flag.startswith(RESETTING + ".") else None
+    if attempt_dir is None:
         attempt_dir = attempts.make_attempt_dir(seed_dir)
         crashed = flag == CRASH or text.startswith(b"exception:")
         attempts.record(attempt_dir, CRASH if crashed else OPENED, text.decode(errors="replace"))
         attempts.record(attempt_dir, RESET, {"cleaner": cleaner, "state": status.state.value,
                                              "reason": status.reason, "flag": flag})
-        token = flags.read_facts_line(text).get("token") or flag_token(flag)
-        _move_run_folders(seed_dir, token, attempt_dir, legacy=flag == OPENED)
+    token = flags.read_facts_line(text).get("token") or flag_token(flag)
+    _move_run_folders(seed_dir, token, attempt_dir, legacy=flag == OPENED)
     stall_point("before_reset_rename")
     try:
         os.truncate(mine, 0)  # UNHATCHED is empty, as prepare made it
@@ -116,6 +124,15 @@ def _move_run_folders(seed_dir: str, token: str | None, attempt_dir, *, legacy: 
                     os.rename(src, kept / name)
                 except FileNotFoundError:
                     pass
+
+
+def _recorded_by(seed_dir: str, cleaner_token: str | None) -> Path | None:
+    """The attempt record the cleaner ``cleaner_token`` made, if it made one before it stopped."""
+    for n in reversed(attempts.list_attempts(seed_dir)):
+        attempt_dir = Path(seed_dir) / ATTEMPTS / str(n)
+        if read_json_or_empty(attempt_dir / RESET).get("cleaner", {}).get("token") == cleaner_token:
+            return attempt_dir
+    return None
 
 
 def _create_unhatched(seed_dir: str) -> bool:

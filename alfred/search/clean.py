@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alfred.protocol import locks
-from alfred.protocol.fsio import stall_point
+from alfred.protocol.fsio import DISK_FULL, stall_point
 from alfred.protocol.layout import CLEAN_LOCK, COMPLETING, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
 from alfred.protocol.listing import iter_seed_dirs
 from alfred.protocol.liveness import fs_now
@@ -38,6 +38,7 @@ class CleanReport:
     completed: int = 0  # seeds left COMPLETING, whose completion the clean finished
     skipped_busy: bool = False
     taken_over: bool = False  # the clean lock was taken over while this cleaner was stopped: it stopped
+    refused: list[str] = field(default_factory=list)  # seeds left as they were, and why (a planted symlink)
     stale_flags: list[Path] = field(default_factory=list)  # SUMMARY_ONGOING / PLOT_ARRAYS_ONGOING of dead owners
     removed_flags: int = 0
 
@@ -77,10 +78,15 @@ def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
             if status.state is not old.state or status.flag != old.flag:
                 continue
             stall_point("clean_before_seed")
-            if status.flag and status.flag.startswith(COMPLETING + "."):
-                report.completed += roll_forward(tree.seed_dir, status)
-            elif reset(tree.seed_dir, status, cleaner=cleaner):
-                report.reset += 1
+            try:
+                if status.flag and status.flag.startswith(COMPLETING + "."):
+                    report.completed += roll_forward(tree.seed_dir, status)
+                elif reset(tree.seed_dir, status, cleaner=cleaner):
+                    report.reset += 1
+            except OSError as e:
+                if e.errno in DISK_FULL:
+                    raise
+                report.refused.append(f"{tree.seed_dir}: {e.filename or ''} {e.strerror or e}".replace("  ", " "))
         for path in report.stale_flags:  # checked again: a summariser may have taken it over meanwhile
             report.removed_flags += locks.remove_if_dead(path, SUMMARY_STALE_S)
     return report

@@ -74,6 +74,12 @@ class SafeFileHandler(logging.FileHandler):
     def emit(self, record: logging.LogRecord) -> None:
         if self.gate is not None and self.gate():
             return
+        try:  # logging.FileHandler opens its file outside its own try: an error there would reach the caller
+            if self.stream is None:
+                self.stream = self._open()
+        except Exception:
+            self.handleError(record)
+            return
         super().emit(record)
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
