@@ -122,6 +122,16 @@ def resumable_run(seed_dir: str | os.PathLike, numbers: list[int]) -> str | None
     return None
 
 
+def unrecorded_run(seed_dir: str | os.PathLike) -> str | None:
+    """The newest folder left in ``runs/`` by a release that found no room to record its attempt."""
+    runs = os.path.join(seed_dir, RUNS)
+    try:
+        found = [e for e in os.scandir(runs) if e.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return max(found, key=lambda e: e.stat(follow_symlinks=False).st_mtime).path if found else None
+
+
 def checkpoint_mark(incrementals_dir: str | os.PathLike) -> float:
     """The newest mtime in ``incrementals/`` (0 when empty): a release records it to tell progress."""
     try:

@@ -136,13 +136,13 @@ def watch_claim(check: Callable[[], str | None], expired: Callable[[], str | Non
 def claim_lost(why: str) -> bool:
     """For the heartbeat thread, which found the claim gone or its lease run out: stop the user's
     main now (ClaimLost is raised in the main thread). True if main was told."""
-    import _thread
-
     if _state.lost is None:
         _state.lost = why
     if not _state.in_user_code or signal.getsignal(signal.SIGCONT) is not _fence:
         return False
-    _thread.interrupt_main(signal.SIGCONT)
+    # A real signal to the main thread (not _thread.interrupt_main): it also cuts a blocking call
+    # short (a sleep, a read), where a simulated one would wait for it to return.
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGCONT)
     return True
 
 

@@ -199,10 +199,14 @@ def _make_run_dir(seed_dir: str, token: str, numbers: list[int]) -> None:
     run_dir = os.path.join(runs, token)
     try:
         os.mkdir(runs)
+        fresh = True  # nothing can be left in it
     except FileExistsError:
         if os.path.islink(runs) or not os.path.isdir(runs):
             raise NotADirectoryError(errno.ENOTDIR, "not a folder alfred made (a symlink or a file)", runs) from None
+        fresh = False
     previous = attempts.resumable_run(seed_dir, numbers) if numbers else None
+    if previous is None and not fresh:  # released on a full disk: its folder stayed in runs/, unrecorded
+        previous = attempts.unrecorded_run(seed_dir)
     if previous is not None:
         os.rename(previous, run_dir)  # one rename carries logger.out, recorders/, incrementals/ forward
     else:
@@ -339,17 +343,20 @@ def release(c: Claim, reason: str) -> bool:
     mark = attempts.checkpoint_mark(incrementals)
     previous = attempts.previous_release(c.seed_dir, numbers)
     stuck = previous.get("releases_without_progress", 0) + 1 if mark <= previous.get("checkpoint_mtime", 0.0) else 0
-    attempt_dir = attempts.make_attempt_dir(c.seed_dir)
-    attempts.record(attempt_dir, OPENED, c.info)
-    attempts.record(attempt_dir, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
-                                            "releases_without_progress": stuck})
-    if c.run_dir is not None:
-        target = attempts.run_folder(attempt_dir, c.token)
-        try:
+    try:
+        attempt_dir = attempts.make_attempt_dir(c.seed_dir)
+        attempts.record(attempt_dir, OPENED, c.info)
+        attempts.record(attempt_dir, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
+                                                "releases_without_progress": stuck})
+        if c.run_dir is not None:
+            target = attempts.run_folder(attempt_dir, c.token)
             target.parent.mkdir()
             os.rename(c.run_dir, target)
-        except FileNotFoundError:
-            pass  # a cleaner moved it already (it reset the seed)
+    except FileNotFoundError:
+        pass  # a cleaner moved the run's folder already (it reset the seed): the rename below says so
+    except OSError as e:  # no room for the record: the run's folder stays in runs/, where the next claim finds it
+        if e.errno not in DISK_FULL:
+            raise
     stall_point("before_release_rename")
     try:
         os.truncate(c.path, 0)  # UNHATCHED is empty, as prepare made it

@@ -43,6 +43,9 @@ class LaunchReport:
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
+_FORWARDED = {signal.SIGTERM, signal.SIGHUP}  # blocked around a worker's fork (see _worker_entry)
+
+
 def stop_signals() -> list[int]:
     return [getattr(signal, name) for name in STOP_SIGNALS
             if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
@@ -134,6 +137,14 @@ def _parent_death_signal(sig: int) -> None:
 
 
 def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
+    from alfred.protocol.fencing import install_handlers
+
+    # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
+    # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
+    # files, and the worker returns its report. The launcher blocked these signals around the
+    # fork (its own handlers are inherited): one sent meanwhile is delivered here, once ours.
+    install_handlers([signal.Signals(s).name for s in stop_signals()] + ["SIGTERM"])
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
     parent = kwargs["parent_pid"]
     _parent_death_signal(signal.SIGTERM)  # the launcher dies by any signal, SIGKILL too: release and stop
     if os.getppid() != parent:  # it died before the request was made
@@ -141,13 +152,8 @@ def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from dataclasses import asdict
 
-    from alfred.protocol.fencing import install_handlers
     from alfred.search.worker import run_worker
 
-    # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
-    # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
-    # files, and the worker returns its report.
-    install_handlers([signal.Signals(s).name for s in stop_signals()] + ["SIGTERM"])
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
 
@@ -239,11 +245,19 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
             kwargs["claim_info"] = {"gpu": env["CUDA_VISIBLE_DEVICES"]}
         board = _ClaimBoard(ctx)
         process = ctx.Process(target=_worker_entry, args=(writer, board, storage_dirs, kwargs, env), name=worker_id)
-        process.start()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         writer.close()
         running[process.sentinel] = _Slot(process, reader, board, worker_id, slot)
 
+    launcher = os.getpid()
+
     def forward(signum: int, frame) -> None:  # stop: every worker releases its seed and reports
+        if os.getpid() != launcher:  # a worker forked a moment ago, before it set its own handlers
+            return
         if report.stopped_by is None:
             report.stopped_by = signal.Signals(signum).name
             print(f"received {report.stopped_by}: the workers send their running seeds back to UNHATCHED "
@@ -367,7 +381,7 @@ def _merge(report: LaunchReport, worker: dict) -> None:
     report.completed += worker["completed"]
     report.crashed += worker["crashed"]
     report.lost += worker["lost"]
-    if worker.get("preempted") and report.stopped_by is None:
+    if worker.get("preempted") and report.stopped_by is None and not report.failed:  # not when it stopped them
         report.stopped_by = worker["preempted"]
     if worker["error"]:
         report.died.append(f"worker {worker['worker_id']} could not start: {worker['error']}")
