@@ -12,11 +12,13 @@ from pathlib import Path
 
 from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.liveness import fs_now
 from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.misc import AlfredError
 
 __all__ = ["CrashInfo", "StorageStatus", "format_duration", "format_status", "progress_text", "storage_status"]
 
+SKEW_S = 2.0  # heartbeats further ahead than this are flagged
 MAX_DURATION_SAMPLES = 200
 _STATE_KEYS = {SeedState.UNHATCHED: "unhatched", SeedState.RUNNING: "running",
                SeedState.INTERRUPTED: "interrupted", SeedState.CRASHED: "crashed",
@@ -49,6 +51,7 @@ class StorageStatus:
     mean_duration_s: float | None = None
     n_durations_sampled: int = 0
     workers_running: int = 0
+    clock_skew_s: float | None = None  # the most a running claim's heartbeat is ahead of the filesystem's clock
     eta_s: float | None = None
     eta_note: str = ""
     crashes: list[CrashInfo] | None = None  # filled only when asked (opens every CRASH.txt)
@@ -124,13 +127,14 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     except (FileNotFoundError, NotADirectoryError):
         raise AlfredError(f"storage dir {storage_dir} does not exist") from None
     n_unhatched = n_completed = n_crashed = n_running = n_interrupted = 0
+    fs_clock = fs_now(storage_dir)  # heartbeat ages on the clock that stamped them (the NFS server's)
     for n, experiment_dir in experiment_dirs:
         try:
             seed_dirs = list_seed_dirs(experiment_dir)
         except FileNotFoundError:
             continue
         for rank, (_, seed_dir) in enumerate(seed_dirs):
-            s = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
+            s = seed_state(seed_dir, stale_after_s=stale_after_s, now=fs_clock)
             state = s.state
             if state is SeedState.COMPLETED:
                 n_completed += 1
@@ -145,6 +149,8 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
                 continue
             if state is SeedState.RUNNING:
                 n_running += 1
+                if s.age_s is not None and s.age_s < -SKEW_S:
+                    status.clock_skew_s = max(status.clock_skew_s or 0.0, -s.age_s)
             else:
                 n_interrupted += 1
                 interrupted.append(seed_dir)
@@ -258,6 +264,9 @@ def format_status(status: StorageStatus) -> str:
         f"  {progress_text(status)}  elapsed {format_duration(status.elapsed_s)}  ETA {eta}"
         + (f" ({status.eta_note})" if status.eta_note else ""),
     ]
+    if status.clock_skew_s:
+        lines.append(f"  heartbeats up to {status.clock_skew_s:.0f} s in the future: the clocks of some hosts disagree "
+                     "with the storage's (check NTP on them); ages are judged on the storage's clock")
     if status.interrupted:
         lines.append(f"  {status.interrupted} interrupted seed(s): "
                      f"python -m alfred.clean_interrupted --storage_name {status.name} sends them back to UNHATCHED")
