@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import time
 
-__all__ = ["job_verdict", "forget", "ENDED_STATES"]
+__all__ = ["job_verdict", "job_start_time", "forget", "ENDED_STATES"]
 
 # Job states after which no process of the job runs any more (squeue / sacct names).
 ENDED_STATES = frozenset("BOOT_FAIL CANCELLED COMPLETED DEADLINE FAILED NODE_FAIL OUT_OF_MEMORY PREEMPTED REVOKED "
@@ -120,6 +120,22 @@ def _same_start(recorded, listed: str) -> bool:
     except (TypeError, ValueError, OverflowError):
         return True
     return abs(listed_epoch - recorded) < 2.0
+
+
+def job_start_time(job_id: str) -> float | None:
+    """When the running incarnation of ``job_id`` started (epoch s), as SLURM says; None if unknown.
+
+    Asked once per worker process inside a job (SLURM_JOB_START_TIME exists only since 23.02):
+    each claim records it, so a requeued job, which keeps its id, is told apart from the run
+    that made the claim.
+    """
+    out = _run(["squeue", "-h", "-j", str(job_id), "-o", "%S"])
+    if out is None or out.returncode != 0 or not out.stdout.strip():
+        return None
+    try:
+        return time.mktime(time.strptime(out.stdout.split()[0], "%Y-%m-%dT%H:%M:%S"))
+    except (ValueError, OverflowError):
+        return None
 
 
 def forget() -> None:

@@ -26,10 +26,13 @@ class Heartbeat(threading.Thread):
 
     It never dies of an error (a failed touch is retried). When the claim is gone it stops the
     user's main (fencing.claim_lost). A second thread, which never touches a file (a hung
-    filesystem cannot hold it up), stops main when no heartbeat has succeeded for ``lease_s``:
-    by then a cleaner on another host may be about to call the run dead (the claim records the
-    stale threshold its holder keeps to). With ``parent_pid``, it also stops the worker when that
-    parent (the launcher) is gone, where the kernel could not be asked to (no prctl).
+    filesystem cannot hold it up), stops main when heartbeats have been failing, or one has been
+    stuck, for so long that none succeeded within ``lease_s``: by then a cleaner on another host
+    may be about to call the run dead (the claim records the stale threshold its holder keeps
+    to). A process that was only stopped (SIGSTOP, a suspended job) made no attempt meanwhile:
+    its next heartbeat decides (the claim still there: it goes on; gone: it is fenced). With
+    ``parent_pid``, it also stops the worker when that parent (the launcher) is gone, where the
+    kernel could not be asked to (no prctl).
     """
 
     def __init__(self, interval_s: float, lease_s: float, parent_pid: int | None = None):
@@ -38,6 +41,8 @@ class Heartbeat(threading.Thread):
         self.lock = threading.Lock()
         self.current: flags.Claim | None = None
         self.last_ok = lease_clock()  # when the last heartbeat of the current claim succeeded
+        self.in_flight: float | None = None  # when the heartbeat under way started
+        self.failed: float | None = None  # when the last heartbeat failed (None: none failed since last_ok)
         self.stopping = threading.Event()
         self.watchdog = threading.Thread(target=self._watch, name="alfred-lease", daemon=True)
 
@@ -48,15 +53,18 @@ class Heartbeat(threading.Thread):
     def set(self, claim: flags.Claim | None) -> None:
         """Beat for ``claim`` from now on; its lease runs from when it was made."""
         with self.lock:
-            self.current, self.last_ok = claim, claim.clock if claim is not None and claim.clock else lease_clock()
+            self.current, self.failed = claim, None
+            self.last_ok = claim.clock if claim is not None and claim.clock else lease_clock()
 
     def expired(self) -> str | None:
-        """Why the current claim's lease ran out, or None."""
+        """Why the current claim's lease ran out (no heartbeat succeeded within it, and they are
+        failing or stuck), or None."""
         silent = lease_clock() - self.last_ok
-        if self.current is not None and silent > self.lease_s:
-            return (f"no heartbeat succeeded for {silent:.0f} s (its lease is {self.lease_s:.0f} s): a cleaner may "
-                    "call it dead")
-        return None
+        if self.current is None or silent <= self.lease_s or (self.failed is None and self.in_flight is None):
+            return None
+        how = "failing" if self.failed is not None else "stuck (the filesystem does not answer)"
+        return (f"no heartbeat succeeded for {silent:.0f} s, they are {how} (its lease is {self.lease_s:.0f} s): "
+                "a cleaner may call it dead")
 
     def check(self) -> str | None:
         """Why the current claim is lost, or None (at SIGCONT: one lookup of the claim's file)."""
@@ -81,15 +89,20 @@ class Heartbeat(threading.Thread):
             claim = self.current
             if claim is None or fencing.lost():
                 continue
+            beat = lease_clock() - last_beat >= self.interval_s  # after a stop too: at once
+            self.in_flight = lease_clock()
             try:
-                beat = lease_clock() - last_beat >= self.interval_s
                 alive = flags.heartbeat(claim) if beat else flags.owns(claim)
-                if beat and alive:
-                    last_beat = lease_clock()
-                    with self.lock:
-                        if self.current is claim:
-                            self.last_ok = last_beat
-                if not alive and self.current is claim:
-                    fencing.claim_lost("it was reset while this worker was stopped or cut off")
             except Exception as e:  # e.g. an NFS hiccup: keep beating (the lease says when to give up)
+                self.failed = lease_clock()
                 log.warning("heartbeat failed (%s); retrying", e)
+                continue
+            finally:
+                self.in_flight = None
+            if beat and alive:
+                last_beat = lease_clock()
+                with self.lock:
+                    if self.current is claim:
+                        self.last_ok, self.failed = last_beat, None
+            if not alive and self.current is claim:
+                fencing.claim_lost("it was reset while this worker was stopped or cut off")
