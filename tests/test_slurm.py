@@ -171,7 +171,7 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
                                       grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4], "sleep_s": [2.0]}, seeds=[1, 2]))
     assert project.prepare(schedule) == 0
     list_file = "schedules/list_searches_sc.txt"
-    array_id, _ = launch_slurm(project, list_file, 2, slurm_jobs)
+    array_id, _ = launch_slurm(project, list_file, 2, slurm_jobs, "--heartbeat_s", "0.5")
 
     def both_tasks_running():
         running = {i.get("slurm_array_task_id"): (t, i) for t, i in opened_infos(project)}
@@ -189,8 +189,10 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
     reason = json.loads(next(released[0].attempts_dir.glob("*/RELEASED")).read_text())["released"]
     assert reason == "preempted (SIGTERM)"
     assert seed_state(released[0]).state is SeedState.UNHATCHED
-    interrupted = [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED]
-    # SLURM is asked first: the job of the killed worker has ended, so its seed is interrupted at once
+    # SLURM is asked first: the job of the killed worker has ended, so its seed is interrupted two
+    # heartbeats later (a node SLURM gave up on may still be writing), with no stale-heartbeat wait
+    interrupted = wait_for(lambda: [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED], 10,
+                           "the killed job's seed to be interrupted")
     reason = seed_state(interrupted[0]).reason
     assert len(interrupted) == 1 and reason.startswith(f"SLURM job {running['1'][1]['slurm_job_id']} is "), reason
     assert states(project)[SeedState.RUNNING] == 0
