@@ -157,11 +157,14 @@ def _finish_hand_runs() -> None:
     while _hand_runs:
         claim = _hand_runs.pop()
         if error is None:
-            flags.complete(claim)
+            done = flags.complete(claim)
         elif isinstance(error, KeyboardInterrupt):
-            flags.release(claim, "KeyboardInterrupt")
+            done = flags.release(claim, "KeyboardInterrupt")
         else:
-            flags.crash(claim, error)
+            done = flags.crash(claim, error)
+        if not done:
+            sys.stderr.write(f"alfred: {claim.seed_dir} was reset by clean_interrupted while this run went on: its "
+                             "end was not recorded (the seed is someone else's now)\n")
 
 
 # select_storage_dirs --------------------------------------------------------------------------
