@@ -80,10 +80,14 @@ def claim_file(tree) -> Path | None:
     return next(iter(sorted(Path(tree.seed_dir).glob("OPENED*"))), None)
 
 
-def attempt_run(seed_dir, n: int = 1) -> Path:
-    """The run folder an ended attempt keeps, ``attempts/<n>/runs/<token>`` (one per attempt)."""
-    (run,) = list((Path(seed_dir) / "attempts" / str(n) / "runs").iterdir())
-    return run
+def attempt_run(seed_dir, n: int = 1):
+    """The files an ended attempt keeps in ``attempts/<n>/`` (``recorders.<token>``, ...), as a tree
+    whose ``recorders_dir``, ``incrementals_dir`` and ``log_path`` are those files."""
+    from alfred.protocol.layout import SeedDir, run_file_of
+
+    attempt = Path(seed_dir) / "attempts" / str(n)
+    (token,) = {run_file_of(e)[1] for e in os.listdir(attempt) if run_file_of(e)}
+    return SeedDir(attempt, run_token=token)
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -154,7 +154,7 @@ def test_crashed_seed_sets_exit_code_and_clean_crashes_keeps_the_trace(project):
     seed = crash_file.parent
     assert (seed / "UNHATCHED").exists() and not crash_file.exists()
     assert "boom" in (seed / "attempts" / "1" / "CRASH.txt").read_text()
-    assert (attempt_run(seed) / "logger.out").exists()
+    assert attempt_run(seed).log_path.exists()
 
 
 def test_sigint_sends_the_running_seed_back_with_its_files(project):
@@ -168,7 +168,7 @@ def test_sigint_sends_the_running_seed_back_with_its_files(project):
     out = launcher.communicate(timeout=30)[0]
     assert launcher.returncode == 130, out
     assert seed_state(DirectoryTree(seed)).state is SeedState.UNHATCHED
-    assert (attempt_run(seed) / "logger.out").exists()  # files kept for a resume
+    assert attempt_run(seed).log_path.exists()  # files kept for a resume
     assert json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"] == "KeyboardInterrupt"
 
 
@@ -207,7 +207,7 @@ def test_kill_of_a_local_launch_stops_its_workers_and_releases_their_seeds(proje
     assert counts[SeedState.UNHATCHED] == 12 and not opened_files(project), counts
     for path in opened:
         seed = path.parent
-        assert (attempt_run(seed) / "logger.out").exists()  # the attempt's files stay for a resume
+        assert attempt_run(seed).log_path.exists()  # the attempt's files stay for a resume
         released = json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"]
         assert released == "preempted (SIGTERM)"  # the launcher forwards SIGTERM to its workers
     time.sleep(1.0)

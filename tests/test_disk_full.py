@@ -117,12 +117,12 @@ def test_a_main_that_fills_the_disk_releases_its_seed_and_the_launch_stops(proj,
     assert 1 <= len(started) <= 2  # the other worker stopped: no run started after the first failed
     ran = [t for t in trees if f"{t.experiment_dir.name}/{t.seed_dir.name}" in started]
     reasons = []
-    for tree in ran:  # released, its files kept: in its attempt's record, or in runs/ if there was no room for one
+    for tree in ran:  # released, its files kept: in its attempt's record, or in the seed folder if no room for one
         if (tree.attempts_dir / "1" / "RELEASED").exists():
             reasons.append(read_flag_info(tree.attempts_dir / "1" / "RELEASED")["released"])
-            assert (attempt_run(tree.seed_dir) / "logger.out").exists()
+            assert attempt_run(tree.seed_dir).log_path.exists()
         else:
-            assert len(os.listdir(tree.seed_dir / "runs")) == 1
+            assert (tree.seed_dir / "recorders.unrecorded").is_dir()
     assert any("no space left" in r for r in reasons) or len(reasons) < len(ran)
 
 

@@ -52,11 +52,11 @@ def test_signal_in_main_raises_preempted_and_releases_the_seed(project, handlers
     tree = DirectoryTree(seen[0])
     assert seed_state(tree).state is SeedState.UNHATCHED
     assert json.loads((tree.attempts_dir / "1" / "RELEASED").read_text())["released"] == "preempted (SIGUSR2)"
-    run = attempt_run(tree.seed_dir)  # the run's folder waits in its attempt record...
-    assert (run / "incrementals" / "ckpt_1").read_text() == "1" and latest_checkpoint(tree) is None
-    assert "stopped by SIGUSR2" in (run / "logger.out").read_text()
+    run = attempt_run(tree.seed_dir)  # the run's files wait in its attempt record...
+    assert (run.incrementals_dir / "ckpt_1").read_text() == "1" and latest_checkpoint(tree) is None
+    assert "stopped by SIGUSR2" in run.log_path.read_text()
     again = flags.claim(tree, worker_id="w2", heartbeat_s=5.0)  # ...until the next claim resumes from it
-    assert latest_checkpoint(again.tree) == again.tree.incrementals_dir / "ckpt_1" and not run.exists()
+    assert latest_checkpoint(again.tree) == again.tree.incrementals_dir / "ckpt_1" and not run.incrementals_dir.exists()
 
 
 def test_signal_between_runs_stops_before_the_next_claim(project, handlers):
@@ -123,7 +123,7 @@ def test_max_attempts_gives_up_and_keeps_every_attempt(project):
     assert f"{tree.attempts_dir}/<n>/" in text and "nothing was deleted" in text
     for n in ("1", "2"):
         assert "boom" in (tree.attempts_dir / n / "CRASH.txt").read_text()
-        assert (attempt_run(tree.seed_dir, int(n)) / "logger.out").exists()
+        assert attempt_run(tree.seed_dir, int(n)).log_path.exists()
     # A higher limit runs it again (it crashes again: config.crash is 1).
     assert clean(["--from_file", list_file, "--yes", "--clean_crashes"]) == 0
     assert launch(["--from_file", list_file, "--max_attempts", "5", "--no_summary"]) == 1

@@ -76,28 +76,28 @@ def test_claim_succeeds_once_and_gets_its_own_folder(seed_tree):
     assert info["worker_id"] == "w0" and info["heartbeat_s"] == 5.0 and info["job"] == "42" and info["attempt"] == 1
     assert info["stale_after_s"] == max(5 * 5.0, MIN_STALE_S)  # the threshold the holder keeps to
     assert {"boot_id", "pid_ns", "pid_start"} <= set(info)  # the pid can be judged only in its own PID space
-    # main writes into runs/<token>/ only: the seed folder's root has no run files
-    assert c.tree.run_dir == seed_tree.seed_dir / "runs" / c.token
+    # main writes into its own files only, named by its token: nothing under the plain names yet
+    assert c.tree.run_token == c.token and c.tree.recorders_dir == seed_tree.seed_dir / f"recorders.{c.token}"
     assert c.tree.recorders_dir.is_dir() and c.tree.incrementals_dir.is_dir()
-    assert c.tree.log_path == c.tree.run_dir / "logger.out"
+    assert c.tree.log_path == seed_tree.seed_dir / f"logger.out.{c.token}"
     assert not (seed_tree.seed_dir / "recorders").exists()
     assert flags.claim(seed_tree, worker_id="w1", heartbeat_s=5.0) is None
     assert read_flag_info(c.path)["worker_id"] == "w0"
 
 
-def test_complete_publishes_the_run_folder_at_the_seed_root(seed_tree):
+def test_complete_publishes_the_run_files_under_the_plain_names(seed_tree):
     c = claim(seed_tree)
     (c.tree.recorders_dir / "train.jsonl").write_text('{"step": 0}\n')
     (c.tree.incrementals_dir / "ckpt.pt").write_bytes(b"ckpt")
     c.tree.log_path.write_text("a line\n")
-    (c.tree.run_dir / "wandb").mkdir()  # anything else main wrote there goes along
     assert flags.heartbeat(c) is True
     assert flags.complete(c) is True
     assert flags_in(seed_tree) == [COMPLETED]
     assert (seed_tree.recorders_dir / "train.jsonl").read_text() == '{"step": 0}\n'
     assert (seed_tree.incrementals_dir / "ckpt.pt").read_bytes() == b"ckpt"
-    assert seed_tree.log_path.read_text() == "a line\n" and (seed_tree.seed_dir / "wandb").is_dir()
-    assert os.listdir(seed_tree.seed_dir / "runs") == []
+    assert seed_tree.log_path.read_text() == "a line\n"
+    assert sorted(os.listdir(seed_tree.seed_dir)) == sorted(["COMPLETED", "config.json", "config_unique.json",
+                                                             "recorders", "incrementals", "logger.out"])
     info = read_flag_info(seed_tree.flag_path(COMPLETED))
     assert info["token"] == c.token and "end_time" in info and info["duration_s"] >= 0
     assert flags.complete(c) is False and flags.heartbeat(c) is False  # only once
@@ -135,11 +135,11 @@ def test_a_holder_that_died_while_publishing_is_completed_not_reset(seed_tree):
     (c.tree.recorders_dir / "r.jsonl").write_text("{}\n")
     # what a holder killed between the deciding rename and the end of its publication leaves
     os.rename(c.path, seed_tree.seed_dir / f"COMPLETING.{c.token}")
-    os.rename(c.tree.recorders_dir, seed_tree.recorders_dir)  # published one entry, then died
+    os.rename(c.tree.recorders_dir, seed_tree.recorders_dir)  # published one file, then died
     status = SeedStatus(SeedState.INTERRUPTED, "pid dead", c.info, f"COMPLETING.{c.token}")
     assert roll_forward(seed_tree.seed_dir, status) is True
     assert flags_in(seed_tree) == [COMPLETED] and (seed_tree.recorders_dir / "r.jsonl").exists()
-    assert seed_tree.incrementals_dir.is_dir() and not (seed_tree.seed_dir / "runs" / c.token).exists()
+    assert seed_tree.incrementals_dir.is_dir() and not c.tree.incrementals_dir.exists()
     assert roll_forward(seed_tree.seed_dir, status) is True  # twice (holder and cleaner): the same result
 
 
@@ -159,7 +159,7 @@ def test_crash_records_exception_traceback_and_where_the_run_files_are(seed_tree
     text = seed_tree.flag_path(CRASH).read_text()
     assert text.splitlines()[0] == "exception: RuntimeError: boom lr=0.1"
     assert "Traceback (most recent call last)" in text and "in train" in text
-    assert f"host: {HOSTNAME}" in text and "attempt: 1" in text and str(c.tree.run_dir) in text
+    assert f"host: {HOSTNAME}" in text and "attempt: 1" in text and c.tree.recorders_dir.name in text
     assert flags.complete(c) is False  # a crashed claim cannot complete too
     assert seed_state(seed_tree).state is SeedState.CRASHED
 
@@ -182,13 +182,13 @@ def test_a_release_decides_last_and_the_next_claim_resumes_from_the_run_folder(s
     record = seed_tree.attempts_dir / "1"
     assert json.loads((record / OPENED).read_text())["token"] == c.token
     assert json.loads((record / "RELEASED").read_text())["released"] == "preempted (SIGUSR2)"
-    assert (record / "runs" / c.token / "incrementals" / "ckpt_1.pt").read_bytes() == b"ckpt"
+    assert (record / f"incrementals.{c.token}" / "ckpt_1.pt").read_bytes() == b"ckpt"
     assert flags.complete(c) is False  # the claim is over
     again = claim(seed_tree, "w1")
     assert again.info["attempt"] == 2 and again.token != c.token
     assert latest_checkpoint(again.tree) == again.tree.incrementals_dir / "ckpt_1.pt"  # resumed
     assert (again.tree.recorders_dir / "train.jsonl").read_text() == '{"step": 0}\n'
-    assert not (record / "runs" / c.token).exists()
+    assert not (record / f"incrementals.{c.token}").exists()
 
 
 def test_releases_without_a_new_checkpoint_are_counted(seed_tree):
@@ -218,8 +218,8 @@ def test_reset_of_a_crash_records_it_and_the_next_run_starts_afresh(seed_tree):
     record = seed_tree.attempts_dir / "1"
     assert (record / CRASH).read_text().startswith("exception: boom")
     assert json.loads((record / "RESET").read_text())["cleaner"]["token"] == CLEANER["token"]
-    assert (record / "runs" / c.token / "logger.out").read_text() == "log of attempt 1\n"
-    assert sorted(os.listdir(seed_tree.seed_dir)) == sorted(["attempts", "config.json", "config_unique.json", "runs",
+    assert (record / f"logger.out.{c.token}").read_text() == "log of attempt 1\n"
+    assert sorted(os.listdir(seed_tree.seed_dir)) == sorted(["attempts", "config.json", "config_unique.json",
                                                              UNHATCHED])
     assert seed_tree.config_path.read_text() == config_before
     again = claim(seed_tree, "w1")  # a crash is not resumed from
@@ -289,16 +289,17 @@ def test_a_lost_claim_can_touch_nothing_of_the_next_claim(seed_tree):
     b = claim(seed_tree, "B")
     past = time.time() - 100
     os.utime(b.path, (past, past))
-    before = os.stat(b.path), Path(b.path).read_bytes(), sorted(p.name for p in b.tree.run_dir.rglob("*"))
+    b_files = lambda: sorted(str(p) for d in (b.tree.recorders_dir, b.tree.incrementals_dir) for p in d.rglob("*"))  # noqa
+    before = os.stat(b.path), Path(b.path).read_bytes(), b_files()
     assert flags.owns(a) is False and flags.heartbeat(a) is False
     assert flags.complete(a) is False and flags.crash(a, message="A") is False and flags.release(a, "A") is False
-    assert not a.tree.run_dir.exists()  # the paths A knows lead nowhere B writes
+    assert not a.tree.recorders_dir.exists()  # the paths A knows lead nowhere B writes
     with pytest.raises(FileNotFoundError):
         (a.tree.recorders_dir / "late.jsonl").write_text("A was here\n")
     assert kind_of(seed_tree) == OPENED
     after = os.stat(b.path)
     assert (after.st_ino, after.st_mtime, Path(b.path).read_bytes()) == (before[0].st_ino, past, before[1])
-    assert sorted(p.name for p in b.tree.run_dir.rglob("*")) == before[2]
+    assert b_files() == before[2]
     assert flags.complete(b) is True and read_flag_info(seed_tree.flag_path(COMPLETED))["worker_id"] == "B"
 
 

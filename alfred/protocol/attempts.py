@@ -7,11 +7,12 @@ each taken by one ``mkdir``) holding:
     RELEASED       the holder gave the seed back (preemption, Ctrl-C, its lease ran out): not a failure
     RESET          a cleaner reset it (its holder was judged dead, or it crashed): a failure
     CRASH.txt      the crash report, for a crashed attempt that was reset
-    runs/<token>/  the attempt's own folder (logger.out, recorders/, incrementals/), until the next
-                   claim takes it over to resume from (a crashed attempt's stays here)
+    recorders.<token>/, incrementals.<token>/, logger.out.<token>
+                   the attempt's own files, until the next claim takes them over to resume from
+                   them (a crashed attempt's stay here)
 
-Only the latest attempt that has a run folder and did not crash is resumed from: the next
-claim renames that folder to its own ``runs/<token>/``, so its checkpoints in ``incrementals/``
+Only the latest attempt that kept its files and did not crash is resumed from: the next claim
+renames them to its own names (``recorders.<its token>``, ...), so its checkpoints
 are where ``latest_checkpoint`` looks, whether the previous run was preempted, killed or lost
 with its node.
 """
@@ -23,10 +24,10 @@ import os
 from pathlib import Path
 
 from alfred.protocol.fsio import read_json_or_empty, write_new
-from alfred.protocol.layout import ATTEMPTS, CRASH, RELEASED, RUNS
+from alfred.protocol.layout import ATTEMPTS, CRASH, RELEASED, run_file_of
 
 __all__ = ["list_attempts", "next_attempt", "make_attempt_dir", "failed_attempts", "releases_without_progress",
-           "resumable_run", "run_folder", "checkpoint_mark", "record", "check_own_folders"]
+           "resumable_files", "run_files_in", "checkpoint_mark", "record", "check_own_folders"]
 
 
 def list_attempts(seed_dir: str | os.PathLike) -> list[int]:
@@ -42,9 +43,9 @@ def next_attempt(numbers: list[int]) -> int:
 
 
 def check_own_folders(seed_dir: str | os.PathLike) -> None:
-    """NotADirectoryError, saying which, if ``attempts`` or ``runs`` is something alfred did not
-    make there (a symlink, a file): nothing is ever moved through them."""
-    for name in (ATTEMPTS, RUNS):
+    """NotADirectoryError, saying which, if ``attempts`` is something alfred did not make there
+    (a symlink, a file): nothing is ever moved through it."""
+    for name in (ATTEMPTS,):
         path = os.path.join(seed_dir, name)
         if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
             raise NotADirectoryError(errno.ENOTDIR, "not a folder alfred made (a symlink or a file): move it "
@@ -98,38 +99,36 @@ def previous_release(seed_dir: str | os.PathLike, numbers: list[int]) -> dict:
     return read_json_or_empty(os.path.join(seed_dir, ATTEMPTS, str(numbers[-1]), RELEASED)) if numbers else {}
 
 
-def run_folder(attempt_dir: str | os.PathLike, token: str) -> Path:
-    """Where an ended attempt keeps its run's folder: ``attempts/<n>/runs/<token>``."""
-    return Path(attempt_dir) / RUNS / token
+def run_files_in(folder: str | os.PathLike, token: str | None = None) -> dict[str, str]:
+    """{name: path} of the run files ``<name>.<token>`` in ``folder`` (of any token when None)."""
+    try:
+        entries = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    found = {}
+    for entry in entries:
+        parsed = run_file_of(entry)
+        if parsed is not None and (token is None or parsed[1] == token):
+            found[entry] = os.path.join(folder, entry)
+    return found
 
 
-def resumable_run(seed_dir: str | os.PathLike, numbers: list[int]) -> str | None:
-    """The run folder a new claim resumes from: the latest attempt's that has one and did not crash."""
+def resumable_files(seed_dir: str | os.PathLike, numbers: list[int]) -> dict[str, str]:
+    """{name: path} of the files a new claim resumes from (``recorders``, ...): the latest
+    attempt's that kept them and did not crash; {} when there is none."""
     base = os.path.join(seed_dir, ATTEMPTS)
     for n in reversed(numbers):
         attempt = os.path.join(base, str(n))
         if os.path.exists(os.path.join(attempt, CRASH)):
-            return None  # a crash is not resumed from, nor anything before it
-        runs = os.path.join(attempt, RUNS)
-        try:
-            names = [] if os.path.islink(runs) else os.listdir(runs)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for name in sorted(names):
-            run = os.path.join(runs, name)
-            if not name.startswith("stray-") and os.path.isdir(run) and not os.path.islink(run):
-                return run
-    return None
-
-
-def unrecorded_run(seed_dir: str | os.PathLike) -> str | None:
-    """The newest folder left in ``runs/`` by a release that found no room to record its attempt."""
-    runs = os.path.join(seed_dir, RUNS)
-    try:
-        found = [e for e in os.scandir(runs) if e.is_dir(follow_symlinks=False)]
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return max(found, key=lambda e: e.stat(follow_symlinks=False).st_mtime).path if found else None
+            return {}  # a crash is not resumed from, nor anything before it
+        found = {}
+        for entry, path in run_files_in(attempt).items():
+            name, token = run_file_of(entry)
+            if not token.startswith("stray-") and not os.path.islink(path):
+                found[name] = path
+        if found:
+            return found
+    return {}
 
 
 def checkpoint_mark(incrementals_dir: str | os.PathLike) -> float:

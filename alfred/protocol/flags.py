@@ -2,10 +2,10 @@
 transition is decided by one rename that exactly one process wins.
 
     UNHATCHED        --claim: rename(UNHATCHED, OPENED.<t>)---------------------> OPENED.<t>
-    OPENED.<t>       --complete: rename(OPENED.<t>, COMPLETING.<t>), publish runs/<t>/*,
+    OPENED.<t>       --complete: rename(OPENED.<t>, COMPLETING.<t>), publish its files,
                        rename(COMPLETING.<t>, COMPLETED)------------------------> COMPLETED
     OPENED.<t>       --crash: report written into it, rename(OPENED.<t>, CRASH.txt)-> CRASH.txt
-    OPENED.<t>       --release: attempts/<n>/ recorded, runs/<t> moved there,
+    OPENED.<t>       --release: attempts/<n>/ recorded, its files moved there,
                        rename(OPENED.<t>, UNHATCHED)-----------------------------> UNHATCHED
     OPENED.<t> (interrupted), CRASH.txt, RESETTING.<dead cleaner>
                      --reset (alfred.protocol.reset): rename(flag, RESETTING.<c>), the attempt
@@ -13,18 +13,20 @@ transition is decided by one rename that exactly one process wins.
 
 rename(2) within one folder is atomic on local filesystems and on NFS: when two processes
 rename the same source, one succeeds and the other gets ENOENT. A claim is an identity: its
-token <t> is in the name of its flag and of its own folder, ``runs/<t>/``, where its run
-writes (the ``dir_tree`` main receives points there). Every later transition renames the
-claim's own flag, so a worker whose seed was reset while it was stopped finds its file gone
-and can change no flag of the next claim; and the paths it knows name its own token, so it
-cannot reach the next claim's files either (its folder was moved into ``attempts/<n>/``).
+token <t> is in the name of its flag and of its own files, ``recorders.<t>/``,
+``incrementals.<t>/`` and ``logger.out.<t>``, where its run writes (the ``dir_tree`` main
+receives points there). Every later transition renames the claim's own flag, so a worker whose
+seed was reset while it was stopped finds its file gone and can change no flag of the next
+claim; and the paths it knows name its own token, so it cannot reach the next claim's files
+either (its files were moved into ``attempts/<n>/``).
 
 A run's files are published to the seed folder (``recorders/``, ``incrementals/``,
-``logger.out`` at the seed's root, as analysis scripts read them) only after the rename to
-COMPLETING.<t> decided that the run is complete; a holder that dies while publishing leaves
-COMPLETING.<t>, which ``clean_interrupted`` finishes (never resets). A new claim resumes from
-the previous attempt's folder (``alfred.protocol.attempts``), so checkpoints survive a
-preemption, a SIGKILL or a lost node alike.
+``logger.out``, as analysis scripts read them) only after the rename to COMPLETING.<t> decided
+that the run is complete; a holder that dies while publishing leaves COMPLETING.<t>, which
+``clean_interrupted`` finishes (never resets). A new claim resumes from the previous attempt's
+files (``alfred.protocol.attempts``), so checkpoints survive a preemption, a SIGKILL or a lost
+node alike. Per run: two mkdir, as many as a run that writes into fixed names, and renames,
+which cost a tenth of a mkdir on ext4.
 
 Contents are written into the claim's own file before the rename that publishes them: the
 claim's facts (host, boot id, PID namespace, pid, start, token, ...) as one JSON line right
@@ -51,11 +53,13 @@ from alfred.protocol.layout import (
     OPENED,
     RECORDERS,
     RELEASED,
-    RUNS,
+    RUN_FILES,
     UNHATCHED,
+    UNRECORDED,
     SeedDir,
     claim_flag_name,
     completing_flag_name,
+    run_file_name,
 )
 from alfred.protocol.liveness import identity, lease_clock
 from alfred.protocol.publish import publish
@@ -87,11 +91,6 @@ class Claim:
     def path(self) -> str:
         """The claim's flag file, ``<seed>/OPENED.<token>``."""
         return os.path.join(self.seed_dir, claim_flag_name(self.token))
-
-    @property
-    def run_dir(self) -> str | None:
-        """The claim's own folder ``<seed>/runs/<token>``; None for a main.py run by hand."""
-        return os.fspath(self.tree.run_dir) if self.tree.run_token else None
 
     def flag(self, name: str) -> str:
         return os.path.join(self.seed_dir, name)
@@ -158,9 +157,10 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
           extra: dict | None = None, tree_type: type[SeedDir] = SeedDir, run_folder: bool = True) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
-    Then the claim's facts are written into its flag and its own folder ``runs/<token>/`` is made,
-    taking over the previous attempt's folder when there is one to resume from. ``run_folder``
-    False (a main.py run by hand) writes into the seed folder itself instead.
+    Then the claim's facts are written into its flag and its own files are made
+    (``recorders.<token>/``, ``incrementals.<token>/``), taken over from the previous attempt
+    when there is one to resume from. ``run_folder`` False (a main.py run by hand) writes into
+    the seed folder's plain names instead.
 
     Returns None when another worker (or state) got there first, or when the seed was reset
     before the claim's facts were written. Raises ClaimWriteError, the seed back to
@@ -184,7 +184,7 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     try:
         write_into(path, _line(info), os.O_TRUNC)  # O_TRUNC: whatever the file held before is gone
         if run_folder:
-            _make_run_dir(seed_dir, token, numbers)
+            _make_run_files(seed_dir, token, numbers)
     except OSError as e:
         if isinstance(e, FileNotFoundError) and not os.path.exists(path):
             return None  # reset while this process was stopped: the claim is someone else's business now
@@ -193,35 +193,26 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     return Claim(tree=tree, token=token, info=info, seed_dir=seed_dir, clock=clock)
 
 
-def _make_run_dir(seed_dir: str, token: str, numbers: list[int]) -> None:
-    """``runs/<token>/``: the previous attempt's folder renamed, or a new one; then recorders/, incrementals/."""
-    runs = os.path.join(seed_dir, RUNS)
-    run_dir = os.path.join(runs, token)
-    try:
-        os.mkdir(runs)
-        fresh = True  # nothing can be left in it
-    except FileExistsError:
-        if os.path.islink(runs) or not os.path.isdir(runs):
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder alfred made (a symlink or a file)", runs) from None
-        fresh = False
-    previous = attempts.resumable_run(seed_dir, numbers) if numbers else None
-    if previous is None and not fresh:  # released on a full disk: its folder stayed in runs/, unrecorded
-        previous = attempts.unrecorded_run(seed_dir)
-    if previous is not None:
-        os.rename(previous, run_dir)  # one rename carries logger.out, recorders/, incrementals/ forward
-    else:
-        os.mkdir(run_dir)
-        if numbers:  # released by an older alfred, which kept the run's files at the seed's root
-            for name in (LOG, RECORDERS, INCREMENTALS):
-                try:
-                    os.rename(os.path.join(seed_dir, name), os.path.join(run_dir, name))
-                except FileNotFoundError:
-                    pass
-    for name in (RECORDERS, INCREMENTALS):
-        try:
-            os.mkdir(os.path.join(run_dir, name))
-        except FileExistsError:
-            pass
+def _make_run_files(seed_dir: str, token: str, numbers: list[int]) -> None:
+    """``recorders.<token>/``, ``incrementals.<token>/``: the previous attempt's files renamed (a
+    resume: ``logger.out.<token>`` too), else new folders."""
+    found = attempts.resumable_files(seed_dir, numbers) if numbers else {}
+    if not found:  # a release that found no room to record its attempt left its files here
+        unrecorded = os.path.join(seed_dir, run_file_name(RECORDERS, UNRECORDED))
+        if os.path.lexists(unrecorded):
+            found = {name: os.path.join(seed_dir, run_file_name(name, UNRECORDED)) for name in RUN_FILES}
+        elif numbers:  # released by an older alfred, which kept the run's files at the seed's root
+            found = {name: os.path.join(seed_dir, name) for name in RUN_FILES}
+    for name in RUN_FILES:
+        path = os.path.join(seed_dir, run_file_name(name, token))
+        if name in found:
+            try:
+                os.rename(found[name], path)  # carries the run forward
+                continue
+            except FileNotFoundError:
+                pass
+        if name != LOG:
+            os.mkdir(path)
 
 
 def _refuse(seed_dir: str, path: str, e: OSError) -> None:
@@ -283,9 +274,9 @@ def complete(c: Claim, *, logged: bool = True) -> bool:
         os.rename(c.path, completing)
     except FileNotFoundError:
         return False
-    if c.run_dir is not None:
+    if c.tree.run_token:
         stall_point("while_publishing")
-        publish(c.seed_dir, c.token, names=(RECORDERS, INCREMENTALS, LOG) if logged else (RECORDERS, INCREMENTALS))
+        publish(c.seed_dir, c.token, names=RUN_FILES if logged else (RECORDERS, INCREMENTALS))
     try:
         os.rename(completing, c.flag(COMPLETED))
     except FileNotFoundError:
@@ -300,19 +291,20 @@ def crash_report(info: dict, seed_dir: str, exc: BaseException | None = None, me
         headline = f"{type(exc).__name__}: {exc}"
     else:
         headline = (message or "").strip().splitlines()[0] if (message or "").strip() else "crash"
-    files = os.path.join(seed_dir, RUNS, info["token"]) if info.get("token") else seed_dir
+    token = info.get("token")
+    files = ", ".join(run_file_name(name, token) for name in RUN_FILES) if token else ", ".join(RUN_FILES)
     header = [f"exception: {' '.join(headline.split())}", f"time: {_now_iso(time.time())}",
               f"host: {info.get('host')}  pid: {info.get('pid')}  worker: {info.get('worker_id')}",
               f"attempt: {info.get('attempt')}  started: {info.get('start_time')}", f"seed folder: {seed_dir}",
-              f"this run's files (logger.out, recorders/, incrementals/): {files}", ""]
+              f"this run's files, in the seed folder: {files}", ""]
     return "\n".join(header) + (message or "").rstrip("\n") + "\n" + json.dumps(info, default=str) + "\n"
 
 
 def crash(c: Claim, exc: BaseException | None = None, message: str | None = None) -> bool:
     """The crash report written over the claim's file, then OPENED.<token> -> CRASH.txt.
 
-    The run's own folder stays where it is (``runs/<token>/``, named in the report) until a
-    clean with --clean_crashes moves it into the attempt's record. Also used by a launcher for a
+    The run's own files stay where they are (``recorders.<token>``, ..., named in the report)
+    until a clean with --clean_crashes moves them into the attempt's record. Also used by a launcher for a
     worker process that died holding the claim (then ``message`` says how it died). False,
     and nothing changed, if the seed was taken away meanwhile.
     """
@@ -331,32 +323,37 @@ def crash(c: Claim, exc: BaseException | None = None, message: str | None = None
 
 def release(c: Claim, reason: str) -> bool:
     """Give the seed back (preemption, Ctrl-C, a lease that ran out): the attempt is recorded in
-    ``attempts/<n>/`` (OPENED, RELEASED), the run's folder moves there for the next claim to
+    ``attempts/<n>/`` (OPENED, RELEASED), the run's files move there for the next claim to
     resume from, and the deciding rename, OPENED.<t> -> UNHATCHED, comes last.
 
     RELEASED records how many releases in a row saved no new checkpoint (see
     ``attempts.releases_without_progress``). False if the seed was taken away meanwhile (a
-    cleaner reset it): the folder moved here is still the one the next claim resumes from.
+    cleaner reset it): the files moved here are still the ones the next claim resumes from.
     """
     numbers = attempts.list_attempts(c.seed_dir)
     incrementals = c.tree.incrementals_dir
     mark = attempts.checkpoint_mark(incrementals)
     previous = attempts.previous_release(c.seed_dir, numbers)
     stuck = previous.get("releases_without_progress", 0) + 1 if mark <= previous.get("checkpoint_mtime", 0.0) else 0
+    target: str | os.PathLike | None = None
     try:
-        attempt_dir = attempts.make_attempt_dir(c.seed_dir)
-        attempts.record(attempt_dir, OPENED, c.info)
-        attempts.record(attempt_dir, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
-                                                "releases_without_progress": stuck})
-        if c.run_dir is not None:
-            target = attempts.run_folder(attempt_dir, c.token)
-            target.parent.mkdir()
-            os.rename(c.run_dir, target)
-    except FileNotFoundError:
-        pass  # a cleaner moved the run's folder already (it reset the seed): the rename below says so
-    except OSError as e:  # no room for the record: the run's folder stays in runs/, where the next claim finds it
+        target = attempts.make_attempt_dir(c.seed_dir)
+        attempts.record(target, OPENED, c.info)
+        attempts.record(target, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
+                                           "releases_without_progress": stuck})
+    except OSError as e:  # no room for the record: its files wait in the seed folder, where the next claim looks
         if e.errno not in DISK_FULL:
             raise
+        target = None
+    if c.tree.run_token:
+        for name in RUN_FILES:
+            mine = c.flag(run_file_name(name, c.token))
+            dest = os.path.join(target, run_file_name(name, c.token)) if target else \
+                c.flag(run_file_name(name, UNRECORDED))
+            try:
+                os.rename(mine, dest)
+            except FileNotFoundError:
+                pass  # never written (logger.out), or moved by a cleaner that reset the seed
     stall_point("before_release_rename")
     try:
         os.truncate(c.path, 0)  # UNHATCHED is empty, as prepare made it

@@ -19,11 +19,12 @@
             config.json  config_unique.json
             one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> | COMPLETED | CRASH.txt
                       | RESETTING.<cleaner token>                    (alfred.protocol.flags)
-            runs/<token>/              the running claim's own folder: logger.out recorders/ incrementals/
-                                       (wandb/); published to the seed folder at COMPLETED
-            logger.out  recorders/  incrementals/  (wandb/)   a COMPLETED run's files
-            attempts/<n>/              an ended attempt: OPENED (its facts), RELEASED | CRASH.txt | RESET,
-                                       runs/<token>/ (its folder, until the next claim resumes from it)
+            recorders.<token>/ incrementals.<token>/ logger.out.<token>
+                                       the running claim's own files; renamed to the names below when
+                                       it completes (published)
+            recorders/  incrementals/  logger.out  (wandb/)   a COMPLETED run's files
+            attempts/<n>/              an ended attempt: OPENED (its facts), RELEASED | CRASH.txt | RESET, and
+                                       its files (recorders.<token>/, ...) until the next claim resumes from them
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
     (a schedule directly in schedules/: list_searches_<schedule name>.txt, ...)
@@ -50,13 +51,14 @@ RESETTING = "RESETTING"  # RESETTING.<cleaner token>: a cleaner decided to reset
 COMPLETED = "COMPLETED"
 CRASH = "CRASH.txt"
 SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH})  # OPENED: as alfred before claim tokens wrote it
-RUNS = "runs"  # runs/<token>/: the folder of the claim <token> while it runs; attempts/<n>/runs/<token>/ after
 RESET = "RESET"  # in attempts/<n>/: the attempt was reset by a cleaner (who, when, why)
 CONFIG = "config.json"
 CONFIG_UNIQUE = "config_unique.json"
 LOG = "logger.out"
 RECORDERS = "recorders"
 INCREMENTALS = "incrementals"
+RUN_FILES = (RECORDERS, INCREMENTALS, LOG)  # a running claim's own files are these names + "." + its token
+UNRECORDED = "unrecorded"  # the token of the files of a release that found no room to record its attempt
 ATTEMPTS = "attempts"
 RELEASED = "RELEASED"  # in attempts/<n>/: the attempt was released (preemption, Ctrl-C), not failed
 RECORDER_SUFFIXES = (".jsonl", ".csv", ".pkl")  # looked for in this order: text first, a .jsonl wins
@@ -113,6 +115,19 @@ def completing_flag_name(token: str) -> str:
 def resetting_flag_name(token: str) -> str:
     """``RESETTING.<token>``: the cleaner <token> decided to reset the seed and is recording the attempt."""
     return f"{RESETTING}.{token}"
+
+
+def run_file_name(name: str, token: str) -> str:
+    """``recorders.<token>``: one of a claim's own files (RUN_FILES), while it runs."""
+    return f"{name}.{token}"
+
+
+def run_file_of(entry: str) -> tuple[str, str] | None:
+    """``(name, token)`` of a claim's own file ``<name>.<token>``; None for another name."""
+    for name in RUN_FILES:
+        if entry.startswith(name + ".") and len(entry) > len(name) + 1:
+            return name, entry[len(name) + 1:]
+    return None
 
 
 def flag_token(name: str) -> str | None:
@@ -314,9 +329,9 @@ class SeedDir:
     """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``.
 
     ``run_token`` names the claim a worker runs the seed under: ``recorders_dir``,
-    ``incrementals_dir`` and ``log_path`` are then in that claim's own folder,
-    ``runs/<token>/``, published to the seed folder when the run completes. Without it (a
-    finished seed read by analysis code, a main.py run by hand) they are in the seed folder.
+    ``incrementals_dir`` and ``log_path`` are then that claim's own (``recorders.<token>``,
+    ...), renamed to the plain names when the run completes. Without it (a finished seed read
+    by analysis code, a main.py run by hand) they are the plain names of the seed folder.
     """
 
     def __init__(self, seed_dir: str | os.PathLike, run_token: str | None = None):
@@ -325,7 +340,9 @@ class SeedDir:
         self.storage_dir = self.experiment_dir.parent
         self.root = self.storage_dir.parent
         self.run_token = run_token
-        self.run_dir = self.seed_dir / RUNS / run_token if run_token else self.seed_dir
+
+    def _run_file(self, name: str) -> Path:
+        return self.seed_dir / (run_file_name(name, self.run_token) if self.run_token else name)
 
     @classmethod
     def from_parts(cls, root: str | os.PathLike, storage_name: str, experiment_num: int, seed: int):
@@ -351,11 +368,11 @@ class SeedDir:
 
     @property
     def recorders_dir(self) -> Path:
-        return self.run_dir / RECORDERS
+        return self._run_file(RECORDERS)
 
     @property
     def incrementals_dir(self) -> Path:
-        return self.run_dir / INCREMENTALS
+        return self._run_file(INCREMENTALS)
 
 
     @property
@@ -376,7 +393,7 @@ class SeedDir:
 
     @property
     def log_path(self) -> Path:
-        return self.run_dir / LOG
+        return self._run_file(LOG)
 
     def flag_path(self, flag: str) -> Path:
         """Path of a seed FLAG-file: one of UNHATCHED, OPENED, COMPLETED, CRASH.txt."""
@@ -389,11 +406,10 @@ class SeedDir:
 
     def create_directories(self) -> None:
         """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""
-        run_dir = os.fspath(self.run_dir)
-        for name in (RECORDERS, INCREMENTALS):
+        for path in (self.recorders_dir, self.incrementals_dir):
             try:
-                os.mkdir(os.path.join(run_dir, name))  # one syscall in the usual case
+                os.mkdir(path)  # one syscall in the usual case
             except FileExistsError:
                 pass
             except FileNotFoundError:
-                os.makedirs(os.path.join(run_dir, name), exist_ok=True)
+                os.makedirs(path, exist_ok=True)

@@ -1,47 +1,30 @@
-"""Publishing a completed run: its own folder's files moved to the seed folder, where readers look.
+"""Publishing a completed run: its own files renamed to the names readers look for.
 
-A run writes into ``runs/<token>/`` (alfred.protocol.flags). Once the rename to
-``COMPLETING.<token>`` decided that it completed, its ``recorders/``, ``incrementals/``,
-``logger.out`` (and whatever else it wrote there, e.g. ``wandb/``) move to the seed's root, so
-a COMPLETED seed has the layout analysis scripts read; then ``COMPLETING.<token>`` becomes
-``COMPLETED``. Moving is idempotent: the holder and a cleaner finishing for a dead holder may
-both do it, and each entry moves once.
+A run writes into ``recorders.<token>/``, ``incrementals.<token>/`` and ``logger.out.<token>``
+(alfred.protocol.flags). Once the rename to ``COMPLETING.<token>`` decided that it completed,
+they are renamed to ``recorders/``, ``incrementals/`` and ``logger.out``, so a COMPLETED seed
+has the layout analysis scripts read; then ``COMPLETING.<token>`` becomes ``COMPLETED``.
+Renaming is idempotent: the holder and a cleaner finishing for a dead holder may both do it,
+and each file moves once.
 """
 from __future__ import annotations
 
 import errno
 import os
 
-from alfred.protocol.layout import INCREMENTALS, LOG, RECORDERS, RUNS
+from alfred.protocol.layout import RUN_FILES, run_file_name
 
 __all__ = ["publish"]
 
 
-def publish(seed_dir: str, token: str, names: tuple[str, ...] = (RECORDERS, INCREMENTALS, LOG)) -> None:
-    """Move the files of ``runs/<token>/`` to the seed folder, then remove the empty folder.
+def publish(seed_dir: str, token: str, names: tuple[str, ...] = RUN_FILES) -> None:
+    """Rename the run files ``<name>.<token>`` of the seed folder to ``<name>``.
 
-    Idempotent: what is already moved is skipped, so the holder and a cleaner finishing for a
-    dead holder may both run it. An entry the seed folder already has (written there by hand)
-    is merged: the run's files win.
+    What is already renamed (or was never written) is skipped. A name the seed folder already
+    has (written there by hand) is merged: the run's files win.
     """
-    run_dir = os.path.join(seed_dir, RUNS, token)
     for name in names:
-        _move_into(os.path.join(run_dir, name), os.path.join(seed_dir, name))
-    try:
-        os.rmdir(run_dir)
-    except FileNotFoundError:
-        pass
-    except OSError:  # other entries (wandb/, files main wrote): publish them too
-        try:
-            rest = os.listdir(run_dir)
-        except OSError:
-            return
-        for name in rest:
-            _move_into(os.path.join(run_dir, name), os.path.join(seed_dir, name))
-        try:
-            os.rmdir(run_dir)
-        except OSError:
-            pass
+        _move_into(os.path.join(seed_dir, run_file_name(name, token)), os.path.join(seed_dir, name))
 
 
 def _move_into(src: str, dst: str) -> None:

@@ -2,7 +2,7 @@
 
     reset       rename(<flag>, RESETTING.<cleaner token>)   decides: exactly one of the cleaner
                                                             and the claim's holder acts on the seed
-                record attempts/<n>/ (OPENED or CRASH.txt, RESET); move runs/<t> there
+                record attempts/<n>/ (OPENED or CRASH.txt, RESET); move the run's files there
                 rename(RESETTING.<cleaner token>, UNHATCHED) the seed waits again
     finish      a RESETTING.<x> whose cleaner x no longer holds the storage dir's clean lock is
                 reset the same way, starting with rename(RESETTING.<x>, RESETTING.<mine>)
@@ -13,8 +13,8 @@
 RESETTING of a dead cleaner, or none at all (a folder an older alfred left flagless, given
 UNHATCHED by O_EXCL). A cleaner that was stopped and resumes after another took its lock
 over finds its RESETTING.<c> renamed: every later step of its own fails, it changes nothing.
-An interrupted run's folder is moved into its attempt record, where the next claim takes it
-over to resume from; a crashed run's stays there (the next run starts afresh).
+An interrupted run's files are moved into its attempt record, where the next claim takes them
+over to resume from; a crashed run's stay there (the next run starts afresh).
 """
 from __future__ import annotations
 
@@ -28,23 +28,20 @@ from alfred.protocol.layout import (
     COMPLETED,
     COMPLETING,
     CRASH,
-    INCREMENTALS,
-    LOG,
     OPENED,
-    RECORDERS,
     RESET,
     RESETTING,
-    RUNS,
+    RUN_FILES,
     UNHATCHED,
     flag_token,
     resetting_flag_name,
+    run_file_name,
+    run_file_of,
 )
 from alfred.protocol.publish import publish
 from alfred.protocol.seed_state import SeedState, SeedStatus
 
 __all__ = ["reset", "roll_forward"]
-
-_LEGACY_RUN_FILES = (RECORDERS, INCREMENTALS, LOG)  # an older alfred's run wrote these at the seed's root
 
 
 def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> bool:
@@ -84,7 +81,7 @@ def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> 
         attempts.record(attempt_dir, RESET, {"cleaner": cleaner, "state": status.state.value,
                                              "reason": status.reason, "flag": flag})
     token = flags.read_facts_line(text).get("token") or flag_token(flag)
-    _move_run_folders(seed_dir, token, attempt_dir, legacy=flag == OPENED)
+    _move_run_files(seed_dir, token, attempt_dir, legacy=flag == OPENED)
     stall_point("before_reset_rename")
     try:
         os.truncate(mine, 0)  # UNHATCHED is empty, as prepare made it
@@ -94,36 +91,26 @@ def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> 
     return True
 
 
-def _move_run_folders(seed_dir: str, token: str | None, attempt_dir, *, legacy: bool) -> None:
-    """The reset attempt's folder goes into its record: ``runs/<token>`` -> ``attempts/<n>/runs/<token>``.
+def _move_run_files(seed_dir: str, token: str | None, attempt_dir, *, legacy: bool) -> None:
+    """The reset attempt's files go into its record: ``recorders.<token>`` -> ``attempts/<n>/``.
 
-    Other folders in ``runs/`` (recreated by a worker that lost its claim) go there too, as
-    ``stray-<name>``. For a claim of an older alfred (no token), its files at the seed's root
-    are its folder (``attempts/<n>/runs/legacy``).
+    Run files of other tokens in the seed folder (recreated by a worker that lost its claim) go
+    there too, as ``<name>.stray-<their token>``. For a claim of an older alfred (no token), its
+    files at the seed's root are its files (``<name>.legacy``).
     """
-    runs = os.path.join(seed_dir, RUNS)
-    try:
-        names = os.listdir(runs) if not os.path.islink(runs) else []
-    except (FileNotFoundError, NotADirectoryError):
-        names = []
-    kept = attempts.run_folder(attempt_dir, token or "legacy")
-    if names:
-        kept.parent.mkdir(exist_ok=True)
-    for name in names:
-        target = kept if name == token else kept.parent / f"stray-{name}"
+    for entry, path in attempts.run_files_in(seed_dir).items():
+        name, owner = run_file_of(entry)
+        target = entry if owner == token else run_file_name(name, f"stray-{owner}")
         try:
-            os.rename(os.path.join(runs, name), target)
+            os.rename(path, os.path.join(attempt_dir, target))
         except FileNotFoundError:
             pass
     if legacy and not os.path.exists(os.path.join(seed_dir, COMPLETED)):
-        for name in _LEGACY_RUN_FILES:
-            src = os.path.join(seed_dir, name)
-            if os.path.lexists(src):
-                kept.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.rename(src, kept / name)
-                except FileNotFoundError:
-                    pass
+        for name in RUN_FILES:
+            try:
+                os.rename(os.path.join(seed_dir, name), os.path.join(attempt_dir, run_file_name(name, "legacy")))
+            except FileNotFoundError:
+                pass
 
 
 def _recorded_by(seed_dir: str, cleaner_token: str | None) -> Path | None:

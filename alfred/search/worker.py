@@ -237,10 +237,10 @@ def _report_lost(claim: flags.Claim, report: WorkerReport, logger: logging.Logge
     record = _attempt_of(claim)
     if record is None:
         where = f"its attempt is recorded in {claim.tree.attempts_dir} (the one whose OPENED holds {claim.token})"
-    elif attempts.run_folder(record, claim.token).exists():
-        where = f"this run's partial output is in {attempts.run_folder(record, claim.token)}"
+    elif attempts.run_files_in(record, claim.token):
+        where = f"this run's partial output is in {record} (its files end in .{claim.token})"
     else:
-        where = f"its attempt is recorded in {record}; the next claim of the seed resumes from its folder"
+        where = f"its attempt is recorded in {record}; the next claim of the seed resumes from its files"
     log.warning("LOST %s: %s; another worker may run it now. Nothing more was written into the seed folder and no "
                 "flag was changed; %s", claim.tree.get_run_name(),
                 fencing.lost_reason() or "its seed was reset while this worker was stopped or cut off", where)
@@ -298,7 +298,7 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
     if isinstance(error, OSError) and error.errno in DISK_FULL:
         close_logger(logger)
         if _release(claim, report, f"no space left ({error})", logger):
-            raise _DiskFull(f"{name}: {error.strerror or error} ({error.filename or tree.run_dir}): the seed was sent "
+            raise _DiskFull(f"{name}: {error.strerror or error} ({error.filename or tree.seed_dir}): the seed was sent "
                             "back to UNHATCHED with its files; free some space, then launch again") from error
         return
     if error is not None:

@@ -61,9 +61,10 @@ class DirectoryTree(SeedDir, metaclass=_TreeSettings):
     """The seed folder a run receives as ``dir_tree``: write results under ``recorders_dir``
     and checkpoints under ``incrementals_dir``.
 
-    In a run launched by alfred both are in the run's own folder, ``dir_tree.run_dir``
-    (``<seed>/runs/<token>/``), moved to the seed folder when the run completes; read a
-    finished seed's files with ``DirectoryTree(seed_dir)``, whose paths are in the seed folder.
+    In a run launched by alfred both are the run's own (``recorders.<token>/``,
+    ``incrementals.<token>/``, with ``dir_tree.run_token``), renamed to ``recorders/`` and
+    ``incrementals/`` when the run completes; read a finished seed's files with
+    ``DirectoryTree(seed_dir)``, whose paths are the plain names.
 
     Two ways to make one:
 
