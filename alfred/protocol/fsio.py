@@ -58,8 +58,7 @@ def read_json_or_empty(path: str | os.PathLike) -> dict[str, Any]:
     For FLAG-files read while other processes may be replacing them.
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(read_regular(path, max_bytes=MAX_JSON_BYTES))  # no link, FIFO or device
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -94,6 +93,10 @@ def stall_point(point: str) -> None:
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+MAX_FLAG_BYTES = 1 << 20  # a FLAG-file or a lock holds a few lines of JSON: read no more of one
+MAX_JSON_BYTES = 64 << 20  # a JSON file alfred wrote (prepare_info, summary.json, ...)
 
 
 class RefusedFile(OSError):

@@ -13,6 +13,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from alfred.protocol.fsio import MAX_FLAG_BYTES, read_regular
 from alfred.protocol.layout import COMPLETED, CRASH, SEED_FLAGS, UNHATCHED, is_claim_flag
 from alfred.protocol.slurm_jobs import job_verdict
 
@@ -139,9 +140,8 @@ def read_flag_info(path: str | os.PathLike) -> dict:
     {} when the file is missing or empty (mid-claim). A line that does not parse (a flag of
     an older layout written by several writes, or a damaged one) is skipped.
     """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
+    try:  # no link followed, no FIFO or device opened, at most MAX_FLAG_BYTES read
+        data = read_regular(path, max_bytes=MAX_FLAG_BYTES, truncate=True)
     except OSError:
         return {}
     info: dict = {}
