@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from alfred.protocol.fsio import RefusedFile, read_regular
 from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
@@ -83,9 +84,10 @@ class StorageStatus:
 
 def _crash_headline(path: str) -> str:
     """The exception line of a CRASH.txt (its first line, ``exception: Type: message``)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            line = f.readline().strip()
+    try:  # its first line only: no link followed, no FIFO or device opened
+        line = read_regular(path, max_bytes=4096, truncate=True).decode(errors="replace").split("\n", 1)[0].strip()
+    except RefusedFile as e:
+        return f"(not read: {e})"
     except OSError:
         return "(CRASH.txt unreadable)"
     if not line:

@@ -5,6 +5,8 @@ import logging
 import os
 import sys
 
+from alfred.protocol.fsio import RefusedFile, open_regular
+
 __all__ = ["create_logger", "close_logger"]
 
 _LOG_FORMAT = "%(asctime)s %(levelname)-8s %(message)s"
@@ -35,10 +37,31 @@ def create_logger(
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     if logfile is not None:
-        handler = logging.FileHandler(logfile, encoding="utf-8", delay=True)  # opened at the first record
+        handler = _LogFileHandler(logfile, encoding="utf-8", delay=True)  # opened at the first record
         handler.setFormatter(formatter)
         logger.addHandler(handler)
     return logger
+
+
+class _LogFileHandler(logging.FileHandler):
+    """Appends to a regular file only: a symbolic link, a FIFO or a device at ``logfile`` (planted
+    in a shared storage dir) is not followed or waited on. Its records are dropped then, which
+    one line on stderr says, and the run goes on."""
+
+    _refused = False
+
+    def _open(self):
+        fd = open_regular(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._refused:
+            return
+        try:
+            super().emit(record)
+        except RefusedFile as e:
+            self._refused = True
+            sys.stderr.write(f"{e}: its log lines are dropped\n")
 
 
 def close_logger(logger: logging.Logger) -> None:

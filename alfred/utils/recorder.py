@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
+from alfred.protocol.fsio import open_regular, open_regular_file
 from alfred.utils.misc import AlfredError, atomic_write_text
 
 __all__ = ["Recorder", "TrainingIterator", "UnsafePickleError", "load_tape_pickle", "remove_nones"]
@@ -134,10 +135,13 @@ class Recorder:
     def _open_stream(self, path: Path) -> None:
         if path.suffix not in TEXT_SUFFIXES:
             raise AlfredError(f"stream_to must end in {' or '.join(TEXT_SUFFIXES)}, got {path.name}")
-        new = not path.exists() or path.stat().st_size == 0
-        torn = not new and _ends_without_newline(path)
+        # No link followed, no FIFO opened: a planted one cannot redirect or stall the run.
+        fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        size = os.fstat(fd).st_size
+        new = size == 0
+        torn = not new and os.pread(fd, 1, size - 1) != b"\n"
         self._stream_path = path
-        self._stream = open(path, "a", encoding="utf-8", newline="")
+        self._stream = open(fd, "a", encoding="utf-8", newline="")
         if torn:  # a killed run's last line: end it, so that new entries start on their own line
             self._stream.write("\n")
         if path.suffix == ".csv" and new:
@@ -186,24 +190,27 @@ class Recorder:
             raise AlfredError(f"cannot save a recorder as {path.name}: use a .pkl, .jsonl or .csv file name")
 
     @classmethod
-    def init_from_pickle_file(cls, filename: str | os.PathLike, *, trusted: bool = False) -> Recorder:
+    def init_from_pickle_file(cls, filename: str | os.PathLike, *, trusted: bool = False,
+                              max_bytes: int | None = None) -> Recorder:
         """A recorder saved as ``.pkl``. Only builtin values and numpy arrays/scalars are read
         (:class:`UnsafePickleError` otherwise); ``trusted=True`` unpickles anything, running
-        whatever code the file names: only for files you wrote yourself."""
-        with open(filename, "rb") as f:
+        whatever code the file names: only for files you wrote yourself. A link, a FIFO or a
+        device, or a file over ``max_bytes``, is refused (RefusedFile, an OSError)."""
+        with _open_recorder(filename, max_bytes) as f:
             tape = pickle.load(f) if trusted else load_tape_pickle(f)
         return cls._from_tape(tape)
 
     @classmethod
-    def load(cls, filename: str | os.PathLike) -> Recorder:
+    def load(cls, filename: str | os.PathLike, *, max_bytes: int | None = None) -> Recorder:
         """Read a recorder saved (or streamed) in any supported format; torn lines are skipped.
-        A ``.pkl`` is read as :meth:`init_from_pickle_file` does: no code runs."""
+        A ``.pkl`` is read as :meth:`init_from_pickle_file` does: no code runs, and no link,
+        FIFO, device or file over ``max_bytes`` is opened."""
         path = Path(filename)
         if path.suffix == ".pkl":
-            return cls.init_from_pickle_file(path)
+            return cls.init_from_pickle_file(path, max_bytes=max_bytes)
         if path.suffix == ".jsonl":
             rows = []
-            with open(path, encoding="utf-8") as f:
+            with io.TextIOWrapper(_open_recorder(path, max_bytes), encoding="utf-8") as f:
                 for line in f:
                     try:
                         rows.append(json.loads(line))
@@ -212,7 +219,7 @@ class Recorder:
             names = list(dict.fromkeys(k for r in rows for k in r))
             return cls._from_tape({k: [_from_jsonable(r.get(k)) for r in rows] for k in names})
         if path.suffix == ".csv":
-            with open(path, encoding="utf-8", newline="") as f:
+            with io.TextIOWrapper(_open_recorder(path, max_bytes), encoding="utf-8", newline="") as f:
                 rows = list(csv.reader(f))
             if not rows:
                 raise AlfredError(f"{path} is empty: no header row")
@@ -229,10 +236,8 @@ class Recorder:
         return recorder
 
 
-def _ends_without_newline(path: Path) -> bool:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b"\n"
+def _open_recorder(path: str | os.PathLike, max_bytes: int | None):
+    return open_regular_file(path, max_bytes=max_bytes, what="recorders", setting="MAX_RECORDER_BYTES")
 
 
 def _csv_cell(value: Any) -> str:
