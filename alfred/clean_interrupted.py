@@ -59,6 +59,8 @@ def run(argv: list[str] | None = None) -> int:
     pending = sum(len(r.to_reset) for r in reports)
     for r in reports:
         print(f"{format_counts(r)} -> reset {r.reset}")
+        for line in r.refused:
+            print(f"  {line}")
         if r.removed_flags:
             print(f"{r.storage_dir.name}: removed {r.removed_flags} stale summary flag(s)")
     for r in busy:

@@ -16,6 +16,7 @@ import sys
 import time
 
 from alfred.protocol.layout import CRASH, SeedDir
+from alfred.protocol.listing import refused_entries
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
@@ -87,6 +88,11 @@ def run(argv: list[str] | None = None) -> int:
         for r in clean(storage_dirs):
             print(f"clean_interrupted: {format_counts(r)} -> reset {r.reset}"
                   + (" (skipped: another clean holds the lock)" if r.skipped_busy else ""))
+            for line in r.refused:  # links, FIFOs, ... where folders belong: no worker or cleaner follows them
+                print(f"  {line}", flush=True)
+    else:
+        for line in (line for d in storage_dirs for line in refused_entries(d)):
+            print(line, flush=True)
     args.n_processes = resolve_processes(args.n_processes, args.gpus, args.runs_per_gpu)
     if args.slurm:  # submit a job array of workers and return (alfred/search/slurm.py)
         from alfred.search.slurm import run_slurm_launch

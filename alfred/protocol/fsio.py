@@ -244,8 +244,8 @@ def read_tail(path: str | os.PathLike, n_bytes: int) -> bytes:
 
 
 def real_dir_refusal(path: str | os.PathLike) -> str | None:
-    """None when ``path`` is a folder itself (or is missing); else the one line saying what it is
-    instead (a symbolic link to ..., a FIFO, a file) and that alfred does not go into it."""
+    """None when ``path`` is a folder itself (or is missing); else ``'<path> is <what it is>, not a
+    folder'`` (a symbolic link to ..., a FIFO, a file), for the caller to say what it skips."""
     try:
         st_mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -258,4 +258,4 @@ def real_dir_refusal(path: str | os.PathLike) -> str | None:
             what += f" to {os.readlink(path)}"
         except OSError:
             pass
-    return f"{path} is {what}, not a folder: skipped (alfred follows no link in a storage dir)"
+    return f"{path} is {what}, not a folder"

@@ -114,7 +114,7 @@ def read_tape(path: str | os.PathLike) -> dict[str, list]:
     """
     path = os.fspath(path)
     if path.endswith(".pkl"):
-        with open_regular_file(path, max_bytes=defaults.MAX_RECORDER_BYTES, what="recorders",
+        with open_regular_file(path, max_bytes=defaults.MAX_RECORDER_BYTES, what="recorder files",
                                setting="MAX_RECORDER_BYTES") as f:  # no link, FIFO or device
             tape = load_tape_pickle(f)
         if not isinstance(tape, dict):
@@ -189,11 +189,11 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
     names = (recorder_name,) if Path(recorder_name).suffix in RECORDER_SUFFIXES else \
         tuple(recorder_name + suffix for suffix in RECORDER_SUFFIXES)
     completed = SeedState.COMPLETED
-    for n, experiment_dir in list_experiment_dirs(storage_dir):
+    for n, experiment_dir in list_experiment_dirs(storage_dir, report.unreadable):  # links: listed, not followed
         if experiments is not None and n not in experiments:
             continue
         try:
-            seed_dirs = list_seed_dirs(experiment_dir)
+            seed_dirs = list_seed_dirs(experiment_dir, report.unreadable)
         except FileNotFoundError:
             continue
         tapes = []

@@ -61,7 +61,7 @@ class _LogFileHandler(logging.FileHandler):
             super().emit(record)
         except RefusedFile as e:
             self._refused = True
-            sys.stderr.write(f"{e}: its log lines are dropped\n")
+            sys.stderr.write(f"{e}; the log lines of this run are dropped\n")
 
 
 def close_logger(logger: logging.Logger) -> None:

@@ -237,7 +237,7 @@ class Recorder:
 
 
 def _open_recorder(path: str | os.PathLike, max_bytes: int | None):
-    return open_regular_file(path, max_bytes=max_bytes, what="recorders", setting="MAX_RECORDER_BYTES")
+    return open_regular_file(path, max_bytes=max_bytes, what="recorder files", setting="MAX_RECORDER_BYTES")
 
 
 def _csv_cell(value: Any) -> str:
