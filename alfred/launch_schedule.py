@@ -21,7 +21,7 @@ from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
 from alfred.utils.config import add_bool_flag, parse_log_level, positive_float, positive_int
-from alfred.utils.misc import call_with_flags, cli_main
+from alfred.utils.misc import call_with_flags, cli_main, full_disk_message, is_full_disk
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -133,7 +133,8 @@ def run(argv: list[str] | None = None) -> int:
         summaries = summarize_finished(storage_dirs, overrides=overrides_from(args),
                                        log=lambda line: print(line, flush=True))
     except Exception as e:  # the runs are done and recorded: the summary problem is reported, and exits 1
-        print(f"automatic summary failed: {type(e).__name__}: {e}", flush=True)
+        why = full_disk_message(e) if is_full_disk(e) else f"{type(e).__name__}: {e}"
+        print(f"automatic summary failed: {why}", flush=True)
         return 1
     failed = failed_summaries_line(summaries, from_file=args.from_file)
     if failed:

@@ -16,6 +16,7 @@ from alfred.protocol.storage_names import (
     get_git_commits,
     git_hashes_field,
 )
+from alfred.search.build import discard_storage_dirs
 from alfred.search.prepare import create_searches, describe_plan, plan_searches
 from alfred.utils.config import add_bool_flag, positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
@@ -79,7 +80,11 @@ def run(argv: list[str] | None = None) -> int:
     with progress_bar(total, unit="seed", desc="creating") as progress:
         created = create_searches(schedule, plans, desc=desc, root=root, commits=commits, progress=progress)
     if add_to is None:
-        append_to_list_file(schedule.list_searches_path, root, [p.name for p in created])
+        try:
+            append_to_list_file(schedule.list_searches_path, root, [p.name for p in created])
+        except BaseException:  # e.g. a full disk: searches no list names are taken back, nothing is half-made
+            discard_storage_dirs(created)
+            raise
     for path in created:
         print(f"{'extended' if add_to else 'created'} {path}")
     if add_to is None:
