@@ -317,6 +317,20 @@ def test_a_config_or_a_recorder_linked_outside_is_not_read(prepared, tmp_path):
     one_line_about(out.stdout, "unreadable", "train_recorder.pkl is a symbolic link to")
 
 
+def test_copy_config_copies_no_linked_file_into_the_new_search(finished, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the copy\n")
+    variations = finished.storage / "variations.json"
+    variations.unlink()
+    variations.symlink_to(secret)
+    out = finished.run("copy_config", "--storage_name", finished.storage.name, "--new_task", "taskB", "--yes")
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        one_line_about(out.stderr, "variations.json is a symbolic link to", "not followed")]
+    assert list_storage_dirs(finished.path / "storage") == [finished.storage]
+    assert not [p for p in (finished.path / "storage").iterdir() if p.name.startswith(".S")]
+    assert [p.name for p in (finished.path / "storage" / ".alfred_ids").iterdir()] == ["Se1"]  # its id went back
+
+
 def test_a_recorder_streamed_to_a_link_or_a_fifo_is_refused_at_once(tmp_path):
     from alfred.protocol.fsio import RefusedFile
     from alfred.utils.recorder import Recorder
