@@ -199,15 +199,19 @@ def test_opens_few_files_on_a_large_storage_dir(tmp_path, monkeypatch):
     bench.build_storage_dir(str(tmp_path), "Bx1_nogit_alg_task_grid_b", 1500)
     storage = tmp_path / "Bx1_nogit_alg_task_grid_b"
     opened = []
-    real_open = builtins.open
+    real_open, real_os_open = builtins.open, os.open
 
-    def counting_open(file, *args, **kwargs):
-        opened.append(os.fspath(file) if not isinstance(file, int) else file)
-        return real_open(file, *args, **kwargs)
+    def counting(real):
+        def counting_open(file, *args, **kwargs):
+            opened.append(os.fspath(file) if not isinstance(file, int) else file)
+            return real(file, *args, **kwargs)
+        return counting_open
 
-    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting(real_open))
+    monkeypatch.setattr(os, "open", counting(real_os_open))  # flags are read by os.open (no link, no FIFO)
     st = status_mod.storage_status(storage)
     monkeypatch.setattr(builtins, "open", real_open)
+    monkeypatch.setattr(os, "open", real_os_open)
     assert (st.total, st.completed, st.unhatched, st.crashed, st.running, st.interrupted) == \
         (1500, 1050, 300, 120, 15, 15)
     in_storage = [p for p in opened if isinstance(p, str) and p.startswith(str(storage))]
