@@ -25,7 +25,8 @@ from alfred.protocol.listing import list_storage_dirs
 HANG_S = 20.0  # a script that has not ended by then waits on a FIFO (each ends in 1-3 s here)
 LIST = ["--from_file", "schedules/list_searches_x.txt"]
 SCRIPTS_WITH_STORAGE_NAME = ["launch_schedule", "clean_interrupted", "status", "benchmark", "report",
-                             "make_plot_arrays", "copy_config", "create_retrainbest", "sync_wandb"]
+                             "make_plot_arrays", "copy_config", "create_retrainbest", "sync_wandb", "anonymize_config",
+                             "update_config_unique"]
 
 
 # ----------------------------------------------------------------------------- helpers
