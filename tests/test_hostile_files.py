@@ -112,19 +112,24 @@ def fifo(path: Path) -> Path:
     return path
 
 
+class Hung(BaseException):
+    """Raised by SIGALRM in ``ends_within``: a BaseException, so that no ``except OSError`` or
+    ``except Exception`` of the code under test takes it for a read error and goes on."""
+
+
 @contextlib.contextmanager
 def ends_within(seconds: int):
     """Fail, instead of waiting forever, when the block has not ended after ``seconds``: SIGALRM's
     handler raises, which ends even an open(2) blocked on a FIFO (PEP 475 retries only when the
     handler returns)."""
     def hung(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s: blocked (on a FIFO?)")
+        raise Hung(f"still running after {seconds} s: blocked (on a FIFO?)")
 
     previous = signal.signal(signal.SIGALRM, hung)
     signal.alarm(seconds)
     try:
         yield
-    except TimeoutError as e:
+    except Hung as e:
         pytest.fail(str(e))
     finally:
         signal.alarm(0)
