@@ -64,7 +64,7 @@ def cli_main(run, argv: list[str] | None) -> int:
     """Run a script's ``run(argv)``; an AlfredError becomes one line on stderr and exit code 2,
     so does a file refused by alfred.protocol.fsio (a link, a FIFO, a device, a size over its
     limit); a full disk (ENOSPC, EDQUOT) one line and exit code 1 (what scripts build appears
-    by one rename, so a full disk leaves nothing half-made)."""
+    by one rename, and is taken back when a step fails)."""
     from alfred.protocol.fsio import RefusedFile
 
     try:
