@@ -59,11 +59,11 @@ def run(argv: list[str] | None = None) -> int:
         if r.taken_over:
             print(f"{r.storage_dir.name}: stopped: this clean was stopped long enough for another to take its lock "
                   "over; that one goes on", file=sys.stderr)
+        for line in r.refused:
+            print(f"  {line}")
         if r.removed_flags:
             print(f"{r.storage_dir.name}: removed {r.removed_flags} stale summary flag(s)")
     refused = [line for r in reports for line in r.refused]
-    for line in refused:
-        print(f"left as it is: {line}", file=sys.stderr)
     for r in busy:
         lock = StorageDir(r.storage_dir).flag(CLEAN_LOCK)
         print(f"skipped {r.storage_dir.name}: another clean_interrupted holds {lock}",

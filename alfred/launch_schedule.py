@@ -16,12 +16,13 @@ import sys
 import time
 
 from alfred.protocol.layout import CRASH, SeedDir
+from alfred.protocol.listing import refused_entries
 from alfred.protocol.seed_state import check_stale_after
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
 from alfred.utils.config import add_bool_flag, add_stale_after_arg, parse_log_level, positive_float, positive_int
-from alfred.utils.misc import AlfredError, call_with_flags, cli_main
+from alfred.utils.misc import AlfredError, call_with_flags, cli_main, full_disk_message, is_full_disk
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -91,6 +92,11 @@ def run(argv: list[str] | None = None) -> int:
         for r in clean(storage_dirs):
             print(f"clean_interrupted: {format_counts(r)} -> reset {r.reset}"
                   + (" (skipped: another clean holds the lock)" if r.skipped_busy else ""))
+            for line in r.refused:  # links, FIFOs, ... where folders belong: no worker or cleaner follows them
+                print(f"  {line}", flush=True)
+    else:
+        for line in (line for d in storage_dirs for line in refused_entries(d)):
+            print(line, flush=True)
     args.n_processes = resolve_processes(args.n_processes, args.gpus, args.runs_per_gpu)
     if args.slurm:  # submit a job array of workers and return (alfred/search/slurm.py)
         from alfred.search.slurm import run_slurm_launch
@@ -133,7 +139,8 @@ def run(argv: list[str] | None = None) -> int:
         summaries = summarize_finished(storage_dirs, overrides=overrides_from(args),
                                        log=lambda line: print(line, flush=True))
     except Exception as e:  # the runs are done and recorded: the summary problem is reported, and exits 1
-        print(f"automatic summary failed: {type(e).__name__}: {e}", flush=True)
+        why = full_disk_message(e) if is_full_disk(e) else f"{type(e).__name__}: {e}"
+        print(f"automatic summary failed: {why}", flush=True)
         return 1
     failed = failed_summaries_line(summaries, from_file=args.from_file)
     if failed:

@@ -74,7 +74,11 @@ def _storage_dirs(args: argparse.Namespace) -> list[Path]:
     root = Path(args.root_dir or DirectoryTree.default_root)
     if not root.is_dir():
         raise AlfredError(f"root dir {root} does not exist (pass --root_dir, --storage_name or --from_file)")
-    return list_storage_dirs(root)
+    refused: list[str] = []
+    storage_dirs = list_storage_dirs(root, refused)
+    for line in refused:  # on stderr: --json keeps stdout one JSON object
+        print(line, file=sys.stderr)
+    return storage_dirs
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -220,16 +220,14 @@ def test_opens_few_files_on_a_large_storage_dir(tmp_path, monkeypatch):
     opened = []
     real_open, real_os_open = builtins.open, os.open
 
-    def counting_open(file, *args, **kwargs):
-        opened.append(os.fspath(file) if not isinstance(file, int) else file)
-        return real_open(file, *args, **kwargs)
+    def counting(real):
+        def counting_open(file, *args, **kwargs):
+            opened.append(os.fspath(file) if not isinstance(file, int) else file)
+            return real(file, *args, **kwargs)
+        return counting_open
 
-    def counting_os_open(path, *args, **kwargs):  # flags are read with os.open (no symlink, no FIFO)
-        opened.append(os.fspath(path))
-        return real_os_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", counting_open)
-    monkeypatch.setattr(os, "open", counting_os_open)
+    monkeypatch.setattr(builtins, "open", counting(real_open))
+    monkeypatch.setattr(os, "open", counting(real_os_open))  # flags are read by os.open (no link, no FIFO)
     st = status_mod.storage_status(storage)
     monkeypatch.setattr(builtins, "open", real_open)
     monkeypatch.setattr(os, "open", real_os_open)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alfred.protocol import locks
+from alfred.protocol.fsio import read_regular
 from alfred.protocol.layout import (
     SUMMARY_COMPLETED,
     SUMMARY_FAILED,
@@ -227,9 +228,7 @@ def embed_png(path: Path) -> tuple[str, int, int] | None:
     """(``data:image/png;base64,...``, width, height in pixels) of a PNG file; None when it is
     unreadable, not a PNG, or too large to embed."""
     try:
-        if path.stat().st_size > MAX_FIGURE_BYTES:
-            return None
-        data = path.read_bytes()
+        data = read_regular(path, max_bytes=MAX_FIGURE_BYTES)  # no link, FIFO or device; none too large
     except OSError:
         return None
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:

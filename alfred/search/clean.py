@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alfred.protocol import locks
-from alfred.protocol.fsio import DISK_FULL, stall_point
+from alfred.protocol.fsio import DISK_FULL, real_dir_refusal, stall_point
 from alfred.protocol.layout import CLEAN_LOCK, COMPLETING, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
 from alfred.protocol.listing import iter_seed_dirs
 from alfred.protocol.liveness import fs_now
@@ -38,8 +38,8 @@ class CleanReport:
     completed: int = 0  # seeds left COMPLETING, whose completion the clean finished
     skipped_busy: bool = False
     taken_over: bool = False  # the clean lock was taken over while this cleaner was stopped: it stopped
-    refused: list[str] = field(default_factory=list)  # seeds left as they were, and why (a planted symlink)
     stale_flags: list[Path] = field(default_factory=list)  # SUMMARY_ONGOING / PLOT_ARRAYS_ONGOING of dead owners
+    refused: list[str] = field(default_factory=list)  # links (or FIFOs, files) where folders belong: not followed
     removed_flags: int = 0
 
 
@@ -47,11 +47,16 @@ def survey(storage_dir: Path, *, clean_crashes: bool, stale_after_s: float | Non
     """Count seeds per state and list those a clean would reset (or complete); changes nothing."""
     report = CleanReport(storage_dir)
     now = fs_now(storage_dir)
-    for _, _, seed_dir in iter_seed_dirs(storage_dir):
+    for _, _, seed_dir in iter_seed_dirs(storage_dir, report.refused):
         status = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
         report.counts[status.state] += 1
         if status.state is SeedState.INTERRUPTED or (clean_crashes and status.state is SeedState.CRASHED):
-            report.to_reset.append((SeedDir(seed_dir), status))
+            tree = SeedDir(seed_dir)
+            refusal = real_dir_refusal(tree.attempts_dir)  # a reset moves files there: never out of the seed
+            if refusal is not None:
+                report.refused.append(f"{refusal}: its seed is not reset (a reset moves files there)")
+            else:
+                report.to_reset.append((tree, status))
     storage = StorageDir(storage_dir)
     for name in (SUMMARY_ONGOING, PLOT_ARRAYS_ONGOING):
         if locks.owner_is_dead(storage.flag(name), SUMMARY_STALE_S):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from alfred.protocol.fsio import RefusedFile, read_regular
 from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.liveness import fs_now
@@ -55,6 +56,7 @@ class StorageStatus:
     eta_s: float | None = None
     eta_note: str = ""
     crashes: list[CrashInfo] | None = None  # filled only when asked (opens every CRASH.txt)
+    refused: list[str] = field(default_factory=list)  # experiment and seed entries that are links, FIFOs, ...
 
     @property
     def name(self) -> str:
@@ -86,9 +88,10 @@ class StorageStatus:
 
 def _crash_headline(path: str) -> str:
     """The exception line of a CRASH.txt (its first line, ``exception: Type: message``)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            line = f.readline().strip()
+    try:  # its first line only: no link followed, no FIFO or device opened
+        line = read_regular(path, max_bytes=4096, truncate=True).decode(errors="replace").split("\n", 1)[0].strip()
+    except RefusedFile as e:
+        return f"(not read: {e})"
     except OSError:
         return "(CRASH.txt unreadable)"
     if not line:
@@ -123,14 +126,14 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     running_ages: list[float] = []
     counts = dict.fromkeys(_STATE_KEYS.values(), 0)
     try:
-        experiment_dirs = list_experiment_dirs(storage_dir)
+        experiment_dirs = list_experiment_dirs(storage_dir, status.refused)
     except (FileNotFoundError, NotADirectoryError):
         raise AlfredError(f"storage dir {storage_dir} does not exist") from None
     n_unhatched = n_completed = n_crashed = n_running = n_interrupted = 0
     fs_clock = fs_now(storage_dir)  # heartbeat ages on the clock that stamped them (the NFS server's)
     for n, experiment_dir in experiment_dirs:
         try:
-            seed_dirs = list_seed_dirs(experiment_dir)
+            seed_dirs = list_seed_dirs(experiment_dir, status.refused)
         except FileNotFoundError:
             continue
         for rank, (_, seed_dir) in enumerate(seed_dirs):
@@ -270,6 +273,8 @@ def format_status(status: StorageStatus) -> str:
     if status.interrupted:
         lines.append(f"  {status.interrupted} interrupted seed(s): "
                      f"python -m alfred.clean_interrupted --storage_name {status.name} sends them back to UNHATCHED")
+    for line in status.refused:
+        lines.append(f"  {line}")
     for c in status.crashes or ():
         lines.append(f"  CRASH {c.run_name}: {c.exception}")
         lines.append(f"        trace: {c.crash_file}")

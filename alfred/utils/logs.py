@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import sys
 from collections.abc import Callable
+
+from alfred.protocol.fsio import open_regular
 
 __all__ = ["create_logger", "close_logger", "SafeFileHandler"]
 
@@ -63,12 +64,8 @@ class SafeFileHandler(logging.FileHandler):
         self.gate = gate
         self.failed = False
 
-    def _open(self):
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
-                     | os.O_CLOEXEC, 0o666)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OSError(f"{self.baseFilename} is not a regular file: not logging to it")
+    def _open(self):  # never a symlink, a FIFO or a device planted there (RefusedFile, one line)
+        fd = open_regular(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         return open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115 (FileHandler's stream)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -86,7 +83,7 @@ class SafeFileHandler(logging.FileHandler):
         if not self.failed:
             self.failed = True
             try:
-                sys.stderr.write(f"alfred: cannot write to {self.baseFilename} ({sys.exc_info()[1]}): "
-                                 "dropping this logger's records\n")
+                sys.stderr.write(f"alfred: cannot write to {self.baseFilename} ({sys.exc_info()[1]}); "
+                                 "the log lines of this run are dropped\n")
             except Exception:
                 pass
