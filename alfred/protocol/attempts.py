@@ -31,11 +31,16 @@ __all__ = ["list_attempts", "next_attempt", "make_attempt_dir", "failed_attempts
 
 
 def list_attempts(seed_dir: str | os.PathLike) -> list[int]:
-    """The numbers n of ``attempts/<n>/``, ascending ([] when there is none)."""
+    """The numbers n of ``attempts/<n>/``, ascending ([] when there is none, or when ``attempts`` is
+    a symlink: it is never followed out of the seed folder)."""
     try:
-        return sorted(int(n) for n in os.listdir(os.path.join(seed_dir, ATTEMPTS)) if n.isdigit())
-    except (FileNotFoundError, NotADirectoryError):
+        fd = os.open(os.path.join(seed_dir, ATTEMPTS), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # missing, a symlink (ELOOP), a file (ENOTDIR)
         return []
+    try:
+        return sorted(int(n) for n in os.listdir(fd) if n.isdigit())
+    finally:
+        os.close(fd)
 
 
 def next_attempt(numbers: list[int]) -> int:

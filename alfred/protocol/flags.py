@@ -341,9 +341,9 @@ def release(c: Claim, reason: str) -> bool:
         attempts.record(target, OPENED, c.info)
         attempts.record(target, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
                                            "releases_without_progress": stuck})
-    except OSError as e:  # no room for the record: its files wait in the seed folder, where the next claim looks
-        if e.errno not in DISK_FULL:
-            raise
+    except OSError as e:  # no room for the record (or attempts/ planted as a symlink): its files wait in the
+        if e.errno not in DISK_FULL and not isinstance(e, NotADirectoryError):  # seed folder, where the next
+            raise                                                                # claim looks
         target = None
     if c.tree.run_token:
         for name in RUN_FILES:

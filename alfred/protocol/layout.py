@@ -16,15 +16,11 @@
         report.html                    the search's report
         experiment<N>/
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
-            config.json  config_unique.json
-            one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> | COMPLETED | CRASH.txt
-                      | RESETTING.<cleaner token>                    (alfred.protocol.flags)
-            recorders.<token>/ incrementals.<token>/ logger.out.<token>
-                                       the running claim's own files; renamed to the names below when
-                                       it completes (published)
-            recorders/  incrementals/  logger.out  (wandb/)   a COMPLETED run's files
-            attempts/<n>/              an ended attempt: OPENED (its facts), RELEASED | CRASH.txt | RESET, and
-                                       its files (recorders.<token>/, ...) until the next claim resumes from them
+            config.json  config_unique.json  one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> |
+                                       COMPLETED | CRASH.txt | RESETTING.<cleaner token> (alfred.protocol.flags)
+            recorders.<token>/ incrementals.<token>/ logger.out.<token>   a running claim's own files,
+                                       renamed to recorders/ incrementals/ logger.out (wandb/) at COMPLETED
+            attempts/<n>/              an ended attempt: OPENED, RELEASED | CRASH.txt | RESET, its files
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
     (a schedule directly in schedules/: list_searches_<schedule name>.txt, ...)
@@ -107,14 +103,8 @@ def is_claim_flag(name: str) -> bool:
     return name == OPENED or name.startswith(OPENED + ".")
 
 
-def completing_flag_name(token: str) -> str:
-    """``COMPLETING.<token>``: the claim <token> was decided complete; its files are being published."""
-    return f"{COMPLETING}.{token}"
-
-
-def resetting_flag_name(token: str) -> str:
-    """``RESETTING.<token>``: the cleaner <token> decided to reset the seed and is recording the attempt."""
-    return f"{RESETTING}.{token}"
+completing_flag_name = f"{COMPLETING}.{{}}".format  # COMPLETING.<token>: decided complete, files being published
+resetting_flag_name = f"{RESETTING}.{{}}".format  # RESETTING.<token>: the cleaner <token> resets the seed
 
 
 def run_file_name(name: str, token: str) -> str:
@@ -354,46 +344,17 @@ class SeedDir:
     def __fspath__(self) -> str:  # a SeedDir stands for its seed folder, e.g. in seed_state(tree)
         return os.fspath(self.seed_dir)
 
-    @property
-    def storage_name(self) -> str:
-        return self.storage_dir.name
-
-    @property
-    def experiment_num(self) -> int:
-        return experiment_num_of(self.experiment_dir)
-
-    @property
-    def seed(self) -> int:
-        return seed_of(self.seed_dir)
-
-    @property
-    def recorders_dir(self) -> Path:
-        return self._run_file(RECORDERS)
-
-    @property
-    def incrementals_dir(self) -> Path:
-        return self._run_file(INCREMENTALS)
-
-
-    @property
-    def attempts_dir(self) -> Path:
-        return self.seed_dir / ATTEMPTS
-
-    @property
-    def summary_dir(self) -> Path:
-        return self.storage_dir / SUMMARY_DIR
-
-    @property
-    def config_path(self) -> Path:
-        return self.seed_dir / CONFIG
-
-    @property
-    def config_unique_path(self) -> Path:
-        return self.seed_dir / CONFIG_UNIQUE
-
-    @property
-    def log_path(self) -> Path:
-        return self._run_file(LOG)
+    storage_name = property(lambda self: self.storage_dir.name)
+    experiment_num = property(lambda self: experiment_num_of(self.experiment_dir))
+    seed = property(lambda self: seed_of(self.seed_dir))
+    # A run's own files (see run_token), and the seed folder's other files
+    recorders_dir = property(lambda self: self._run_file(RECORDERS))
+    incrementals_dir = property(lambda self: self._run_file(INCREMENTALS))
+    log_path = property(lambda self: self._run_file(LOG))
+    attempts_dir = property(lambda self: self.seed_dir / ATTEMPTS)
+    summary_dir = property(lambda self: self.storage_dir / SUMMARY_DIR)
+    config_path = property(lambda self: self.seed_dir / CONFIG)
+    config_unique_path = property(lambda self: self.seed_dir / CONFIG_UNIQUE)
 
     def flag_path(self, flag: str) -> Path:
         """Path of a seed FLAG-file: one of UNHATCHED, OPENED, COMPLETED, CRASH.txt."""

@@ -35,10 +35,15 @@ def _move_into(src: str, dst: str) -> None:
     except OSError as e:
         if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR, errno.ENOTDIR):
             raise
-        if os.path.isdir(src) and not os.path.islink(src) and os.path.isdir(dst) and not os.path.islink(dst):
-            for name in os.listdir(src):
-                _move_into(os.path.join(src, name), os.path.join(dst, name))
-            try:
-                os.rmdir(src)
-            except OSError:
-                pass
+        if not os.path.isdir(src) or os.path.islink(src):
+            return
+        if os.path.islink(dst) or not os.path.isdir(dst):  # planted there (a link, a file): replaced, never followed
+            os.unlink(dst)
+            _move_into(src, dst)
+            return
+        for name in os.listdir(src):  # written there by hand: merged, the run's files win
+            _move_into(os.path.join(src, name), os.path.join(dst, name))
+        try:
+            os.rmdir(src)
+        except OSError:
+            pass

@@ -367,13 +367,12 @@ def _crash_for(w: _Slot, report: LaunchReport) -> None:
 
 
 def _tail(path: Path, n_lines: int = 20) -> str:
+    from alfred.protocol.fsio import read_tail
+
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16384))
-            lines = f.read().decode(errors="replace").splitlines()[-n_lines:]
-    except OSError:
-        return "(none: the run logged nothing)"
+        lines = read_tail(path, 16384).decode(errors="replace").splitlines()[-n_lines:]
+    except OSError as e:  # missing (the run logged nothing), or not a regular file (never waited on)
+        return "(none: the run logged nothing)" if isinstance(e, FileNotFoundError) else f"(not read: {e})"
     return "\n".join(lines) or "(empty)"
 
 
