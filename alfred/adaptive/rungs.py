@@ -21,7 +21,7 @@ Two modes:
 NaN values never count: a NaN run is stopped, never promoted, and NaN records are left out of the
 counts (Optuna never records them). ``direction`` is ``"min"`` or ``"max"``.
 
-Each decision is one pass (stop) or one partial sort (promote) over the records: well under a
+Each decision is one pass (stop) or two (promote) over the records: well under a
 millisecond for 1,000 records (``benchmarks/bench_adaptive.py`` measures it).
 """
 
@@ -196,19 +196,36 @@ def next_promotion(rungs: Sequence[Sequence[Record]], promoted: Sequence[Collect
     Returns:
         From the highest rung down, the best record not in ``promoted[k]`` among the top
         ``floor(n_k / eta)`` non-NaN records of rung ``k``, as a ``Promotion``; None if none qualifies.
+        Its cost is two passes over each rung's records (no sort).
     """
     _check(eta=eta, direction=direction)
     if len(promoted) != len(rungs):
         raise AlfredError(f"next_promotion needs one promoted set per rung: {len(rungs)} rungs, "
                           f"{len(promoted)} promoted sets")
+    sign = 1.0 if direction == "min" else -1.0
     for k in range(len(rungs) - 1, -1, -1):
-        records = rungs[k]
-        n = sum(1 for _, v in records if v == v)
-        quota = n // eta
-        if quota == 0:
-            continue
         done = promoted[k]
-        for trial_id, value in top_records(records, quota, direction=direction):
+        # The best unpromoted record qualifies iff fewer than floor(n / eta) records rank before it;
+        # if it does not, no unpromoted record does. Two linear passes, no sort.
+        best: tuple[float, TrialId] | None = None
+        n = 0
+        for trial_id, value in rungs[k]:
+            if value != value:  # NaN
+                continue
+            n += 1
             if trial_id not in done:
-                return Promotion(trial_id, k, value)
+                key = (sign * value, trial_id)
+                if best is None or key < best:
+                    best = key
+        quota = n // eta
+        if best is None or quota == 0:
+            continue
+        ahead = 0
+        for trial_id, value in rungs[k]:
+            if value == value and (sign * value, trial_id) < best:
+                ahead += 1
+                if ahead >= quota:
+                    break
+        if ahead < quota:
+            return Promotion(best[1], k, sign * best[0])
     return None
