@@ -41,7 +41,8 @@ from adaptive_sim.problems import Hartmann6, LCBench, lcbench_tasks, reference  
 from adaptive_sim.simulate import STRATEGIES, simulate  # noqa: E402
 
 PROBLEMS = ("lcbench", "hartmann6-good", "hartmann6-terrible")
-TITLES = {"lcbench": "LCBench (YAHPO surrogate)", "hartmann6-good": "Hartmann-6, good fidelities",
+TITLES = {"lcbench": "LCBench (YAHPO surrogate), all tasks", "lcbench-tpe": "LCBench, the tasks run with TPE",
+          "hartmann6-good": "Hartmann-6, good fidelities",
           "hartmann6-terrible": "Hartmann-6, terrible fidelities"}
 
 
@@ -50,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     p.add_argument("--tasks", type=int, default=None, help="LCBench: the first N tasks (default: all 34)")
     p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--budget", type=float, default=50.0, help="full trainings' worth of time per worker x workers")
+    p.add_argument("--budget", type=float, default=30.0, help="full trainings' worth of time per worker x workers")
+    p.add_argument("--tpe_tasks", type=int, default=5,
+                   help="LCBench: run asha_tpe on this many tasks (evenly spread; its sampler step dominates)")
     p.add_argument("--eta", type=int, default=3)
     p.add_argument("--workers", type=int, default=4, help="parallel workers of each simulated search")
     p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
@@ -82,17 +85,28 @@ def run(args: argparse.Namespace) -> dict:
     cells, refs = [], {}
     for name in args.problems:
         tasks = lcbench_tasks()[: args.tasks] if name == "lcbench" else [name.split("-")[1]]
+        step = max(1, len(tasks) // max(args.tpe_tasks, 1))
+        tpe_tasks = set(tasks[::step][: args.tpe_tasks]) if name == "lcbench" else set(tasks)
         for task in tasks:
+            strategies = [s for s in args.strategies if s != "asha_tpe" or task in tpe_tasks]
             problem = make_problem(name, task)
             ref = reference(problem, n=2000 if args.smoke else 20000)
             # The budget's unit: the mean full-run time of random configurations (its own stream).
             unit = reference_mean_time(problem)
             refs[(name, task)] = {**ref, "budget_time": args.budget * unit / args.workers}
             for seed in range(args.seeds):
-                cells.append((name, task, seed, args.strategies, args.eta, args.workers,
+                cells.append((name, task, seed, strategies, args.eta, args.workers,
                               refs[(name, task)]["budget_time"]))
-    with get_context("spawn").Pool(args.jobs) as pool:
-        results = pool.map(run_cell, cells, chunksize=1)
+    cells.sort(key=lambda cell: "asha_tpe" not in cell[3])  # the slow cells first: the processes end together
+    results = []
+    if args.jobs == 1:
+        results = [run_cell(cell) for cell in cells]
+    else:
+        with get_context("spawn").Pool(args.jobs) as pool:
+            for result in pool.imap_unordered(run_cell, cells, chunksize=1):
+                results.append(result)
+                if len(results) % 25 == 0:
+                    print(f"{len(results)}/{len(cells)} searches simulated", file=sys.stderr, flush=True)
     return {"refs": refs, "results": results}
 
 
@@ -105,31 +119,51 @@ def reference_mean_time(problem, n: int = 2000) -> float:
 
 
 def analyse(raw: dict, args: argparse.Namespace) -> tuple[dict, dict]:
-    """Regret arrays per problem and strategy, their summaries, and the acceptance checks."""
+    """Regret arrays per problem and strategy, their summaries, and the acceptance checks.
+
+    LCBench is summarised twice when ASHA + TPE ran on a subset of its tasks: over all tasks
+    (without it), and over that subset (every strategy, so they compare on the same tasks).
+    """
     by_problem: dict[str, dict] = {}
     for name, task, seed, out in raw["results"]:
         by_problem.setdefault(name, {}).setdefault(task, {})[seed] = out
     summaries, checks = {}, {}
     for name, tasks in by_problem.items():
-        regrets, counts = {}, {}
-        for strategy in args.strategies:
-            arr = np.empty((len(tasks), args.seeds, len(report.GRID)))
-            for i, (task, seeds) in enumerate(tasks.items()):
-                ref = raw["refs"][(name, task)]
-                direction = make_problem(name, task).direction
-                found = [v for s in seeds.values() for st in s.values() for _, v in st["completions"]]
-                best = max([ref["best"], *found]) if direction == "max" else min([ref["best"], *found])
-                for seed, out in seeds.items():
-                    arr[i, seed] = report.regret_curve(out[strategy]["completions"], budget_time=ref["budget_time"],
-                                                       best=best, median=ref["median"], direction=direction)
-            regrets[strategy] = arr
-            cells = [s[strategy] for seeds in tasks.values() for s in seeds.values()]
-            counts[strategy] = {"n_configs": np.mean([c["n_configs"] for c in cells]),
-                                "n_complete": np.mean([c["n_complete"] for c in cells]),
-                                "cpu_s": float(np.sum([c["cpu_s"] for c in cells]))}
-        summaries[name] = report.summarise(regrets, counts, n_resamples=args.resamples)
-        checks[name] = acceptance(regrets, summaries[name], args)
+        regrets, counts = regret_arrays(name, tasks, raw["refs"], args)
+        everywhere = [s for s in regrets if len(regrets[s]) == len(tasks)]
+        summaries[name] = report.summarise({s: np.stack(list(regrets[s].values())) for s in everywhere},
+                                           {s: counts[s] for s in everywhere}, n_resamples=args.resamples)
+        checks[name] = acceptance({s: np.stack(list(regrets[s].values())) for s in everywhere}, summaries[name], args)
+        if name == "lcbench" and "asha_tpe" in regrets and "asha_tpe" not in everywhere:
+            subset = list(regrets["asha_tpe"])
+            sub = {s: np.stack([regrets[s][t] for t in subset]) for s in regrets}
+            sub_counts = {s: counts_over(tasks, s, subset) for s in regrets}
+            summaries["lcbench-tpe"] = report.summarise(sub, sub_counts, n_resamples=args.resamples)
+            checks["lcbench-tpe"] = {"tasks": subset, **acceptance(sub, summaries["lcbench-tpe"], args)}
     return summaries, checks
+
+
+def counts_over(tasks: dict, strategy: str, subset) -> dict:
+    cells = [s[strategy] for t in subset for s in tasks[t].values()]
+    return {"n_configs": np.mean([c["n_configs"] for c in cells]),
+            "n_complete": np.mean([c["n_complete"] for c in cells]),
+            "cpu_s": float(np.sum([c["cpu_s"] for c in cells]))}
+
+
+def regret_arrays(name: str, tasks: dict, refs: dict, args) -> tuple[dict, dict]:
+    """strategy -> task -> (seeds, grid) normalised regrets, and strategy -> mean counts over its cells."""
+    regrets: dict[str, dict] = {}
+    for task, seeds in tasks.items():
+        ref = refs[(name, task)]
+        direction = make_problem(name, task).direction
+        found = [v for s in seeds.values() for st in s.values() for _, v in st["completions"]]
+        best = max([ref["best"], *found]) if direction == "max" else min([ref["best"], *found])
+        for strategy in seeds[0]:
+            regrets.setdefault(strategy, {})[task] = np.stack([
+                report.regret_curve(seeds[seed][strategy]["completions"], budget_time=ref["budget_time"], best=best,
+                                    median=ref["median"], direction=direction) for seed in sorted(seeds)])
+    counts = {s: counts_over(tasks, s, list(regrets[s])) for s in regrets}
+    return regrets, counts
 
 
 def acceptance(regrets: dict, summary: dict, args) -> dict:

@@ -62,6 +62,8 @@ class Search:
         self.all_steps = rung_steps(min_resource=self.min_r, max_resource=self.max_r, eta=eta) + (self.max_r,)
         self.stream_rng = np.random.default_rng([seed, 7])
         self.stream: list[dict] = []
+        self.stream_values = np.empty((0, len(self.all_steps)))
+        self.stream_times = np.empty((0, len(self.all_steps)))
         self.trials: list[Trial] = []
         self.rungs: dict[tuple[int, int], list] = {}
         self.study = self._optuna_study() if strategy.startswith("optuna") else None
@@ -80,10 +82,15 @@ class Search:
         return optuna.create_study(study_name=f"s{self.seed}", direction=direction, pruner=pruner,
                                    sampler=optuna.samplers.RandomSampler(seed=self.seed))
 
-    def _config(self, i: int) -> dict:
-        while len(self.stream) <= i:
-            self.stream.append(sample_config(self.problem.space, self.stream_rng))
-        return self.stream[i]
+    def _stream_curves(self, i: int) -> tuple[dict, np.ndarray, np.ndarray]:
+        """Configuration i of the stream and its curve at ``all_steps`` (evaluated 256 at a time)."""
+        if len(self.stream) <= i:
+            chunk = [sample_config(self.problem.space, self.stream_rng) for _ in range(256)]
+            c = self.problem.curves(chunk, self.all_steps)
+            self.stream += chunk
+            self.stream_values = np.concatenate([self.stream_values, c.values])
+            self.stream_times = np.concatenate([self.stream_times, c.times])
+        return self.stream[i], self.stream_values[i], self.stream_times[i]
 
     def _records(self) -> list[TrialRecord]:
         return [TrialRecord(t.config, t.state, value=float(t.values[-1]) if t.state == "complete" else None,
@@ -94,8 +101,10 @@ class Search:
         if self.strategy == "asha_tpe":
             config = propose(self.problem.space, self._records(), sampler="tpe", direction=self.problem.direction,
                              seed=self.seed).params
+            c = self.problem.curves([config], self.all_steps)
+            values, times = c.values[0], c.times[0]
         else:
-            config = self._config(i)
+            config, values, times = self._stream_curves(i)
         bracket = 0
         if self.strategy == "hyperband_stop":
             bracket = bracket_of(i, n=self.n_br, eta=self.eta, seed=self.seed)
@@ -106,8 +115,8 @@ class Search:
         else:
             checkpoints = rung_steps(min_resource=self.min_r, max_resource=self.max_r, eta=self.eta,
                                      bracket=bracket) + (self.max_r,)
-        c = self.problem.curves([config], checkpoints)
-        trial = Trial(i, config, bracket, checkpoints, c.values[0], c.times[0])
+        at = [self.all_steps.index(step) for step in checkpoints]  # every checkpoint is one of all_steps
+        trial = Trial(i, config, bracket, checkpoints, values[at], times[at])
         self.trials.append(trial)
         if self.study is not None:
             self.optuna_trials[i] = self.study.ask()
