@@ -1,25 +1,27 @@
 """Adaptive search, offline: regret vs budget of random search, alfred's ASHA (stop, promote, + TPE,
 Hyperband) and Optuna's own pruners, on LCBench (YAHPO Gym's surrogate) and multi-fidelity Hartmann-6.
 
-Usage: ``python benchmarks/bench_adaptive_search.py [--seeds 10] [--budget 50] [--jobs 2] [--out DIR]``
+Usage: ``python benchmarks/bench_adaptive_search.py [--seeds 10] [--budget 30] [--jobs 2] [--out DIR]``
 (``--smoke``: one task, 2 seeds, a small budget: a check of the harness, seconds).
 
 Each search is simulated with 4 parallel workers, clocked by the problem's runtimes (LCBench's
-predicted training time; Hartmann's cost model), until ``--budget`` full trainings' worth of time
-per worker (the mean full-run time of random configurations x budget / workers of wall-clock
-time): random search at full budget completes about ``--budget`` configurations. All strategies
-share one reduction factor (``--eta``, 3) and one stream of configurations per seed (ASHA + TPE
-draws its own). The decisions are made by ``alfred.adaptive`` exactly as the real system calls it,
-and by Optuna's SuccessiveHalvingPruner and HyperbandPruner for comparison (the problems live in
-``benchmarks/adaptive_sim/``).
+predicted training time; Hartmann's cost model), until ``--budget`` full trainings' worth of
+worker time is spent (wall-clock: the mean full-run time of random configurations x budget /
+workers): random search at full budget completes about ``--budget`` configurations. All
+strategies share one reduction factor (``--eta``, 3), one first rung (LCBench: epoch 1 of 52;
+Hartmann-6: fidelity 3 of 100; ``--min_resource``) and one stream of configurations per seed
+(ASHA + TPE draws its own). The decisions are made by ``alfred.adaptive`` exactly as the real
+system calls it, and by Optuna's SuccessiveHalvingPruner and HyperbandPruner for comparison (the
+problems and the simulation live in ``benchmarks/adaptive_sim/``).
 
 Writes into ``--out`` (default ``benchmarks/results/adaptive``): ``regret.png`` (one panel per
 problem, 95% bootstrap bands), ``results.md`` (tables and the acceptance checks) and
 ``results.json``; prints the same tables.
 
-Running time: about 10 minutes with ``--jobs 2`` on a 2-core machine for the defaults (34 LCBench
-tasks and 2 Hartmann-6 variants x 10 seeds x 7 strategies); ``--smoke`` takes a few seconds.
-Needs ``pip install 'alfred[adaptive]'`` (onnxruntime, optuna, matplotlib).
+Running time: about 6 minutes with ``--jobs 2`` on a 2-core machine for the defaults (34 LCBench
+tasks and 2 Hartmann-6 variants x 10 seeds x 7 strategies; ASHA + TPE, whose sampler step
+dominates, on 5 LCBench tasks: ``--tpe_tasks``); ``--smoke`` takes a few seconds.
+Needs ``pip install -e '.[benchmarks]'`` (onnxruntime, optuna, cmaes).
 """
 from __future__ import annotations
 
@@ -51,10 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     p.add_argument("--tasks", type=int, default=None, help="LCBench: the first N tasks (default: all 34)")
     p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--budget", type=float, default=30.0, help="full trainings' worth of time per worker x workers")
+    p.add_argument("--budget", type=float, default=30.0, help="worker time, in mean full trainings")
     p.add_argument("--tpe_tasks", type=int, default=5,
                    help="LCBench: run asha_tpe on this many tasks (evenly spread; its sampler step dominates)")
     p.add_argument("--eta", type=int, default=3)
+    p.add_argument("--min_resource", type=int, default=None,
+                   help="the first rung (default: LCBench 1 epoch, Hartmann-6 fidelity 3)")
     p.add_argument("--workers", type=int, default=4, help="parallel workers of each simulated search")
     p.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="processes")
@@ -64,14 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def make_problem(name: str, task: str | None):
-    return LCBench(task) if name == "lcbench" else Hartmann6(name.split("-")[1])
+def make_problem(name: str, task: str | None, min_resource: int | None = None):
+    problem = LCBench(task) if name == "lcbench" else Hartmann6(name.split("-")[1])
+    if min_resource is not None:
+        problem.min_resource = min_resource
+    return problem
 
 
 def run_cell(args: tuple) -> tuple:
     """All strategies on one (problem, task, seed): raw completions and counts."""
-    name, task, seed, strategies, eta, workers, budget_time = args
-    problem = make_problem(name, task)
+    name, task, seed, strategies, eta, workers, budget_time, min_resource = args
+    problem = make_problem(name, task, min_resource)
     out = {}
     for strategy in strategies:
         t0 = time.perf_counter()
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> dict:
             refs[(name, task)] = {**ref, "budget_time": args.budget * unit / args.workers}
             for seed in range(args.seeds):
                 cells.append((name, task, seed, strategies, args.eta, args.workers,
-                              refs[(name, task)]["budget_time"]))
+                              refs[(name, task)]["budget_time"], args.min_resource))
     cells.sort(key=lambda cell: "asha_tpe" not in cell[3])  # the slow cells first: the processes end together
     results = []
     if args.jobs == 1:
@@ -186,9 +193,12 @@ def acceptance(regrets: dict, summary: dict, args) -> dict:
 
 def write(summaries: dict, checks: dict, args, seconds: float) -> str:
     args.out.mkdir(parents=True, exist_ok=True)
-    report.plot({TITLES[k]: v for k, v in summaries.items()}, budget=args.budget, path=args.out / "regret.png")
-    parts = [f"Settings: eta={args.eta}, {args.workers} workers, budget {args.budget:g} full trainings' worth of time "
-             f"per worker, {args.seeds} seeds; {seconds:.0f} s with {args.jobs} processes.\n"]
+    report.plot({TITLES[k]: v for k, v in summaries.items()}, budget=args.budget, workers=args.workers,
+                path=args.out / "regret.png")
+    first = "default" if args.min_resource is None else args.min_resource
+    parts = [f"Settings: eta={args.eta}, min_resource {first}, {args.workers} workers, budget {args.budget:g} full "
+             f"trainings' worth of worker time ({args.budget / args.workers:g} per worker), {args.seeds} seeds; "
+             f"{seconds:.0f} s with {args.jobs} processes.\n"]
     for name, summary in summaries.items():
         parts.append(f"### {TITLES[name]}\n\n{report.table(summary, budget=args.budget)}\n")
         parts.append("Checks: " + json.dumps(checks[name], default=float) + "\n")

@@ -93,7 +93,7 @@ LABELS = {"random": "random, full budget", "asha_stop": "alfred ASHA stop", "ash
           "optuna_sha": "Optuna SuccessiveHalvingPruner", "optuna_hb": "Optuna HyperbandPruner"}
 
 
-def plot(summaries: dict[str, dict[str, dict]], *, budget: float, path) -> None:
+def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, path) -> None:
     """One panel per problem: aggregate regret vs budget, 95% bootstrap bands."""
     import matplotlib
 
@@ -103,22 +103,33 @@ def plot(summaries: dict[str, dict[str, dict]], *, budget: float, path) -> None:
     styles = {"random": ("black", "-"), "asha_stop": ("tab:blue", "-"), "asha_promote": ("tab:green", "-"),
               "asha_tpe": ("tab:purple", "-"), "hyperband_stop": ("tab:cyan", "-"),
               "optuna_sha": ("tab:orange", "--"), "optuna_hb": ("tab:red", "--")}
-    fig, axes = plt.subplots(1, len(summaries), figsize=(5.2 * len(summaries), 4.4), squeeze=False)
+    n = len(summaries)
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.3 * rows), squeeze=False)
     x = GRID * budget
-    for ax, (problem, summary) in zip(axes[0], summaries.items()):
+    handles = {}
+    for ax, (problem, summary) in zip(axes.flat, summaries.items()):
         for name, s in summary.items():
             color, ls = styles.get(name, ("grey", ":"))
-            ax.plot(x, np.maximum(s["curve"], 1e-4), color=color, ls=ls, lw=1.6, label=LABELS.get(name, name))
+            (line,) = ax.plot(x, np.maximum(s["curve"], 1e-4), color=color, ls=ls, lw=1.6)
+            handles.setdefault(name, line)
             ax.fill_between(x, np.maximum(s["lo"], 1e-4), np.maximum(s["hi"], 1e-4), color=color, alpha=0.15, lw=0)
         ax.set_yscale("log")
         ax.set_title(problem)
-        ax.set_xlabel("budget used (full trainings' worth of time per worker x 4 workers)")
-        ax.set_ylabel("normalised regret (median over tasks)" if problem.startswith("LCBench") else
-                      "normalised regret (mean over seeds)")
+        ax.set_xlabel(f"worker time used, in full trainings ({workers} workers)")
+        ax.set_ylabel("normalised regret, median over tasks" if problem.startswith("LCBench") else
+                      "normalised regret, mean over seeds")
         ax.set_xlim(0, budget)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    order = [s for s in LABELS if s in handles]
+    fig.legend([handles[s] for s in order], [LABELS[s] for s in order], loc="lower center", ncol=4, fontsize=9,
+               frameon=False)
+    fig.suptitle("Regret vs budget (95% bootstrap bands over seeds); alfred ASHA stop and Optuna's "
+                 "SuccessiveHalvingPruner coincide", fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
