@@ -30,12 +30,13 @@ with --y_error_bars 10th_quantile), its interval a 95% percentile bootstrap of t
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 
 from alfred.protocol.layout import StorageDir, comparison_dir, comparison_record
 from alfred.results.settings import add_results_args, check_aggregation, overrides_from
-from alfred.utils.config import add_bool_flag
+from alfred.utils.config import add_bool_flag, parse_log_level
 from alfred.utils.misc import AlfredError, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_bool_flag(parser, "--re_run_if_exists", help="redo summaries and comparisons that already exist")
     parser.add_argument("--n_resamples", type=int, default=10_000, help="bootstrap resamples (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
+    parser.add_argument("--n_eval_runs", type=int, default=100,
+                        help="0.2's flag, accepted for its commands: it only served --performance_metric "
+                             "evaluation_runs (evaluate.py called on each seed), which alfred does not run")
+    parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
+                        help="level of the messages logged by alfred's library (default: info)")
     return parser
 
 
@@ -61,6 +67,11 @@ def _fmt(v: float) -> str:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if args.performance_metric == "evaluation_runs":
+        raise AlfredError("--performance_metric evaluation_runs (0.2: evaluate.py's evaluate() run on every seed "
+                          "--n_eval_runs times) is not supported: have main.py record the evaluation's return "
+                          "(e.g. eval_return) and name that metric")
     if args.n_resamples < 1:
         raise AlfredError(f"--n_resamples must be >= 1, got {args.n_resamples}")
     if args.performance_aggregation is not None:
@@ -112,6 +123,56 @@ def benchmark(**flags) -> int:
     """Python entry point: ``benchmark(from_file=..., benchmark_type=...)``, keywords named like the
     flags; returns the exit code, raises AlfredError on bad input."""
     return call_with_flags(run, build_parser(), flags)
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+# 0.2's functions, each a call of the command above. visuals_file, additional_curves_file(s)
+# and make_performance_chart / make_learning_plots are accepted and unused: alfred's figures
+# label, colour and draw everything by themselves (docs/migrating.md).
+
+def get_benchmark_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
+
+
+def _benchmark_02(benchmark_type, storage_names, *, root_dir, re_run_if_exists, x_metric, y_metric, y_error_bars,
+                  performance_metric, performance_aggregation, n_eval_runs) -> int:
+    return call_with_flags(run, build_parser(), {
+        "benchmark_type": benchmark_type, "storage_name": list(storage_names), "root_dir": root_dir,
+        "re_run_if_exists": re_run_if_exists, "x_metric": x_metric, "y_metric": y_metric, "y_error_bars": y_error_bars,
+        "performance_metric": performance_metric, "performance_aggregation": performance_aggregation,
+        "n_eval_runs": n_eval_runs})
+
+
+def compare_models(storage_names, n_eval_runs=100, re_run_if_exists=False, logger=None, root_dir=None, x_metric=None,
+                   y_metric=None, y_error_bars=None, visuals_file=None, additional_curves_file=None,
+                   performance_metric=None, performance_aggregation=None, make_performance_chart=True,
+                   make_learning_plots=True) -> int:
+    """``benchmark --benchmark_type compare_models`` of ``storage_names``; returns the exit code."""
+    return _benchmark_02("compare_models", storage_names, root_dir=root_dir, re_run_if_exists=re_run_if_exists,
+                         x_metric=x_metric, y_metric=y_metric, y_error_bars=y_error_bars,
+                         performance_metric=performance_metric, performance_aggregation=performance_aggregation,
+                         n_eval_runs=n_eval_runs)
+
+
+def summarize_search(storage_name, n_eval_runs=100, re_run_if_exists=False, logger=None, root_dir=None,
+                     x_metric=None, y_metric=None, y_error_bars=None, performance_metric=None,
+                     performance_aggregation=None, make_performance_chart=True, make_learning_plots=True) -> int:
+    """``benchmark --storage_names <storage_name>``: the summary of one search; returns the exit code."""
+    return _benchmark_02(None, [storage_name], root_dir=root_dir, re_run_if_exists=re_run_if_exists,
+                         x_metric=x_metric, y_metric=y_metric, y_error_bars=y_error_bars,
+                         performance_metric=performance_metric, performance_aggregation=performance_aggregation,
+                         n_eval_runs=n_eval_runs)
+
+
+def compare_searches(storage_names, x_metric=None, y_metric=None, y_error_bars=None, performance_metric=None,
+                     performance_aggregation=None, visuals_file=None, additional_curves_files=None,
+                     re_run_if_exists=False, logger=None, root_dir=None, n_eval_runs=100) -> int:
+    """``benchmark --benchmark_type compare_searches`` of ``storage_names``; returns the exit code."""
+    return _benchmark_02("compare_searches", storage_names, root_dir=root_dir, re_run_if_exists=re_run_if_exists,
+                         x_metric=x_metric, y_metric=y_metric, y_error_bars=y_error_bars,
+                         performance_metric=performance_metric, performance_aggregation=performance_aggregation,
+                         n_eval_runs=n_eval_runs)
 
 
 if __name__ == "__main__":

@@ -78,10 +78,21 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
 
-def clean_interrupted(**flags) -> int:
-    """Python entry point (0.2): ``clean_interrupted(from_file=..., clean_crashes=True)``, keywords named like
-    the flags; returns the exit code, raises AlfredError on bad input."""
-    return call_with_flags(run, build_parser(), flags)
+def clean_interrupted(from_file=None, storage_name=None, clean_crashes=False, ask_for_validation=True, logger=None,
+                      root_dir=None, **flags) -> int:
+    """Python entry point, 0.2's call form ``clean_interrupted(from_file, storage_name, clean_crashes,
+    ask_for_validation, logger, root_dir)``; other flags as keywords. Returns the exit code, raises
+    AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), {
+        "from_file": from_file, "storage_name": storage_name, "clean_crashes": clean_crashes,
+        "ask_for_validation": ask_for_validation, "logger": logger, "root_dir": root_dir, **flags})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+
+def get_clean_interrupted_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
 
 
 if __name__ == "__main__":

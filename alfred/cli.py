@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "bench": ("alfred.benchmark", "albench", "summarise searches and compare them from the seeds' recorders"),
     "sync": ("alfred.sync_wandb", "alsync", "upload the W&B offline runs of some storage dirs"),
     "report": ("alfred.report", "alreport", "write one self-contained HTML report of searches (no server)"),
+    "unique": ("alfred.update_config_unique", "alunique", "make each config_unique.json agree with its config.json"),
+    "anonymize": ("alfred.anonymize_config", "alanon", "remove experiment_name from every config.json"),
 }
 
 

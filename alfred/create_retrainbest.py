@@ -2,9 +2,11 @@
 
 For each search storage dir, a new storage dir with one experiment: the best experiment's
 config, --n_retrain_seeds new seeds (distinct from the search's), desc retrainBest_<desc>,
-and each --budget_params hyperparameter (e.g. n_steps) multiplied by --train_time_factor.
-The best experiment comes from summary/bestConfig_exp<N>.json when the summary exists (and
-no performance flag is given), else the summary's selection is run (nothing is written).
+and each --budget_params hyperparameter (default, as in 0.2: max_episodes, else max_steps,
+when the config sets it) multiplied by --train_time_factor. The best experiment is the one
+--best_experiments_mapping names, else comes from summary/bestConfig_exp<N>.json when the
+summary exists (and no performance flag is given), else the summary's selection is run
+(nothing is written).
 
 --over_tasks: the list's storage dirs are one search over several tasks (same experiments
 in each). Per algorithm, the best experiment is the one with the best aggregate over
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from alfred.protocol.layout import StorageDir, list_retrains_path
 from alfred.results.settings import add_results_args, check_aggregation, overrides_from
@@ -42,9 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n_retrain_seeds", type=int, default=10, help="seeds of the retrain (default: 10)")
     parser.add_argument("--train_time_factor", type=float, default=2.0,
                         help="factor applied to each --budget_params hyperparameter (default: 2.0)")
-    parser.add_argument("--budget_params", nargs="*", default=[],
-                        help="numeric hyperparameter(s) of the config that set the training budget, e.g. n_steps "
-                             "(default: none, the budget is kept)")
+    parser.add_argument("--budget_params", nargs="*", default=None,
+                        help="numeric hyperparameter(s) of the config that set the training budget, e.g. n_steps; "
+                             "none given: the budget is kept (default: max_episodes, else max_steps, when the "
+                             "config sets it, as in 0.2)")
+    parser.add_argument("--best_experiments_mapping", type=Path, default=None,
+                        help="a JSON file {storage_name: experiment number}: retrain these experiments instead of "
+                             "the best ones")
     add_results_args(parser)
     add_bool_flag(parser, "--yes", "-y", help="create without asking for confirmation")
     return parser
@@ -73,7 +80,9 @@ def run(argv: list[str] | None = None) -> int:
             raise AlfredError(f"{d.name} is already a retrain storage dir: pass the search it came from")
     overrides = overrides_from(args)
     use_summary = all(v is None for v in overrides.values())  # else the flags may choose another best
-    if args.over_tasks:
+    if args.best_experiments_mapping is not None:
+        best = _mapped_best(args.best_experiments_mapping, storage_dirs)
+    elif args.over_tasks:
         best = best_over_tasks(storage_dirs, overrides, args.over_tasks_aggregation)
     else:
         best = {d: best_of_search(d, overrides, use_summary) for d in storage_dirs}
@@ -81,7 +90,7 @@ def run(argv: list[str] | None = None) -> int:
                           budget_params=args.budget_params, overrides=overrides) for d in storage_dirs]
     for p in plans:
         state = f"exists: {p.existing.name}" if p.existing else f"new: {len(p.seeds)} seeds {p.seeds[0]}..{p.seeds[-1]}"
-        budget = ", ".join(f"{k}={p.config[k]}" for k in args.budget_params)
+        budget = ", ".join(f"{k}={p.config[k]}" for k in p.budget_params)
         print(f"{p.source.name}: best experiment{p.best_experiment} -> {p.desc} ({state}"
               + (f"; {budget}" if budget else "") + ")")
     todo = [p for p in plans if p.existing is None]
@@ -103,14 +112,41 @@ def run(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _mapped_best(path: Path, storage_dirs: list[Path]) -> dict[Path, int]:
+    from alfred.utils.config import load_dict_from_json
+
+    mapping = load_dict_from_json(path)
+    best = {}
+    for d in storage_dirs:
+        value = mapping.get(d.name)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise AlfredError(f"{path} gives no experiment number for {d.name} (got {value!r}); it maps each "
+                              "storage name to one, e.g. {\"" + d.name + "\": 3}")
+        best[d] = value
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
 
-def create_retrain_best(**flags) -> int:
-    """Python entry point (0.2): ``create_retrain_best(from_file=..., n_retrain_seeds=...)``, keywords
-    named like the flags; returns the exit code, raises AlfredError on bad input."""
-    return call_with_flags(run, build_parser(), flags)
+def create_retrain_best(from_file=None, storage_name=None, best_experiments_mapping=None, n_retrain_seeds=None,
+                        train_time_factor=None, root_dir=None, **flags) -> int:
+    """Python entry point, 0.2's call form ``create_retrain_best(from_file, storage_name,
+    best_experiments_mapping, n_retrain_seeds, train_time_factor, root_dir)``; other flags as keywords
+    (``ask_for_validation=False`` for --yes). Returns the exit code, raises AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), {
+        "from_file": from_file, "storage_name": storage_name, "best_experiments_mapping": best_experiments_mapping,
+        "n_retrain_seeds": n_retrain_seeds, "train_time_factor": train_time_factor, "root_dir": root_dir, **flags})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+
+def get_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
 
 
 if __name__ == "__main__":

@@ -140,10 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
 
-def launch_schedule(**flags) -> int:
-    """Python entry point (0.2): ``launch_schedule(from_file=..., n_processes=...)``, keywords named
-    like the flags; returns the exit code, raises AlfredError on bad input."""
-    return call_with_flags(run, build_parser(), flags)
+def launch_schedule(from_file=None, storage_name=None, n_processes=None, n_experiments_per_proc=None, use_pbar=False,
+                    check_hash=False, run_clean_interrupted=False, root_dir=None, log_level=None, **flags) -> int:
+    """Python entry point, 0.2's call form ``launch_schedule(from_file, storage_name, n_processes,
+    n_experiments_per_proc, use_pbar, check_hash, run_clean_interrupted, root_dir, log_level)``
+    (``n_experiments_per_proc=np.inf``: no limit); other flags as keywords. Returns the exit code,
+    raises AlfredError on bad input."""
+    if isinstance(n_experiments_per_proc, float) and n_experiments_per_proc == float("inf"):
+        n_experiments_per_proc = None
+    if isinstance(log_level, int) and not isinstance(log_level, bool):
+        log_level = logging.getLevelName(log_level)
+    return call_with_flags(run, build_parser(), {
+        "from_file": from_file, "storage_name": storage_name, "n_processes": n_processes,
+        "n_experiments_per_proc": n_experiments_per_proc, "use_pbar": use_pbar, "check_hash": check_hash,
+        "run_clean_interrupted": run_clean_interrupted, "root_dir": root_dir, "log_level": log_level, **flags})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+
+def get_launch_schedule_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
 
 
 if __name__ == "__main__":

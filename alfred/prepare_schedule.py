@@ -90,10 +90,44 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
 
-def prepare_schedule(**flags) -> int:
-    """Python entry point (0.2): ``prepare_schedule(schedule_file=..., desc=...)``, keywords named
-    like the flags; returns the exit code, raises AlfredError on bad input."""
-    return call_with_flags(run, build_parser(), flags)
+def prepare_schedule(desc=None, schedule_file=None, root_dir=None, add_to_folder=None, resample=None, logger=None,
+                     ask_for_validation=True, **flags) -> int:
+    """Python entry point, 0.2's call form ``prepare_schedule(desc, schedule_file, root_dir, add_to_folder,
+    resample, logger, ask_for_validation)``; other flags as keywords. Returns the exit code, raises
+    AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), {
+        "desc": desc, "schedule_file": schedule_file, "root_dir": root_dir, "add_to_folder": add_to_folder,
+        "resample": resample, "logger": logger, "ask_for_validation": ask_for_validation, **flags})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+# The building blocks 0.2's prepare_schedule exposed: alfred.search.prepare_legacy, loaded on use.
+
+def get_prepare_schedule_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
+
+
+def extract_schedule_grid(schedule_module: str) -> tuple:
+    """See alfred.search.prepare_legacy.extract_schedule_grid."""
+    from alfred.search import prepare_legacy
+
+    return prepare_legacy.extract_schedule_grid(schedule_module)
+
+
+def extract_schedule_random(schedule_module: str) -> tuple:
+    """See alfred.search.prepare_legacy.extract_schedule_random."""
+    from alfred.search import prepare_legacy
+
+    return prepare_legacy.extract_schedule_random(schedule_module)
+
+
+def create_experiment_dir(storage_name_id, config, config_unique_dict, SEEDS, root_dir, git_hashes=None):
+    """See alfred.search.prepare_legacy.create_experiment_dir."""
+    from alfred.search import prepare_legacy
+
+    return prepare_legacy.create_experiment_dir(storage_name_id, config, config_unique_dict, SEEDS, root_dir,
+                                                git_hashes)
 
 
 if __name__ == "__main__":

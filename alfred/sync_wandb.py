@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout_s", type=positive_float, default=600.0,
                         help="kill a sync still running after this many seconds (default: 600)")
     add_bool_flag(parser, "--dry_run", help="list the runs that would be synced and exit")
+    parser.add_argument("--project", default=None, help="W&B project to upload to (default: each run's own)")
+    parser.add_argument("--entity", default=None,
+                        help="W&B entity (user or team) to upload to (default: each run's own)")
     return parser
 
 
@@ -86,7 +89,10 @@ def run(argv: list[str] | None = None) -> int:
         print("aborted: nothing was synced")
         return 1
     start = time.time()
-    results = sync_runs(to_sync, n_jobs=args.n_jobs, env_activation=args.env_activation, timeout_s=args.timeout_s)
+    options = tuple(w for flag in ("project", "entity") if getattr(args, flag)
+                    for w in (f"--{flag}", getattr(args, flag)))
+    results = sync_runs(to_sync, n_jobs=args.n_jobs, env_activation=args.env_activation, timeout_s=args.timeout_s,
+                        options=options)
     for r in results:
         if r.ok:
             print(f"OK      {r.run_dir} ({r.duration_s:.1f} s)")
@@ -101,10 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     return cli_main(run, argv)
 
 
-def sync_wandb(**flags) -> int:
-    """Python entry point (0.2): ``sync_wandb(from_file=..., n_jobs=4)``, keywords named like the flags;
-    returns the exit code, raises AlfredError on bad input."""
-    return call_with_flags(run, build_parser(), flags)
+def sync_wandb(root_dir=None, tag=None, ask_for_validation=True, project=None, entity=None, logger=None,
+               **flags) -> int:
+    """Python entry point, 0.2's call form ``sync_wandb(root_dir, tag, ask_for_validation, project, entity,
+    logger)``; other flags as keywords (``from_file=``, ``n_jobs=``). Returns the exit code, raises
+    AlfredError on bad input."""
+    return call_with_flags(run, build_parser(), {"root_dir": root_dir, "tag": tag or None,
+                                                  "ask_for_validation": ask_for_validation, "project": project,
+                                                  "entity": entity, "logger": logger, **flags})
+
+
+# 0.2 names ----------------------------------------------------------------------------------
+
+def get_synch_wandb_args() -> argparse.Namespace:
+    """0.2: the command line's flags (``sys.argv``), parsed."""
+    return build_parser().parse_args()
 
 
 if __name__ == "__main__":

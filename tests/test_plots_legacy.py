@@ -42,20 +42,23 @@ def _points(coll) -> set[tuple[float, float]]:
 # ----------------------------------------------------------------------------- signatures
 
 _EMPTY = inspect.Parameter.empty
-COMPAT_FORMS = {  # COMPAT.md's call forms: (name, default) in positional order
+COMPAT_FORMS = {  # the call forms of tag v0.2 (COMPAT.md's, where they agree): (name, default) in positional order
     "create_fig": [("axes_shape", _EMPTY), ("figsize", None)],
     "plot_curves": [("ax", _EMPTY), ("ys", _EMPTY), ("xs", None), ("colors", None), ("markers", None),
                     ("markersize", 15), ("markevery", None), ("labels", None), ("xlabel", ""), ("ylabel", ""),
-                    ("axis_font_size", 22), ("tick_font_size", 18), ("title", ""), ("title_font_size", 24),
-                    ("fill_up", None), ("fill_down", None), ("alpha_fill", 0.1), ("smooth", False),
-                    ("add_legend", True), ("legend_underneath", False), ("legend_font_size", 20),
-                    ("legend_pos", (-0.5, -0.2))],
+                    ("xlim", (None, None)), ("ylim", (None, None)), ("axis_font_size", 22), ("tick_font_size", 18),
+                    ("n_x_ticks", 4), ("n_y_ticks", 4), ("title", ""), ("title_font_size", 24),
+                    ("fill_up", None), ("fill_down", None), ("alpha_fill", 0.1), ("error_up", None),
+                    ("error_down", None), ("smooth", False), ("add_legend", True), ("legend_outside", False),
+                    ("legend_font_size", 20), ("legend_pos", (0.5, -0.2)), ("legend_loc", "upper center"),
+                    ("legend_n_columns", 1), ("legend_marker_first", True), ("hlines", None)],
     "bar_chart": [("ax", _EMPTY), ("scores", _EMPTY), ("err_up", None), ("err_down", None), ("capsize", 10.),
                   ("colors", None), ("group_names", None), ("xlabel", ""), ("ylabel", ""), ("title", ""),
                   ("cmap", "viridis")],
     "plot_vertical_densities": [("ax", _EMPTY), ("ys", _EMPTY), ("colors", None), ("labels", None), ("xlabel", ""),
                                 ("ylabel", ""), ("axis_font_size", 22), ("tick_font_size", 18), ("title", ""),
-                                ("title_font_size", 24), ("make_boxplot", False), ("whis", (0, 99))],
+                                ("title_font_size", 24), ("make_boxplot", False), ("whis", (0, 99)),
+                                ("hlines", None)],
     "plot_sampled_hyperparams": [("ax", _EMPTY), ("param_samples", _EMPTY), ("log_params", ())],
     "smooth_out": [("data_serie", _EMPTY), ("smooth_factor", 0.2)],
 }

@@ -124,7 +124,8 @@ def test_grid_storage_files_and_list_file(project):
     for storage_dir in storage_dirs:
         assert (storage_dir / GRID_SEARCH).is_file() and not (storage_dir / RANDOM_SEARCH).exists()
         assert StorageDir(storage_dir).kind() == "grid"
-        assert read_json(storage_dir / "variations.json") == variations
+        assert read_json(storage_dir / "variations.json") == {  # 0.2's layout, which projects' scripts read
+            "1-2": {**variations, "alg_name": ["algA", "algB"], "task_name": ["taskA"], "seed": [5]}}
         info = read_json(storage_dir / "prepare_info.json")
         assert info["kind"] == "grid" and info["seeds"] == [5] and info["desc"] == "files"
         assert Path(info["schedule_file"]) == schedule.resolve()
@@ -297,7 +298,9 @@ def test_add_to_folder_grid_adds_only_what_is_new(project, capsys):
     assert (config["lr"], config["seed"], config["desc"]) == (0.2, 3, "grid_grow")
     assert read_json(new_seed / "config_unique.json") == {"lr": 0.2, "alg_name": "algA", "task_name": "taskA",
                                                           "seed": 3}
-    assert read_json(storage_dir / "variations.json") == {"lr": [0.1, 0.2, 0.3]}
+    assert read_json(storage_dir / "variations.json") == {  # the experiment added: a group of its own
+        "1-2": {"lr": [0.1, 0.2], "alg_name": ["algA"], "task_name": ["taskA"], "seed": [1, 2]},
+        "3-3": {"lr": [0.1, 0.2, 0.3], "alg_name": ["algA"], "task_name": ["taskA"], "seed": [1, 2, 3]}}
     assert list_file.read_text() == list_before  # no new storage dir to list
     assert not [p for p in storage_dir.rglob(".tmp*")]
 

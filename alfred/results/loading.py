@@ -107,13 +107,14 @@ def read_tape(path: str | os.PathLike) -> dict[str, list]:
     """The ``{metric: values}`` tape of a recorder file.
 
     A ``.pkl`` is unpickled directly (the fast path) by the allow-list unpickler of
-    alfred.utils.recorder: builtin values and numpy arrays and scalars only, so a planted
-    pickle raises UnsafePickleError instead of running anything.
+    alfred.utils.safe_pickle: builtin values and numpy, torch and jax arrays and scalars only
+    (tensors as numpy values), so a planted pickle raises UnsafePickleError instead of running
+    anything, unless the user trusts its folder (ALFRED_TRUSTED_PICKLE_DIRS).
     """
     path = os.fspath(path)
     if path.endswith(".pkl"):
         with open(path, "rb") as f:
-            tape = load_tape_pickle(f)
+            tape = load_tape_pickle(f, path=path)
         if not isinstance(tape, dict):
             raise AlfredError(f"{path} is not a recorder (a pickled {type(tape).__name__}, expected a dict)")
         return tape
@@ -302,12 +303,22 @@ def load_curves(storage_dir: str | os.PathLike, *, y_metric: str, x_metric: str 
 
 
 def first_recorded_metrics(storage_dir: str | os.PathLike, recorder_name: str = DEFAULT_RECORDER) -> list[str]:
-    """The metric names of the first readable recorder of a storage dir ([] if none)."""
+    """The metric names of the first readable recorder of a storage dir ([] if it has none).
+
+    AlfredError, with the reason, when recorders exist but the first ones cannot be read (an
+    unreadable pickle would otherwise look like "no recorder").
+    """
+    problems = []
     for _, _, seed_dir in iter_seed_dirs(storage_dir):
         path = find_recorder(Path(seed_dir, RECORDERS), recorder_name)
         if path is not None:
             try:
                 return list(read_tape(path))
-            except Exception:
-                continue
+            except Exception as e:
+                problems.append(f"{path}: {e if isinstance(e, AlfredError) else f'{type(e).__name__}: {e}'}")
+                if len(problems) >= 20:
+                    break
+    if problems:
+        raise AlfredError(f"no {recorder_name} recorder of {Path(storage_dir).name} could be read "
+                          f"({len(problems)} tried); the first: {problems[0]}")
     return []

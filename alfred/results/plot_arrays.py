@@ -29,7 +29,7 @@ from alfred.results.labels import experiment_label, storage_heading, varied_keys
 from alfred.results.loading import iter_curves
 from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
-from alfred.utils.config import read_json_or_empty
+from alfred.search.build import read_variations
 from alfred.utils.misc import AlfredError
 
 __all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]
@@ -51,7 +51,7 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
     """(n_rows, n_cols, experiment -> (row, col), varied keys, experiment -> panel title)."""
     experiments = sorted(configs)
     varied = varied_keys(configs, exclude=NAME_KEYS)
-    variations = read_json_or_empty(StorageDir(storage_dir).variations)
+    variations = read_variations(StorageDir(storage_dir).variations)
     titles = {e: experiment_label(e, configs[e], varied, max_len=1000) for e in experiments}
     if len(varied) == 2 and all(k in variations for k in varied):
         rows_v, cols_v = ([json.dumps(v, sort_keys=True) for v in variations[k]] for k in varied)
@@ -87,9 +87,12 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
 
 def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
                experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
-               max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None) -> Path:
+               max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None,
+               remove_none: bool = False) -> Path:
     """One figure for one (x, y) pair; returns the png path. ``x_lim``/``y_lim``: (low, high) axis
-    limits shared by every panel (None: fitted to the data)."""
+    limits shared by every panel (None: fitted to the data). ``remove_none``: each seed's curve
+    joins the entries where y was recorded, across its gaps (None entries); without it only a
+    curve whose values are all isolated (a metric recorded every k-th entry) is joined."""
     from alfred.utils import plots
 
     curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
@@ -109,7 +112,9 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
         used.add((r, col))
         c = by_exp[e]
         first = not used - {(r, col)}
-        plots.draw_curves(ax, c.x, list(c.y), legend=first and len(c.seeds) <= 10, linewidth=0.9,
+        keep = [~np.isnan(row) if remove_none or _no_segment(row) else slice(None) for row in c.y]
+        plots.draw_curves(ax, [c.x[k] for k in keep], [row[k] for row, k in zip(c.y, keep)],
+                          legend=first and len(c.seeds) <= 10, linewidth=0.9,
                           labels=[seed_dir_name(s) for s in c.seeds])
         if c.y.shape[1] == 1:
             ax.plot(np.repeat(c.x, len(c.y)), c.y[:, 0], "o", ms=3)
@@ -139,11 +144,19 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     return path.parent / f"{path.name}.png"
 
 
+def _no_segment(row: np.ndarray) -> bool:
+    """Whether a line through ``row`` would draw nothing: no two recorded values in a row (a metric
+    written every k-th entry, None in between). Such a curve joins its recorded points instead."""
+    finite = np.isfinite(row)
+    return bool(finite.any()) and not bool((finite[1:] & finite[:-1]).any())
+
+
 def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,
                      overrides: dict | None = None, max_panels: int = DEFAULT_MAX_PANELS,
-                     limits: dict | None = None) -> list[Path]:
+                     limits: dict | None = None, remove_none: bool = False) -> list[Path]:
     """Write the figures of every (x, y) pair into ``<storage_dir>/plots/``; returns their paths.
-    ``limits``: {(x, y): (x_lim, y_lim)} for the pairs that have axis limits.
+    ``limits``: {(x, y): (x_lim, y_lim)} for the pairs that have axis limits; ``remove_none``:
+    see :func:`plot_array`.
 
     Holds PLOT_ARRAYS_ONGOING while drawing and leaves PLOT_ARRAYS_COMPLETED; another process
     already drawing the same storage dir makes this one return [] at once.
@@ -175,7 +188,7 @@ def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_
         recorder = settings.recorder_name if settings is not None else (overrides or {}).get("recorder_name") \
             or DEFAULT_RECORDER
         written = [plot_array(storage_dir, x, y, recorder_name=recorder, experiments=experiments, n_total=n_total,
-                              ranked_by=ranked_by, max_panels=max_panels,
+                              ranked_by=ranked_by, max_panels=max_panels, remove_none=remove_none,
                               **dict(zip(("x_lim", "y_lim"), (limits or {}).get((x, y), ())))) for x, y in pairs]
     except BaseException:
         locks.release_lock(claim)

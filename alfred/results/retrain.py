@@ -21,7 +21,7 @@ import json
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,7 @@ class RetrainPlan:
     desc: str
     existing: Path | None = None  # a retrain dir made earlier with the same settings
     results: dict | None = None  # the retrain's RESULTS (inherited_results)
+    budget_params: list = field(default_factory=list)  # the hyperparameters multiplied by the time factor
 
     @property
     def key(self) -> dict:
@@ -174,8 +175,12 @@ def retrain_commits(storage_dir: Path) -> dict:
     return get_git_commits(repos)
 
 
-def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, budget_params: list[str],
+BUDGET_PARAMS_02 = ("max_episodes", "max_steps")  # 0.2 multiplied the first of these the config sets
+
+
+def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, budget_params: list[str] | None,
                  overrides: dict | None = None) -> RetrainPlan:
+    """``budget_params`` None: 0.2's rule, the first of max_episodes, max_steps the config sets to a number."""
     storage = StorageDir(storage_dir)
     experiment_dir = storage.experiment_dir(best)
     seed_dirs = list_seed_dirs(experiment_dir) if experiment_dir.is_dir() else []
@@ -184,6 +189,9 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
     tree = SeedDir(seed_dirs[0][1])
     config = load_dict_from_json(tree.config_path)
     unique = _strip(load_dict_from_json(tree.config_unique_path), "seed")
+    if budget_params is None:
+        budget_params = [n for n in BUDGET_PARAMS_02 if isinstance(config.get(n), (int, float))
+                         and not isinstance(config.get(n), bool)][:1]
     config = _apply_budget(config, budget_params, factor, tree.config_path)
     for name in budget_params:
         unique[name] = config[name]
@@ -192,7 +200,7 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
     desc = f"{RETRAIN_DESC_PREFIX}{orig_desc}"
     start = max(_search_seeds(storage.path), default=0) + 1
     plan = RetrainPlan(storage.path, best, config, unique, list(range(start, start + n_seeds)), desc,
-                       results=inherited_results(storage.path, overrides))
+                       results=inherited_results(storage.path, overrides), budget_params=list(budget_params))
     plan.existing = _existing_retrain(plan)
     return plan
 

@@ -164,7 +164,9 @@ def _reduce_batch(batch: list, settings: ResultsSettings, seed_scores: dict, mea
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts  # NaN at a step no seed reached
     for j, c in enumerate(batch):
-        mean_curves[c.experiment] = (c.x, means[j, : c.y.shape[1]])
+        mean = means[j, : c.y.shape[1]]
+        recorded = _recorded_steps(mean)
+        mean_curves[c.experiment] = (c.x[recorded], mean[recorded])
         seed_scores[c.experiment] = dict(zip(c.seeds, scores[starts[j]: starts[j + 1]]))
 
 
@@ -253,5 +255,14 @@ def curve_bands(storage_dir: Path, settings: ResultsSettings, experiments: list[
                          recorder_name=settings.recorder_name, experiments=set(experiments)):
         m, lo, hi = (np.atleast_1d(a) for a in interval(c.y, settings.y_error_bars, n_resamples=n_resamples,
                                                          seed=seed))
-        found[c.experiment] = CurveBand(c.experiment, c.x, m, lo, hi, len(c.seeds))
+        recorded = _recorded_steps(m)
+        found[c.experiment] = CurveBand(c.experiment, c.x[recorded], m[recorded], lo[recorded], hi[recorded],
+                                        len(c.seeds))
     return [found[e] for e in experiments if e in found]
+
+
+def _recorded_steps(point: np.ndarray) -> np.ndarray | slice:
+    """The entries a curve is drawn through: all, unless no seed recorded the metric at some of them
+    (a metric written every k-th entry is None in between, which would leave only isolated points)."""
+    finite = np.isfinite(point)
+    return slice(None) if finite.all() or not finite.any() else finite

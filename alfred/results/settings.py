@@ -46,6 +46,17 @@ RESULTS_KEYS = {
     "recorder_name": f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})",
 }
 ERROR_BARS = ("bootstrapped_CI", "stderr", "10th_quantile", "none")
+_AGGREGATION_02 = {"mean_on_last_20_percents": "last_20%"}  # 0.2's name (its default) -> today's
+
+
+def _error_bars_word(text: str) -> str:
+    """argparse ``type=`` of --y_error_bars: ``None`` (0.3's spelling) is ``none``."""
+    return "none" if text == "None" else text
+
+
+def _aggregation_word(text: str) -> str:
+    """argparse ``type=`` of --performance_aggregation: 0.2's ``mean_on_last_20_percents`` is ``last_20%``."""
+    return _AGGREGATION_02.get(text, text)
 
 
 def check_aggregation(mode: str) -> str:
@@ -239,9 +250,10 @@ def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = Fa
     group.add_argument("--performance_metric", default=None,
                        help="recorded metric that ranks experiments (default: 'avg_eval_return' when recorded and "
                             "no y_metric is set, else the y_metric)")
-    group.add_argument("--performance_aggregation", default=None,
-                       help="min, max, avg, last or last_<k>%%: how a seed's curve becomes one score (default: last)")
-    group.add_argument("--y_error_bars", choices=ERROR_BARS, default=None,
+    group.add_argument("--performance_aggregation", type=_aggregation_word, default=None,
+                       help="min, max, avg, last or last_<k>%% (0.2's mean_on_last_20_percents: last_20%%): how a "
+                            "seed's curve becomes one score (default: last)")
+    group.add_argument("--y_error_bars", type=_error_bars_word, choices=ERROR_BARS, default=None,
                        help="interval over seeds (default: bootstrapped_CI)")
     add_bool_flag(group, "--lower_is_better", default=None,
                   help="a lower performance is better (default: inferred from the performance metric's name: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,8 @@ from alfred.protocol.listing import list_experiment_dirs
 from alfred.protocol.storage_names import allocate_storage_dir, get_id_prefix
 from alfred.utils.misc import temp_sibling
 
-__all__ = ["ConfigText", "build_storage_dir", "write_seed_folder", "swap_in", "reserve_experiment"]
+__all__ = ["ConfigText", "build_storage_dir", "write_seed_folder", "swap_in", "reserve_experiment",
+           "add_variations_group", "read_variations"]
 
 
 class ConfigText:
@@ -122,3 +124,47 @@ def reserve_experiment(storage_dir: Path) -> Path:
             return path
         except FileExistsError:
             n += 1
+
+
+# variations.json ---------------------------------------------------------------------------
+# 0.2's layout, which projects' analysis scripts read: one entry per prepare that added
+# experiments, {"<first>-<last>": {<VARIATIONS>..., "alg_name": [...], "task_name": [...],
+# "seed": [...]}}. Storage dirs made by earlier alfred hold VARIATIONS alone: read both.
+VARIATIONS_NAME_KEYS = ("alg_name", "task_name", "seed")
+
+
+def add_variations_group(path: Path, first: int, last: int, variations: dict, *, alg_names: list, task_names: list,
+                         seeds: list) -> None:
+    """Record that experiments ``first``..``last`` were made from ``variations`` (0.2's layout)."""
+    from alfred.utils.config import read_json_or_empty, save_dict_to_json
+
+    data = read_json_or_empty(path)
+    if data and not _is_grouped(data):  # an earlier alfred's flat VARIATIONS: the experiments before these
+        data = {f"1-{first - 1}": data}
+    data[f"{first}-{last}"] = {**variations, "alg_name": list(alg_names), "task_name": list(task_names),
+                               "seed": list(seeds)}
+    save_dict_to_json(data, path)
+
+
+def read_variations(path: Path) -> dict[str, list]:
+    """``{hyperparameter: values}`` of every group of a variations.json (either layout), values in
+    first-seen order; {} when the file is missing or unreadable."""
+    from alfred.utils.config import read_json_or_empty
+
+    data = read_json_or_empty(path)
+    groups = list(data.values()) if _is_grouped(data) else [data]
+    merged: dict[str, list] = {}
+    for group in groups:
+        for key, values in group.items():
+            if key in VARIATIONS_NAME_KEYS or not isinstance(values, list):
+                continue
+            known = merged.setdefault(key, [])
+            known.extend(v for v in values if v not in known)
+    return merged
+
+
+def _is_grouped(data: dict) -> bool:
+    return bool(data) and all(isinstance(v, dict) and _GROUP_KEY.fullmatch(k) for k, v in data.items())
+
+
+_GROUP_KEY = re.compile(r"\d+-\d+")

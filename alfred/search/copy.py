@@ -6,7 +6,6 @@ the desc ``<grid|random>_<new_desc>``; see ``python -m alfred.copy_config --help
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import shutil
 import socket
@@ -56,8 +55,6 @@ def parse_additional_param(text: str) -> tuple[str, Any]:
         converted = {"int": int, "float": float, "bool": parse_bool}[type_name](value.strip())
     except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a valid {type_name} (in {text!r})") from None
-    if type_name == "float" and not math.isfinite(converted):
-        raise argparse.ArgumentTypeError(f"{name}: {value!r} is not a finite float (JSON cannot hold it)")
     return name, converted
 
 
@@ -116,16 +113,21 @@ class CopyPlan:
         return "\n".join(lines)
 
 
-def plan_copy(source: Path, *, new_task: str, new_desc: str | None = None,
-              additional: dict[str, Any] | None = None) -> CopyPlan:
-    """Check a copy of ``source`` (desc default: the source's) without writing anything."""
+def plan_copy(source: Path, *, new_task: str | None = None, new_desc: str | None = None,
+              additional: dict[str, Any] | None = None, append_new_desc: bool = False) -> CopyPlan:
+    """Check a copy of ``source`` without writing anything. Task default: the source's; desc
+    default: the source's, followed by ``_<new_desc>`` with ``append_new_desc`` (0.2's default)."""
     source = Path(source)
-    plan_info_desc = None
-    if new_desc is None:
-        plan_info_desc = load_dict_from_json(StorageDir(source).prepare_info).get("desc")
-        if not isinstance(plan_info_desc, str):
-            raise AlfredError(f"{StorageDir(source).prepare_info} records no desc: pass --new_desc")
-    return CopyPlan(source, new_task, new_desc if new_desc is not None else plan_info_desc, additional or {})
+    info = load_dict_from_json(StorageDir(source).prepare_info)
+    old_desc = info.get("desc")
+    if (new_desc is None or append_new_desc) and not isinstance(old_desc, str):
+        raise AlfredError(f"{StorageDir(source).prepare_info} records no desc: pass --new_desc "
+                          "(with --append_new_desc False)")
+    desc = old_desc if new_desc is None else f"{old_desc}_{new_desc}" if append_new_desc else new_desc
+    task = info.get("task_name") if new_task is None else new_task
+    if not isinstance(task, str):
+        raise AlfredError(f"{StorageDir(source).prepare_info} records no task_name: pass --new_task")
+    return CopyPlan(source, task, desc, additional or {})
 
 
 def copy_search(plan: CopyPlan, *, progress=None) -> Path:

@@ -15,10 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alfred.protocol.layout import CONFIG_UNIQUE, StorageDir, experiment_dir_name, seed_dir_name, seed_of
+from alfred.protocol.layout import (
+    CONFIG_UNIQUE,
+    StorageDir,
+    experiment_dir_name,
+    experiment_num_of,
+    seed_dir_name,
+    seed_of,
+)
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.storage_names import folder_name_part, git_hashes_field
-from alfred.search.build import ConfigText, build_storage_dir, reserve_experiment, swap_in, write_seed_folder
+from alfred.search.build import (
+    ConfigText,
+    add_variations_group,
+    build_storage_dir,
+    reserve_experiment,
+    swap_in,
+    write_seed_folder,
+)
 from alfred.utils.config import load_dict_from_json, save_dict_to_json
 from alfred.utils.misc import AlfredError, temp_sibling
 from alfred.utils.schedule import RESERVED, Schedule
@@ -137,7 +151,7 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
     storage = StorageDir(storage_dir)
     save_dict_to_json(info, storage.prepare_info)
     if schedule.kind == "grid":
-        save_dict_to_json(schedule.variations, storage.variations)
+        _record_variations(storage.variations, 1, len(plan.new_experiments), schedule)
     else:
         _plot_sampled_variations(storage_dir, plan.new_experiments, plan, f"{schedule.kind}_{desc}",
                                  f"sampled by {schedule.path.name}")
@@ -178,8 +192,10 @@ def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, te
     if schedule.kind == "random" and plan.new_experiments:
         _plot_sampled_variations(storage_dir, plan.new_experiments, plan, storage_desc,
                                  f"added to {Path(storage_dir).name}, sampled by {schedule.path.name}")
+    numbers = []
     for params in plan.new_experiments:
         reserved = reserve_experiment(storage_dir)
+        numbers.append(experiment_num_of(reserved))
         tmp = temp_sibling(reserved)
         try:
             _write_experiment(tmp, texts, schedule, plan, storage_desc, params)
@@ -190,12 +206,13 @@ def _extend_storage(schedule: Schedule, plan: StoragePlan, storage_desc: str, te
         swap_in(tmp, reserved)
         if progress:
             progress(len(schedule.seeds))
-    if schedule.kind == "grid":
-        variations = load_dict_from_json(StorageDir(storage_dir).variations)
-        for key, values in schedule.variations.items():
-            merged = variations.setdefault(key, [])
-            merged.extend(v for v in values if v not in merged)
-        save_dict_to_json(variations, StorageDir(storage_dir).variations)
+    if schedule.kind == "grid" and numbers:
+        _record_variations(StorageDir(storage_dir).variations, min(numbers), max(numbers), schedule)
+
+
+def _record_variations(path: Path, first: int, last: int, schedule: Schedule) -> None:
+    add_variations_group(path, first, last, schedule.variations, alg_names=schedule.alg_names,
+                         task_names=schedule.task_names, seeds=schedule.seeds)
 
 
 def describe_plan(schedule: Schedule, plans: list[StoragePlan], desc: str, root: Path) -> str:

@@ -32,7 +32,8 @@ from alfred.protocol.storage_names import (
 )
 
 __all__ = ["DirectoryTree", "repos_to_track", "get_root", "get_some_seeds", "get_all_seeds",
-           "get_storage_dirs_across_tasks", "get_git_hash", "get_git_name", "sanity_check_exists"]
+           "get_storage_dirs_across_tasks", "get_git_hash", "get_git_name", "sanity_check_exists",
+           "sanity_check_hash"]
 
 
 class _TreeSettings(type):
@@ -233,3 +234,16 @@ def sanity_check_exists(storage_dir: str | os.PathLike, master_logger: logging.L
         return True
     master_logger.warning(f"storage dir {storage_dir} does not exist: left out")
     return False
+
+
+def sanity_check_hash(storage_dir: str | os.PathLike, master_logger: logging.Logger) -> bool:
+    """False, with a warning on ``master_logger``, when a repo of ``DirectoryTree.git_repos_to_track``
+    is not at a commit the storage dir's name records (its git hashes field)."""
+    recorded = DirectoryTree.extract_info_from_storage_name(Path(storage_dir).name)[1].split("-")
+    for name, repo in DirectoryTree.git_repos_to_track.items():
+        current = get_git_hash(repo)
+        if current not in recorded:
+            master_logger.warning(f"repo {name!r} is at {current}, but {Path(storage_dir).name} was prepared at "
+                                  f"{'-'.join(recorded)}: left out")
+            return False
+    return True

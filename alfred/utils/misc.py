@@ -30,6 +30,7 @@ __all__ = [
     "keep_two_signif_digits",
     "round_to_two",
     "sorted_nicely",
+    "is_commented",
     "formatted_time_diff",
     "uniquify",
 ]
@@ -214,6 +215,11 @@ def sorted_nicely(l):  # noqa: E741 (0.2's argument name)
     return sorted(l, key=key)
 
 
+def is_commented(str_line: str, commenting_char_list) -> bool:
+    """Whether ``str_line`` starts with one of ``commenting_char_list`` (e.g. ``["#"]``); False for ''."""
+    return bool(str_line) and str_line[0] in commenting_char_list
+
+
 def formatted_time_diff(total_time_seconds: float) -> str:
     """``3723`` -> ``'1h02m03s'``."""
     total = int(round(total_time_seconds))
@@ -222,9 +228,14 @@ def formatted_time_diff(total_time_seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{seconds:02d}s"
 
 
-def uniquify(newfile_path: str | os.PathLike) -> str | Path:
+def uniquify(newfile_path: str | os.PathLike | None = None, *, newfilepath: str | os.PathLike | None = None
+             ) -> str | Path:
     """``<stem>_<n+1><suffix>`` beside ``newfile_path``, n the largest k of the existing
-    ``<stem>_<k><suffix>`` there (0 when none). Same type as given (str or Path)."""
+    ``<stem>_<k><suffix>`` there (0 when none). Same type as given (str or Path).
+    ``newfilepath`` is the argument's name at tag v0.2."""
+    if (newfile_path is None) == (newfilepath is None):
+        raise TypeError("uniquify() takes one path: newfile_path (or v0.2's newfilepath)")
+    newfile_path = newfile_path if newfile_path is not None else newfilepath
     path = Path(newfile_path)
     prefix = f"{path.stem}_"
     taken = [0]

@@ -164,22 +164,21 @@ def _finish_hand_runs() -> None:
 
 # select_storage_dirs --------------------------------------------------------------------------
 
-def select_storage_dirs(from_file: str | os.PathLike | None, storage_name: str | None, *args,
-                        over_tasks: bool = False, root_dir: str | os.PathLike | None = None) -> list[Path]:
-    """``(from_file, storage_name, over_tasks, root_dir)`` (0.2) or ``(from_file, storage_name,
-    root_dir)`` (later): the storage dirs of a list file or of one name, as Paths.
+def select_storage_dirs(from_file: str | os.PathLike | None, storage_name: str | None,
+                        root_dir: str | os.PathLike | bool | None = None, *args,
+                        over_tasks: bool = False) -> list[Path]:
+    """``(from_file, storage_name, root_dir)`` (tags v0.2 and v0.3) or ``(from_file, storage_name,
+    over_tasks, root_dir)`` (the early README's form, told apart by a bool third argument): the
+    storage dirs of a list file or of one name, as Paths.
 
     With ``over_tasks``, each is followed by the storage dirs equal to it but for the task
     (``get_storage_dirs_across_tasks``). A missing one raises AlfredError.
     """
-    if len(args) == 2:
-        over_tasks, root_dir = args
-    elif len(args) == 1 and isinstance(args[0], bool):
-        over_tasks = args[0]
-    elif len(args) == 1:
-        root_dir = args[0]
-    elif args:
-        raise TypeError(f"select_storage_dirs() takes at most 4 arguments ({len(args) + 2} given)")
+    if isinstance(root_dir, bool):  # the early form: (from_file, storage_name, over_tasks[, root_dir])
+        over_tasks, root_dir = root_dir, (args[0] if args else None)
+        args = args[1:]
+    if args:
+        raise TypeError(f"select_storage_dirs() takes at most 4 arguments ({len(args) + 3} given)")
     dirs = _select(Path(from_file) if from_file is not None else None, storage_name,
                    Path(root_dir) if root_dir is not None else None)
     if over_tasks:

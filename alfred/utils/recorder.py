@@ -4,11 +4,11 @@ Saved by file suffix: ``.pkl`` (pickle), ``.jsonl`` (one JSON object per line) o
 (one row per entry). A recorder made with ``stream_to=path.jsonl`` or ``.csv`` appends and
 flushes every entry as the run goes, so the results of a run killed halfway are still readable.
 
-Reading a ``.pkl`` never runs code: :func:`load_tape_pickle` unpickles only builtin containers
-and numbers, strings, and numpy arrays and scalars (what ``pickle.dump`` of a tape of such
-values holds). A pickle that asks for anything else -- e.g. a planted file whose unpickling
-would call ``os.system`` -- raises :class:`UnsafePickleError` naming what it asked for, before
-anything is called. Storage dirs are often shared: a pickle in one is not your own data.
+Reading a ``.pkl`` never runs code: :func:`~alfred.utils.safe_pickle.load_tape_pickle` unpickles
+only builtin values and numpy, torch and jax arrays and scalars (torch tensors come back as
+numpy values, without importing torch). A pickle that asks for anything else -- e.g. a planted
+file whose unpickling would call ``os.system`` -- raises :class:`UnsafePickleError` naming what
+it asked for and how to allow it, before anything is called (alfred.utils.safe_pickle).
 """
 from __future__ import annotations
 
@@ -22,58 +22,15 @@ import pickle
 import sys
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
+from typing import Any, Iterable
 
 from alfred.utils.misc import AlfredError, atomic_write_text
+from alfred.utils.safe_pickle import UnsafePickleError, load_tape_pickle
 
 __all__ = ["Recorder", "TrainingIterator", "UnsafePickleError", "load_tape_pickle", "remove_nones"]
 
 _SCALARS = (int, float, str, bool, type(None))
 TEXT_SUFFIXES = (".jsonl", ".csv")
-
-
-# What pickle.dump of a tape of builtin values and numpy arrays/scalars refers to (protocols 0-5;
-# numpy 1.x names its modules numpy.core, numpy 2.x numpy._core).
-_PICKLE_ALLOWED = frozenset({
-    *(("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "int", "float", "complex", "bool",
-                                "str", "bytes", "bytearray")),
-    ("_codecs", "encode"),  # bytes in protocols 0-2
-    ("collections", "OrderedDict"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
-    ("numpy._core.numeric", "_frombuffer"),  # arrays in protocol 5
-})
-_RENAMED = {"__builtin__": "builtins", "numpy.core.multiarray": "numpy._core.multiarray",
-            "numpy.core.numeric": "numpy._core.numeric"}
-
-
-class UnsafePickleError(AlfredError):
-    """A pickle asked for a class or function outside the allowed ones; nothing was called."""
-
-    def __init__(self, module: str, name: str):
-        self.wanted = f"{module}.{name}"
-        super().__init__(f"the pickle asks for {self.wanted}, which a recorder may not hold (allowed: builtin "
-                         "containers and numbers, strings, numpy arrays and scalars); nothing was run")
-
-
-class _TapeUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        # Every callable and class a pickle can use comes through here (GLOBAL, STACK_GLOBAL,
-        # INST, and the copyreg extension codes): refusing here refuses before any call.
-        wanted = (_RENAMED.get(module, module), name)
-        if wanted not in _PICKLE_ALLOWED:
-            raise UnsafePickleError(module, name)
-        if wanted[0].startswith("numpy._core."):
-            import numpy
-
-            if not hasattr(numpy, "_core"):  # numpy 1.x
-                wanted = ("numpy.core." + wanted[0][len("numpy._core."):], name)
-        return super().find_class(*wanted)
-
-
-def load_tape_pickle(file: BinaryIO) -> Any:
-    """Unpickle ``file`` allowing only builtin values and numpy arrays/scalars (module doc)."""
-    return _TapeUnpickler(file).load()
 
 
 def _to_jsonable(value: Any) -> Any:
@@ -124,7 +81,7 @@ class Recorder:
         entry = {}
         for metric, values in self.tape.items():
             value = new_values.get(metric)
-            value = value if isinstance(value, _SCALARS) else copy.deepcopy(value)
+            value = value if isinstance(value, _SCALARS) else _copied(value)
             values.append(value)
             entry[metric] = value
         if self._stream is not None:
@@ -187,11 +144,12 @@ class Recorder:
 
     @classmethod
     def init_from_pickle_file(cls, filename: str | os.PathLike, *, trusted: bool = False) -> Recorder:
-        """A recorder saved as ``.pkl``. Only builtin values and numpy arrays/scalars are read
-        (:class:`UnsafePickleError` otherwise); ``trusted=True`` unpickles anything, running
-        whatever code the file names: only for files you wrote yourself."""
+        """A recorder saved as ``.pkl``. Only builtin values and numpy, torch and jax arrays and
+        scalars are read, tensors as numpy values (:class:`UnsafePickleError` otherwise, saying how
+        to allow it); a file in a folder of ``ALFRED_TRUSTED_PICKLE_DIRS``, or ``trusted=True``,
+        may name anything, running whatever code it names: only for files you wrote yourself."""
         with open(filename, "rb") as f:
-            tape = pickle.load(f) if trusted else load_tape_pickle(f)
+            tape = load_tape_pickle(f, path=filename, trusted=trusted)
         return cls._from_tape(tape)
 
     @classmethod
@@ -227,6 +185,15 @@ class Recorder:
         recorder = cls(tape.keys())
         recorder.tape = {k: list(v) for k, v in tape.items()}
         return recorder
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a recorded value; a torch tensor is detached first (one still in the autograd
+    graph, e.g. a loss, cannot be deep-copied, and its graph is not the metric)."""
+    detach = getattr(value, "detach", None)
+    if callable(detach) and type(value).__module__.startswith("torch"):
+        value = detach()
+    return copy.deepcopy(value)
 
 
 def _ends_without_newline(path: Path) -> bool:
@@ -299,8 +266,8 @@ class TrainingIterator:
     def record(self, key: str, value: Any) -> None:
         self._values.setdefault(key, []).append(value)
 
-    def update(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
+    def update(self, dict: dict[str, Any]) -> None:  # noqa: A002 (the argument's name in 0.2)
+        for key, value in dict.items():
             self.record(key, value)
 
     def pop(self, key: str) -> list:

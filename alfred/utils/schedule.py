@@ -317,7 +317,7 @@ def _default_config(path: Path, get_run_args: Callable) -> argparse.Namespace:
     missing = [k for k in RESERVED if not hasattr(config, k)]
     if missing:
         raise _fail(path, f"get_run_args('') must define {', '.join(RESERVED)}; missing: {', '.join(missing)}")
-    _check_json(path, "get_run_args('')", vars(config))
+    _check_json(path, "get_run_args('')", vars(config), nan_ok=True)
     return config
 
 
@@ -332,38 +332,40 @@ def _check_keys(path: Path, where: str, params: dict, config: argparse.Namespace
                           f"valid: {', '.join(valid)}")
 
 
-_JSON_VALID = "use finite numbers, strings, booleans, None, lists or dicts"
+_JSON_VALID = "use numbers, strings, booleans, None, lists or dicts"
 
 
-def _check_json(path: Path, where: str, params: dict) -> None:
-    """Every value must be standard JSON: no NaN or infinity, which json.dumps would write
-    as the non-standard ``NaN`` / ``Infinity``."""
+def _check_json(path: Path, where: str, params: dict, *, nan_ok: bool = False) -> None:
+    """Every value must be one a config.json can hold. Infinities pass (0.2 wrote and read them
+    as ``Infinity``, and Python's json round-trips them exactly); NaN passes only where no
+    experiment is told apart by it (``nan_ok``, the defaults): NaN equals nothing, so an
+    experiment holding it could never be found again (--add_to_folder, retrains)."""
     try:
-        json.dumps(params, allow_nan=False)
-        return
+        json.dumps(params)
+        if nan_ok or _not_json(params) is None:
+            return
     except (TypeError, ValueError):
         pass
     for key, value in params.items():
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            bad = _not_json(value)
-            shown = f"the value {bad!r}" if bad is not None else f"a value ({' '.join(str(e).split())})"
-            raise _fail(path, f"{where} gives {key!r} {shown}, which JSON cannot store: {_JSON_VALID}") from None
+        bad = _not_json(value, nan_ok=nan_ok)
+        if bad is not None:
+            why = ("NaN, which equals nothing: the experiment could not be found again; give None or a number"
+                   if isinstance(bad, float) else f"which JSON cannot store: {_JSON_VALID}")
+            raise _fail(path, f"{where} gives {key!r} the value {bad!r}, {why}")
     raise _fail(path, f"{where} holds a key that JSON cannot store: {_JSON_VALID}, under string keys")
 
 
-def _not_json(value: object) -> object | None:
-    """The first value inside ``value`` that standard JSON cannot hold, None when none is found."""
+def _not_json(value: object, *, nan_ok: bool = False) -> object | None:
+    """The first value inside ``value`` that a config cannot hold (NaN too unless ``nan_ok``), None when none."""
     if value is None or isinstance(value, (str, bool, int)):
         return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else value
+        return value if value != value and not nan_ok else None
     items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else None
     if items is None:
         return value
     for item in items:
-        bad = _not_json(item)
+        bad = _not_json(item, nan_ok=nan_ok)
         if bad is not None:
             return bad
     return None

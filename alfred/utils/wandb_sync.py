@@ -120,20 +120,21 @@ def is_synced(run_dir: Path) -> bool:
 
 # Syncing --------------------------------------------------------------------------------
 
-def sync_command(run_dir: Path, *, env_activation: str | None = None) -> list[str]:
+def sync_command(run_dir: Path, *, env_activation: str | None = None, options: tuple[str, ...] = ()) -> list[str]:
     """The argument list that syncs one run folder (paths are never put in a shell string).
 
-    Without ``env_activation``: ``<this python> -m wandb sync <run_dir>``. With it:
-    ``bash -c '<env_activation> && exec "$@"' bash wandb sync <run_dir>``, so the ``wandb``
-    found after activation runs, with the path as its own argument.
+    Without ``env_activation``: ``<this python> -m wandb sync <options> <run_dir>``. With it:
+    ``bash -c '<env_activation> && exec "$@"' bash wandb sync <options> <run_dir>``, so the
+    ``wandb`` found after activation runs, with the path as its own argument. ``options``: e.g.
+    ``("--project", "p", "--entity", "e")``.
     """
     if env_activation:
-        return ["bash", "-c", f'{env_activation} && exec "$@"', "bash", "wandb", "sync", str(run_dir)]
-    return [sys.executable, "-m", "wandb", "sync", str(run_dir)]
+        return ["bash", "-c", f'{env_activation} && exec "$@"', "bash", "wandb", "sync", *options, str(run_dir)]
+    return [sys.executable, "-m", "wandb", "sync", *options, str(run_dir)]
 
 
 def sync_runs(runs: list[Path], *, n_jobs: int = 4, env_activation: str | None = None,
-              timeout_s: float = 600.0) -> list[SyncResult]:
+              timeout_s: float = 600.0, options: tuple[str, ...] = ()) -> list[SyncResult]:
     """Run ``wandb sync`` on each run folder, ``n_jobs`` at a time; results in ``runs`` order.
 
     A run counts as synced when ``wandb sync`` exits with 0 *and* W&B's ``.synced`` marker
@@ -154,7 +155,7 @@ def sync_runs(runs: list[Path], *, n_jobs: int = 4, env_activation: str | None =
     def one(run_dir: Path) -> SyncResult:
         start = time.monotonic()
         path = Path(os.path.abspath(run_dir))  # wandb sync runs in another folder
-        cmd = sync_command(path, env_activation=env_activation)
+        cmd = sync_command(path, env_activation=env_activation, options=options)
         try:
             with lock:  # checked under the lock: an interrupt kills every process started before it
                 if stopping.is_set():

@@ -106,7 +106,7 @@ def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, 
     n = len(summaries)
     cols = 2 if n > 1 else 1
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.2 * cols, 9.0), 4.3 * rows + 1.0), squeeze=False)
     x = GRID * budget
     handles = {}
     for ax, (problem, summary) in zip(axes.flat, summaries.items()):
@@ -125,11 +125,11 @@ def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, 
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     order = [s for s in LABELS if s in handles]
-    fig.legend([handles[s] for s in order], [LABELS[s] for s in order], loc="lower center", ncol=4, fontsize=9,
-               frameon=False)
-    fig.suptitle("Regret vs budget (95% bootstrap bands over seeds); alfred ASHA stop and Optuna's "
-                 "SuccessiveHalvingPruner coincide", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
+    fig.legend([handles[s] for s in order], [LABELS[s] for s in order], loc="lower center", ncol=3 if cols == 1 else 4,
+               fontsize=9, frameon=False)
+    fig.suptitle("Regret vs budget, 95% bootstrap bands over seeds\n(alfred ASHA stop and Optuna's "
+                 "SuccessiveHalvingPruner coincide)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.1 if rows == 1 else 0.06, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

@@ -17,8 +17,9 @@ module           what it draws / holds
 ``sensitivity``  score vs each hyperparameter, coloured by another one
 ``aggregates``   rliable's figures: aggregate estimates with intervals per algorithm,
                  performance profiles, probability of improvement
-``legacy``       the 0.2 call forms: ``create_fig``, ``plot_curves``, ``bar_chart``,
-                 ``plot_vertical_densities``, ``plot_sampled_hyperparams``, ``smooth_out``
+``legacy``       the 0.2 call forms: ``create_fig``, ``plot_curves``, ``smooth_out``;
+                 ``legacy_charts``: ``bar_chart``, ``plot_vertical_densities``,
+                 ``plot_sampled_hyperparams``
 ===============  ==================================================================
 
 Every name is importable from here (``from alfred.utils import plots; plots.draw_curves``
@@ -57,11 +58,11 @@ _EXPORTS = {
     "plot_interval_estimates": "aggregates",
     "plot_performance_profiles": "aggregates",
     "plot_probability_of_improvement": "aggregates",
-    "bar_chart": "legacy",
+    "bar_chart": "legacy_charts",
     "create_fig": "legacy",
     "plot_curves": "legacy",
-    "plot_sampled_hyperparams": "legacy",
-    "plot_vertical_densities": "legacy",
+    "plot_sampled_hyperparams": "legacy_charts",
+    "plot_vertical_densities": "legacy_charts",
     "smooth_out": "legacy",
 }
 
