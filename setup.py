@@ -28,8 +28,12 @@ setup(
     extras_require={
         "wandb": ["wandb>=0.17"],
         "slurm": ["submitit>=1.5"],
+        # Adaptive search's model-based samplers (TPE, CMA-ES; GP also needs torch, not listed: heavy).
+        "adaptive": ["optuna>=3.6", "cmaes>=0.10"],
+        # benchmarks/bench_adaptive_search.py: the LCBench surrogate is an ONNX model.
+        "benchmarks": ["optuna>=3.6", "cmaes>=0.10", "onnxruntime>=1.16"],
         "test": ["pytest>=7.0", "scipy>=1.15", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6",
-                 "selenium>=4.10"],
+                 "selenium>=4.10", "optuna>=3.6", "cmaes>=0.10", "onnxruntime>=1.16"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
 )
