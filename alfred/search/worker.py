@@ -10,7 +10,7 @@ checks it at once. A claim that is gone -- a cleaner reset the seed while this w
 stopped or cut off -- raises ``ClaimLost`` inside main, and so does a claim whose heartbeats
 have failed for its whole lease (a cleaner may be about to call it dead): the worker then
 changes no flag of anyone else's claim, and sends the seed back itself if it still holds it.
-The run writes only into its own folder, ``runs/<token>/``: paths a worker that lost its
+The run writes only into its own files, ``recorders.<token>/``, ...: paths a worker that lost its
 claim still holds lead nowhere the next claim writes.
 """
 from __future__ import annotations
