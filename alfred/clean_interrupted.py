@@ -10,9 +10,8 @@ import argparse
 import sys
 
 from alfred.protocol.layout import CLEAN_LOCK, StorageDir
-from alfred.protocol.seed_state import MIN_STALE_S
 from alfred.search.clean import clean, format_counts
-from alfred.utils.config import add_bool_flag
+from alfred.utils.config import add_bool_flag, add_stale_after_arg
 from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -25,9 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
                   help="accepted for symmetry with launch_schedule: the list file's storage dirs form one search "
                        "over several tasks (cleaning treats each the same)")
     add_bool_flag(parser, "--clean_crashes", help="also send crashed seeds (CRASH.txt) back to UNHATCHED")
-    parser.add_argument("--stale_after_s", type=float, default=None,
-                        help="heartbeat age in seconds after which a run on another host counts as "
-                             f"interrupted (default: 5 heartbeats, at least {MIN_STALE_S:.0f} s)")
+    add_stale_after_arg(parser)
     add_bool_flag(parser, "--ask_for_validation", default=True, help="ask y/n before changing anything (default: true)")
     add_bool_flag(parser, "--yes", "-y", help="same as --ask_for_validation false")
     return parser
@@ -58,20 +55,26 @@ def run(argv: list[str] | None = None) -> int:
     total = sum(r.reset for r in reports)
     pending = sum(len(r.to_reset) for r in reports)
     for r in reports:
-        print(f"{format_counts(r)} -> reset {r.reset}")
+        print(f"{format_counts(r)} -> reset {r.reset}" + (f", completed {r.completed}" if r.completed else ""))
+        if r.taken_over:
+            print(f"{r.storage_dir.name}: stopped: this clean was stopped long enough for another to take its lock "
+                  "over; that one goes on", file=sys.stderr)
+        for line in r.refused:
+            print(f"  {line}")
         if r.removed_flags:
             print(f"{r.storage_dir.name}: removed {r.removed_flags} stale summary flag(s)")
+    refused = [line for r in reports for line in r.refused]
     for r in busy:
         lock = StorageDir(r.storage_dir).flag(CLEAN_LOCK)
         print(f"skipped {r.storage_dir.name}: another clean_interrupted holds {lock}",
               file=sys.stderr)
-    if pending and not total and not busy:
+    if pending and not total and not busy and not any(r.completed for r in reports):
         print("nothing was reset")
-        return 1 if asked else 0
+        return 1 if asked or refused else 0
     flags_removed = sum(r.removed_flags for r in reports)
     print(f"reset {total} seed(s) to UNHATCHED" if pending
           else ("no seed to reset" if flags_removed else "nothing to clean"))
-    return 1 if busy else 0
+    return 1 if busy or refused or any(r.taken_over for r in reports) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

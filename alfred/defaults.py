@@ -33,6 +33,12 @@ DEFAULT_BENCHMARK_PERFORMANCE_METRIC: str = "avg_eval_return"
 # metrics are not recorded are skipped.
 DEFAULT_PLOTS_ARRAYS_TO_MAKE: list[tuple] = [("episode", "eval_return", None, None)]
 
+# Size limits: a file over its limit is refused with one line (its size, the limit, the name to
+# raise), so that a runaway or planted file cannot stall a launch, status or summary. Configs
+# are read by every run, recorders by every summary, report and plot.
+MAX_CONFIG_BYTES: int = 1 << 20  # config.json, config_unique.json
+MAX_RECORDER_BYTES: int = 512 << 20  # recorders/<name>.pkl | .jsonl | .csv, read by summaries and plots
+
 
 def results_defaults() -> dict:
     """The results defaults in force now, as prepare_schedule records them in prepare_info.json."""

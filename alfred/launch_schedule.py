@@ -16,11 +16,13 @@ import sys
 import time
 
 from alfred.protocol.layout import COMPLETED, CRASH, UNHATCHED, SeedDir
+from alfred.protocol.listing import refused_entries
+from alfred.protocol.seed_state import check_stale_after
 from alfred.results.settings import add_results_args, overrides_from
 from alfred.search.launch import check_hashes, launch, resolve_processes
 from alfred.search.slurm import add_slurm_args
-from alfred.utils.config import add_bool_flag, parse_log_level, positive_float, positive_int
-from alfred.utils.misc import call_with_flags, cli_main
+from alfred.utils.config import add_bool_flag, add_stale_after_arg, parse_log_level, positive_float, positive_int
+from alfred.utils.misc import AlfredError, call_with_flags, cli_main, full_disk_message, is_full_disk
 from alfred.utils.schedule import check_user_main_file
 from alfred.utils.selection import add_selection_args, select_storage_dirs
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                   help="first send interrupted seeds back to UNHATCHED (as clean_interrupted would)")
     parser.add_argument("--heartbeat_s", type=positive_float, default=30.0,
                         help="seconds between heartbeats a run writes to its OPENED flag (default: 30)")
+    add_stale_after_arg(parser, launch=True)
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="DEBUG, INFO, WARNING, ERROR (default: INFO)")
     add_bool_flag(parser, "--no_summary",
@@ -77,6 +80,8 @@ def _gpu_list(text: str) -> list[str]:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (why := check_stale_after(args.stale_after_s, args.heartbeat_s)) is not None:
+        raise AlfredError(why)
     storage_dirs = select_storage_dirs(args.from_file, args.storage_name, args.root_dir)
     check_user_main_file(".")
     if args.check_hash:
@@ -87,11 +92,17 @@ def run(argv: list[str] | None = None) -> int:
         for r in clean(storage_dirs):
             print(f"clean_interrupted: {format_counts(r)} -> reset {r.reset}"
                   + (" (skipped: another clean holds the lock)" if r.skipped_busy else ""))
+            for line in r.refused:  # links, FIFOs, ... where folders belong: no worker or cleaner follows them
+                print(f"  {line}", flush=True)
+    else:
+        for line in (line for d in storage_dirs for line in refused_entries(d)):
+            print(line, flush=True)
     args.n_processes = resolve_processes(args.n_processes, args.gpus, args.runs_per_gpu)
     if args.slurm:  # submit a job array of workers and return (alfred/search/slurm.py)
         from alfred.search.slurm import run_slurm_launch
 
-        return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+        return run_slurm_launch(args, storage_dirs, dict(heartbeat_s=args.heartbeat_s, stale_after_s=args.stale_after_s,
+                                                          log_level=args.log_level,
                                                           over_tasks=args.over_tasks, max_attempts=args.max_attempts,
                                                           max_releases=args.max_releases,
                                                           auto_summary=not args.no_summary,
@@ -101,7 +112,8 @@ def run(argv: list[str] | None = None) -> int:
     print(f"launching {len(storage_dirs)} storage dir(s) with {args.n_processes} worker process(es)", flush=True)
     start = time.time()
     report = launch(storage_dirs, n_processes=args.n_processes, n_experiments_per_proc=args.n_experiments_per_proc,
-                    use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, log_level=args.log_level,
+                    use_pbar=args.use_pbar, heartbeat_s=args.heartbeat_s, stale_after_s=args.stale_after_s,
+                    log_level=args.log_level,
                     over_tasks=args.over_tasks, max_attempts=args.max_attempts, max_releases=args.max_releases,
                     gpus=args.gpus,
                     runs_per_gpu=args.runs_per_gpu or 1)
@@ -131,7 +143,8 @@ def run(argv: list[str] | None = None) -> int:
         summaries = summarize_finished(storage_dirs, overrides=overrides_from(args),
                                        log=lambda line: print(line, flush=True))
     except Exception as e:  # the runs are done and recorded: the summary problem is reported, and exits 1
-        print(f"automatic summary failed: {type(e).__name__}: {e}", flush=True)
+        why = full_disk_message(e) if is_full_disk(e) else f"{type(e).__name__}: {e}"
+        print(f"automatic summary failed: {why}", flush=True)
         return 1
     failed = failed_summaries_line(summaries, from_file=args.from_file)
     if failed:

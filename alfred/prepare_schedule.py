@@ -16,6 +16,7 @@ from alfred.protocol.storage_names import (
     get_git_commits,
     git_hashes_field,
 )
+from alfred.search.build import discard_storage_dirs
 from alfred.search.prepare import create_searches, describe_plan, other_kinds_listed, plan_searches, same_searches
 from alfred.utils.config import add_bool_flag, positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
@@ -41,16 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder of the storage dirs (default: DirectoryTree.default_root, which the "
                              "schedule may set; else ./storage)")
     parser.add_argument("--max_experiments", type=positive_int, default=100_000,
-                        help="refuse a search of more experiments per storage dir than this (a grid makes the "
-                             "product of its VARIATIONS lists' lengths; default: 100000)")
+                        help="refuse a search of more runs (experiments x seeds) per storage dir than this, "
+                             "before anything else is checked (a grid makes the product of its VARIATIONS lists' "
+                             "lengths in experiments; default: 100000)")
     add_bool_flag(parser, "--yes", "-y", help="create without asking for confirmation")
     return parser
 
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    schedule = load_schedule(args.schedule_file)  # may set DirectoryTree.default_root
-    schedule.check_size(args.max_experiments)
+    # may set DirectoryTree.default_root; the size is checked first, from the lists' lengths
+    schedule = load_schedule(args.schedule_file, max_runs=args.max_experiments)
     root = Path(args.root_dir or DirectoryTree.default_root)
     desc = check_name("desc", args.desc if args.desc is not None else schedule.name)
     add_to = None
@@ -90,7 +92,11 @@ def run(argv: list[str] | None = None) -> int:
     with progress_bar(total, unit="seed", desc="creating") as progress:
         created = create_searches(schedule, plans, desc=desc, root=root, commits=commits, progress=progress)
     if add_to is None:
-        append_to_list_file(schedule.list_searches_path, root, [p.name for p in created])
+        try:
+            append_to_list_file(schedule.list_searches_path, root, [p.name for p in created])
+        except BaseException:  # e.g. a full disk: searches no list names are taken back, nothing is half-made
+            discard_storage_dirs(created)
+            raise
     for path in created:
         print(f"{'extended' if add_to else 'created'} {path}")
     if add_to is None:

@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 
 from alfred.protocol.listing import list_storage_dirs
-from alfred.protocol.seed_state import MIN_STALE_S
 from alfred.search.status import format_status, storage_status
-from alfred.utils.config import add_bool_flag
+from alfred.utils.config import add_bool_flag, add_stale_after_arg
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -65,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refresh every SECONDS (default 10) until no seed is UNHATCHED or running")
     add_bool_flag(parser, "--json",
                   help="print the same facts as JSON (one object: {'storage_dirs': [...]}) for scripts")
-    parser.add_argument("--stale_after_s", type=_non_negative_float, default=None,
-                        help="heartbeat age in seconds after which a run on another host counts as "
-                             f"interrupted (default: 5 heartbeats, at least {MIN_STALE_S:.0f} s)")
+    add_stale_after_arg(parser)
     return parser
 
 
@@ -77,7 +74,11 @@ def _storage_dirs(args: argparse.Namespace) -> list[Path]:
     root = Path(args.root_dir or DirectoryTree.default_root)
     if not root.is_dir():
         raise AlfredError(f"root dir {root} does not exist (pass --root_dir, --storage_name or --from_file)")
-    return list_storage_dirs(root)
+    refused: list[str] = []
+    storage_dirs = list_storage_dirs(root, refused)
+    for line in refused:  # on stderr: --json keeps stdout one JSON object
+        print(line, file=sys.stderr)
+    return storage_dirs
 
 
 def run(argv: list[str] | None = None) -> int:

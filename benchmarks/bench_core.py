@@ -12,10 +12,12 @@ and compares with the floor: the same file operations in a bare Python loop on t
   prepare floor  per seed: mkdir experiment<N>/ and seed<S>/, create config.json and
                            config_unique.json (one write each) and UNHATCHED
   run floor      per run:  list the experiment folder, rename UNHATCHED->OPENED.<token>,
-                           write one line into it, read config.json, mkdir recorders/
-                           incrementals/, stat the claim (still ours?), append one line to it,
-                           rename it to COMPLETED; then the worker's last pass: list the
-                           experiment folder again, one failed rename
+                           write one line into it, list attempts/ (none), mkdir runs/,
+                           runs/<token>/ and its recorders/ incrementals/, read config.json,
+                           append one line to the claim, rename it to COMPLETING.<token>,
+                           rename recorders/ and incrementals/ to the seed folder, rename the
+                           flag to COMPLETED, rmdir runs/<token>; then the worker's last pass:
+                           list the experiment folder again, one failed rename
   overhead/run   = launch wall time / N - main's own time per run (the issue's definition:
                    with 2 processes it is the cost per run of the whole launch)
   per-process    = launch wall time / N * processes - main's own time per run (what one
@@ -162,12 +164,22 @@ def floor_run(dirs: list[str]) -> float:
         os.listdir(os.path.dirname(d))
         os.rename(d + "/UNHATCHED", claim)
         _write(claim, opened, os.O_TRUNC)
+        try:  # no earlier attempt to resume from
+            os.listdir(d + "/attempts")
+        except FileNotFoundError:
+            pass
+        run = d + "/runs/0123456789abcdef"
+        os.mkdir(d + "/runs")
+        os.mkdir(run)
+        os.mkdir(run + "/recorders")
+        os.mkdir(run + "/incrementals")
         json.loads(_read(d + "/config.json"))
-        os.mkdir(d + "/recorders")
-        os.mkdir(d + "/incrementals")
-        os.stat(claim)  # still ours?
         _write(claim, ended, os.O_APPEND)
-        os.rename(claim, d + "/COMPLETED")
+        os.rename(claim, d + "/COMPLETING.0123456789abcdef")  # decided
+        os.rename(run + "/recorders", d + "/recorders")  # published
+        os.rename(run + "/incrementals", d + "/incrementals")
+        os.rename(d + "/COMPLETING.0123456789abcdef", d + "/COMPLETED")
+        os.rmdir(run)
     for d in dirs:  # the last pass, which finds nothing left
         os.listdir(os.path.dirname(d))
         try:

@@ -1,29 +1,42 @@
-"""Chaos: launchers, workers and cleaners killed, stopped and resumed at random; nothing may be lost.
+"""Chaos: launchers, workers and cleaners killed, stopped, stalled in every window; nothing may be lost.
 
-    python benchmarks/chaos.py [--seeds 500] [--launchers 3] [--seconds 90] [--seed 0]
+    python benchmarks/chaos.py [--seeds 500] [--launchers 3] [--seconds 300] [--seed 0]
 
-A search of ``--seeds`` seeds (each run: 10 steps of 70 ms, each step appending a line
-with the run's claim token to its recorder and rewriting a checkpoint, by path) is launched by
-``--launchers`` launchers of 2 worker processes each. Each launcher runs under its own
-hostname (``unshare -u``, when this machine allows it), as on its own node, so that cleaners
-judge its workers by their heartbeats. For ``--seconds``, at random moments, the script:
+A search of ``--seeds`` seeds (each run: 10 steps of 70 ms; each step appends a line with the
+run's claim token to its recorder and rewrites its checkpoint, both by path) is launched by
+``--launchers`` launchers of 2 worker processes each (``--heartbeat_s 0.3 --stale_after_s 10``).
+Launchers run as on other nodes: under their own hostname (``unshare -u``), every other one also
+in its own PID namespace (``unshare -p``), some in a PID namespace of their own under this
+machine's hostname (as in a container sharing it). For ``--seconds``, at random moments, the
+script does one of:
 
-  SIGKILLs a worker              (the launcher records a CRASH and starts another worker)
-  SIGKILLs a launcher            (its workers release their seeds and stop), starts a new one
-  SIGSTOPs a worker for 1-3 s    (a cleaner may reset its seed meanwhile: SIGCONT must fence it)
-  runs 1-2 cleaners at once      (clean_interrupted --clean_crashes --stale_after_s 1)
-  SIGKILLs a cleaner mid-clean
+  kill_worker      SIGKILL a worker            (its launcher records a CRASH, starts another)
+  kill_launcher    SIGKILL a launcher          (its workers release their seeds and stop)
+  term_launcher    SIGTERM a launcher          (the same, through the launcher)
+  preempt_worker   SIGTERM a worker            (Preempted in main: the seed is released)
+  stop_worker      SIGSTOP a worker for 2-20 s (over 7.5 s its lease runs out: it stops its own
+                   run when it resumes, and a cleaner may reset its seed meanwhile)
+  clean            1-2 clean_interrupted --clean_crashes at once
+  kill_cleaner     SIGKILL a running cleaner
+  stall_launcher   start a launcher one of whose workers stops itself (ALFRED_STALL_AT) right
+                   after a claim's rename, before main, before a release decides, before a
+                   completion decides or while it publishes; resumed 2-20 s later
+  stall_cleaner    start a cleaner that stops itself before a seed, after a reset decided or
+                   before it ends; resumed 2-20 s later (its lock may be taken over meanwhile)
 
-Then it lets everything finish (clean --clean_crashes and relaunch until every seed is
-COMPLETED) and checks every seed folder and every attempt folder:
+Every action is counted when it was done (a process signalled, a stall reached), not when
+drawn. Then it lets everything finish (clean --clean_crashes and relaunch until nothing is
+left) and checks every seed folder, every attempt folder and every run folder:
 
-  lost results        seeds not COMPLETED at the end (must be 0)
-  double completions  a COMPLETED in an attempt folder beside the seed's own (must be 0)
-  unaccounted runs    runs whose main finished without a claim recorded in the seed folder or
-                      one of its attempts (must be 0)
-  foreign writes      recorder lines or checkpoints, in a seed folder or an attempt folder,
-                      written by a run other than those whose claims that folder held
-                      (must be 0)
+  lost results       seeds not COMPLETED at the end
+  flags              seeds holding other than exactly one flag
+  double completions a COMPLETED anywhere but the seed's own flag
+  unaccounted runs   runs whose main finished without a claim recorded in the seed folder or
+                     one of its attempts
+  foreign writes     in any recorder: a line of a run that held no claim of that seed, a line of a
+                     run after a line of a later run (a run that wrote after it lost its seed:
+                     each run's lines come in one block, in claim order), any line in a folder a
+                     fenced run recreated; a checkpoint not the owner's at the end
 
 and prints a table of what was done and found.
 """
@@ -46,7 +59,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 CHAOS_MAIN = textwrap.dedent('''
-    import argparse, glob, json, os, time
+    import argparse, json, os, time
 
     def get_run_args(overwritten_cmd_line=None):
         parser = argparse.ArgumentParser()
@@ -56,7 +69,7 @@ CHAOS_MAIN = textwrap.dedent('''
         return parser.parse_args(None if overwritten_cmd_line is None else overwritten_cmd_line.split())
 
     def main(config, dir_tree, logger, pbar):
-        token = glob.glob(str(dir_tree.seed_dir / "OPENED.*"))[0].rsplit(".", 1)[1]
+        token = dir_tree.run_token
         for step in range(config.steps):
             with open(dir_tree.recorders_dir / "train_recorder.jsonl", "a") as f:
                 f.write(json.dumps({"step": step, "score": config.lr, "token": token}) + "\\n")
@@ -67,85 +80,127 @@ CHAOS_MAIN = textwrap.dedent('''
         os.close(fd)
 ''')
 
+LAUNCH_STALLS = ("after_claim_rename", "before_main", "before_release_rename", "before_complete_rename",
+                 "while_publishing")
+CLEAN_STALLS = ("clean_before_seed", "after_reset_decision", "before_reset_rename")
+ACTIONS = ("kill_worker", "kill_launcher", "term_launcher", "preempt_worker", "stop_worker", "stop_worker", "clean",
+           "clean", "kill_cleaner", "stall_launcher", "stall_cleaner")
 
-def can_unshare() -> bool:
-    return shutil.which("unshare") is not None and subprocess.run(["unshare", "-u", "true"],
-                                                                  capture_output=True).returncode == 0
+
+def can(*cmd: str) -> bool:
+    return shutil.which(cmd[0]) is not None and subprocess.run(cmd, capture_output=True).returncode == 0
 
 
 class Chaos:
     def __init__(self, project: Path, list_file: str, launchers: int, rng: random.Random, env: dict):
         self.project, self.list_file, self.rng, self.env = project, list_file, rng, env
-        self.unshare = can_unshare()
+        self.uts = can("unshare", "-u", "true")
+        self.pidns = can("unshare", "-p", "-f", "--mount-proc", "true")
         self.launchers: list[subprocess.Popen] = []
         self.cleaners: list[subprocess.Popen] = []
         self.stopped: dict[int, float] = {}  # pid -> when to SIGCONT it
-        self.done = collections.Counter()
-        self.outputs: list[str] = []
+        self.stalls: list[tuple[Path, str]] = []  # markers of stall points not reached yet
+        self.done: collections.Counter = collections.Counter()
         self.n_launched = 0
+        self.n_markers = 0
         for _ in range(launchers):
             self.start_launcher()
 
-    def start_launcher(self) -> None:
+    def start_launcher(self, stall: str | None = None) -> None:
         self.n_launched += 1
+        n = self.n_launched
         cmd = [sys.executable, "-m", "alfred.launch_schedule", "--from_file", self.list_file, "--n_processes", "2",
-               "--heartbeat_s", "0.3", "--no_summary", "--max_attempts", "1000", "--log_level", "WARNING"]
-        if self.unshare:
-            cmd = ["unshare", "-u", "sh", "-c", f'hostname chaos-node-{self.n_launched} && exec "$@"', "sh", *cmd]
-        out = open(self.project / f"launcher{self.n_launched}.log", "w")
-        self.launchers.append(subprocess.Popen(cmd, cwd=self.project, env=self.env, stdout=out,
-                                               stderr=subprocess.STDOUT))
+               "--heartbeat_s", "0.3", "--stale_after_s", "10", "--no_summary", "--max_attempts", "1000",
+               "--max_releases", "1000", "--log_level", "WARNING"]
+        if self.pidns and n % 2 == 0:
+            cmd = ["unshare", "-p", "-f", "--mount-proc", *cmd]
+        if self.uts and n % 3 != 0:  # every third one keeps this host name (in its own PID namespace if even)
+            cmd = ["unshare", "-u", "sh", "-c", f'hostname chaos-node-{n} && exec "$@"', "sh", *cmd]
+        env = dict(self.env)
+        if stall is not None:
+            env["ALFRED_STALL_AT"] = f"{stall}:{self._marker(stall)}"
+        out = open(self.project / f"launcher{n}.log", "w")
+        self.launchers.append(subprocess.Popen(cmd, cwd=self.project, env=env, stdout=out, stderr=subprocess.STDOUT))
+
+    def start_cleaner(self, stall: str | None = None) -> None:
+        env = dict(self.env)
+        if stall is not None:
+            env["ALFRED_STALL_AT"] = f"{stall}:{self._marker(stall)}"
+        cmd = [sys.executable, "-m", "alfred.clean_interrupted", "--from_file", self.list_file, "--yes",
+               "--clean_crashes"]
+        if self.uts:  # a cleaner of another node: it can judge no pid, only heartbeats
+            cmd = ["unshare", "-u", "sh", "-c", f'hostname chaos-cleaner-{self.rng.randrange(1000)} && exec "$@"',
+                   "sh", *cmd]
+        self.cleaners.append(subprocess.Popen(cmd, cwd=self.project, env=env, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL))
+
+    def _marker(self, stall: str) -> Path:
+        self.n_markers += 1
+        marker = self.project / f".stall-{self.n_markers}-{stall}"
+        self.stalls.append((marker, stall))
+        return marker
 
     def workers(self) -> list[int]:
-        alive = {p.pid for p in self.launchers if p.poll() is None}
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) in alive:
-                    found.append(int(entry))
+        """This script's worker processes: the children of its launchers' Python processes (wrapped in
+        unshare and sh or not, in another PID namespace or not: pids as seen from here)."""
+        children: dict[int, list[int]] = collections.defaultdict(list)
+        command = {}
+        for pid, ppid, cmdline in _processes():
+            children[ppid].append(pid)
+            command[pid] = cmdline
+        found, stack = [], [p.pid for p in self.launchers if p.poll() is None]
+        while stack:
+            pid = stack.pop()
+            launcher = command.get(pid, "").startswith(sys.executable)
+            for child in children.get(pid, []):
+                (found if launcher else stack).append(child)
         return found
 
     def step(self) -> None:
         now = time.time()
+        for marker, stall in list(self.stalls):  # a stall point reached: resume it 2-20 s from now
+            if marker.exists() and marker.read_text():
+                pid = int(marker.read_text())
+                self.stalls.remove((marker, stall))
+                self.stopped[pid] = now + self.rng.uniform(2.0, 20.0)
+                self.done[f"stalled at {stall}"] += 1
         for pid, until in list(self.stopped.items()):
             if now >= until:
                 _signal(pid, signal.SIGCONT)
                 del self.stopped[pid]
-        finished = [p for p in self.launchers if p.poll() is not None]
         self.launchers = [p for p in self.launchers if p.poll() is None]
-        if finished and not self.all_done():
+        if len(self.launchers) < 2 and not self.all_done():
             self.start_launcher()  # keep launchers running while seeds are left
-        action = self.rng.choice(["kill_worker", "kill_launcher", "stop_worker", "clean", "clean", "kill_cleaner"])
-        workers = self.workers()
+        action = self.rng.choice(ACTIONS)
+        workers = [pid for pid in self.workers() if pid not in self.stopped]
+        running = [p for p in self.launchers if p.poll() is None]
         if action == "kill_worker" and workers:
-            _signal(self.rng.choice(workers), signal.SIGKILL)
-        elif action == "kill_launcher":
-            running = [p for p in self.launchers if p.poll() is None]
-            if running:
-                victim = self.rng.choice(running)
-                victim.kill()
-                victim.wait()
-                self.start_launcher()
+            self.done[action] += _signal(self.rng.choice(workers), signal.SIGKILL)
+        elif action in ("kill_launcher", "term_launcher") and running:
+            victim = self.rng.choice(running)
+            if victim.pid not in self.stopped:
+                victim.send_signal(signal.SIGKILL if action == "kill_launcher" else signal.SIGTERM)
+                self.done[action] += 1
+        elif action == "preempt_worker" and workers:
+            self.done[action] += _signal(self.rng.choice(workers), signal.SIGTERM)
         elif action == "stop_worker" and workers:
             pid = self.rng.choice(workers)
-            if pid not in self.stopped and _signal(pid, signal.SIGSTOP):
-                self.stopped[pid] = now + self.rng.uniform(1.0, 3.0)
+            if _signal(pid, signal.SIGSTOP):
+                self.stopped[pid] = now + self.rng.uniform(2.0, 20.0)
+                self.done[action] += 1
         elif action == "clean":
             for _ in range(self.rng.choice([1, 2])):
-                self.cleaners.append(subprocess.Popen(
-                    [sys.executable, "-m", "alfred.clean_interrupted", "--from_file", self.list_file, "--yes",
-                     "--clean_crashes", "--stale_after_s", "1"], cwd=self.project, env=self.env,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                self.start_cleaner()
+                self.done[action] += 1
         elif action == "kill_cleaner":
-            running = [c for c in self.cleaners if c.poll() is None]
-            if running:
-                self.rng.choice(running).kill()
-        self.done[action] += 1
+            alive = [c for c in self.cleaners if c.poll() is None and c.pid not in self.stopped]
+            if alive:
+                self.rng.choice(alive).kill()
+                self.done[action] += 1
+        elif action == "stall_launcher":
+            self.start_launcher(stall=self.rng.choice(LAUNCH_STALLS))
+        elif action == "stall_cleaner":
+            self.start_cleaner(stall=self.rng.choice(CLEAN_STALLS))
         self.cleaners = [c for c in self.cleaners if c.poll() is None]
 
     def all_done(self) -> bool:
@@ -153,6 +208,9 @@ class Chaos:
         return all((p / "COMPLETED").exists() for p in storage.glob("experiment*/seed*"))
 
     def settle(self) -> None:
+        for marker, _ in self.stalls:  # stall points reached late
+            if marker.exists() and marker.read_text():
+                self.stopped[int(marker.read_text())] = 0.0
         for pid in self.stopped:
             _signal(pid, signal.SIGCONT)
         self.stopped.clear()
@@ -160,6 +218,21 @@ class Chaos:
             c.wait()
         for p in self.launchers:
             p.wait()
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            found.append((int(entry), int(fields[1]), cmdline))
+    return found
 
 
 def _signal(pid: int, sig: int) -> bool:
@@ -175,53 +248,54 @@ def run_alfred(project: Path, env: dict, *args: str) -> subprocess.CompletedProc
 
 
 def check(storage: Path, log: Path) -> dict:
-    """Every seed and attempt folder: who completed, who wrote what.
-
-    A run may write only into the folder of a claim it holds. A released run (preempted,
-    stopped by a signal) leaves its files in place for the next attempt to resume from, so a
-    seed's live folder may hold its owner's lines and those of earlier released attempts; the
-    folder of an attempt a cleaner reset holds that attempt's lines and those of the released
-    attempts before it. A line from any other run is a foreign write: a run that went on
-    writing after it lost its seed.
-    """
+    """Every seed, attempt and run folder: who completed, who wrote what (see the module's doc)."""
+    from alfred.protocol.layout import is_seed_flag
     from alfred.protocol.listing import iter_seed_dirs
     from alfred.protocol.seed_state import read_flag_info
 
-    lost = foreign = attempts = double_completions = unaccounted = n_seeds = 0
+    found = collections.Counter()
     done_by_seed: dict[str, list[str]] = collections.defaultdict(list)  # seed -> tokens whose main finished
     for line in log.read_text().splitlines() if log.exists() else []:
         seed_dir, token = line[len("done "):].rsplit(" ", 1)
         done_by_seed[seed_dir].append(token)
     for _, _, seed_dir in iter_seed_dirs(storage):
-        n_seeds += 1
+        found["seeds"] += 1
         seed = Path(seed_dir)
+        found["seeds holding other than one flag"] += len([n for n in os.listdir(seed) if is_seed_flag(n)]) != 1
         if not (seed / "COMPLETED").exists():
-            lost += 1
+            found["lost results (not COMPLETED)"] += 1
             continue
         owner = read_flag_info(seed / "COMPLETED").get("token")
-        released: set[str] = set()
         folders = sorted((seed / "attempts").glob("*"), key=lambda p: int(p.name)) \
             if (seed / "attempts").is_dir() else []
-        for attempt in folders:
-            attempts += 1
-            holder = _holder(attempt)
-            if (attempt / "RELEASED").exists():
-                released.add(holder)
-                foreign += len(_tokens(attempt))  # a release leaves its files in the seed folder
-            else:
-                foreign += len(_tokens(attempt) - released - {holder})
-        live = _tokens(seed)
-        foreign += len(live - released - {owner})
+        holders = [_holder(a) for a in folders]
+        claims = set(holders) | {owner}
+        found["attempt folders"] += len(folders)
+        found["double completions"] += sum((a / "COMPLETED").exists() for a in folders)
+        found["runs that held no recorded claim"] += len(set(done_by_seed[seed_dir]) - claims)
+        found["seeds whose main finished more than once"] += len(done_by_seed[seed_dir]) > 1
+        for recorder in [seed / "recorders" / "train_recorder.jsonl",
+                         *seed.glob("attempts/*/runs/*/recorders/train_recorder.jsonl")]:
+            stray = recorder.parent.parent.name.startswith("stray-")
+            found["foreign writes"] += _foreign(_lines(recorder), claims, stray)
         ckpt = seed / "incrementals" / "ckpt.txt"
-        foreign += ckpt.exists() and ckpt.read_text() != owner
-        # one COMPLETED per seed, never one in an attempt folder (a reset never moves a COMPLETED)
-        double_completions += any((a / "COMPLETED").exists() for a in folders)
-        # every run whose main finished held a claim of this seed: the owner or a recorded attempt
-        unaccounted += len(set(done_by_seed[seed_dir]) - {owner} - {_holder(a) for a in folders})
-    return {"seeds": n_seeds, "lost results (not COMPLETED)": lost, "double completions": double_completions,
-            "runs that held no recorded claim": unaccounted, "foreign writes": foreign, "attempt folders": attempts,
-            "seeds whose main finished more than once (re-runs of unrecorded runs)": sum(
-                len(tokens) > 1 for tokens in done_by_seed.values())}
+        found["foreign writes"] += ckpt.exists() and ckpt.read_text() != owner
+    return dict(found)
+
+
+def _foreign(tokens: list[str], claims: set[str], stray: bool) -> int:
+    """Lines by no claim of the seed, lines of a run after a later run's, every line of a stray folder."""
+    if stray:
+        return len(tokens)
+    bad, seen, current = 0, set(), None
+    for token in tokens:
+        if token not in claims:
+            bad += 1
+        elif token != current:
+            bad += token in seen  # this run wrote again after another run had started writing
+            seen.add(token)
+            current = token
+    return bad
 
 
 def _holder(attempt: Path) -> str | None:
@@ -233,26 +307,26 @@ def _holder(attempt: Path) -> str | None:
     return None
 
 
-def _tokens(folder: Path) -> set[str]:
-    """The runs whose lines are in the folder's recorder (lines torn by a SIGKILL mid-write skipped)."""
-    found = set()
+def _lines(recorder: Path) -> list[str]:
+    """The token of each line (lines torn by a SIGKILL mid-write skipped)."""
     try:
-        text = (folder / "recorders" / "train_recorder.jsonl").read_text()
+        text = recorder.read_text()
     except FileNotFoundError:
-        return found
+        return []
+    tokens = []
     for line in text.splitlines():
         try:
-            found.add(json.loads(line)["token"])
+            tokens.append(json.loads(line)["token"])
         except (ValueError, KeyError):
             pass
-    return found
+    return tokens
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=500)
     parser.add_argument("--launchers", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=90.0)
+    parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="where to make the search (default: a temp folder)")
     args = parser.parse_args()
@@ -280,31 +354,33 @@ def main() -> None:
     chaos.settle()
     chaos_s = time.time() - start
     rounds = 0
-    while True:  # let it finish: reset what died, run what is left
+    while True:  # let it finish: reset what died (judged by heartbeat past the claims' 10 s), run what is left
         rounds += 1
-        run_alfred(project, env, "alfred.clean_interrupted", "--from_file", list_file, "--yes", "--clean_crashes",
-                   "--stale_after_s", "1")
+        time.sleep(11.0)
+        run_alfred(project, env, "alfred.clean_interrupted", "--from_file", list_file, "--yes", "--clean_crashes")
         launch = run_alfred(project, env, "alfred.launch_schedule", "--from_file", list_file, "--n_processes", "2",
-                            "--no_summary", "--max_attempts", "1000")
-        if launch.returncode == 0 or rounds >= 5:
+                            "--no_summary", "--max_attempts", "1000", "--max_releases", "1000")
+        if (launch.returncode == 0 and chaos.all_done()) or rounds >= 5:
             break
     logs = "".join(p.read_text() for p in project.glob("launcher*.log"))
     sys.path.insert(0, str(REPO))
     results = check(storage, base / "done.log")
-    print(f"chaos on {results['seeds']} seeds: {chaos_s:.0f} s of chaos with {args.launchers} launchers of 2 workers "
-          f"({chaos.n_launched} launchers started in all; hostnames per launcher: "
-          f"{'yes' if chaos.unshare else 'no (unshare -u not allowed: one host)'}), then {rounds} clean+launch "
-          "round(s) to finish\n")
-    print("| action | times |\n|---|---:|")
+    print(f"chaos on {results['seeds']} seeds: {chaos_s:.0f} s of chaos, {chaos.n_launched} launchers of 2 workers "
+          f"started in all (own hostname: {'yes' if chaos.uts else 'no'}; own PID namespace: "
+          f"{'every other one' if chaos.pidns else 'no'}), then {rounds} clean+launch round(s) to finish\n")
+    print("| action (done) | times |\n|---|---:|")
     for action, n in sorted(chaos.done.items()):
         print(f"| {action} | {n} |")
-    print(f"| worker runs fenced (LOST: their seed was reset while they were stopped) | {logs.count('LOST ')} |")
+    print(f"| runs fenced (LOST: their seed was reset while they were stopped) | {logs.count('LOST ')} |")
+    print(f"| runs stopped by their own worker (lease ran out; seed released) | {logs.count('RELEASED ')} |")
     print(f"| crashes recorded for killed workers | {logs.count('its worker process killed by SIGKILL')} |")
     print("\n| check | result |\n|---|---:|")
-    for key, value in results.items():
-        print(f"| {key} | {value} |")
-    ok = not (results["lost results (not COMPLETED)"] or results["double completions"] or results["foreign writes"]
-              or results["runs that held no recorded claim"])
+    keys = ["seeds", "lost results (not COMPLETED)", "seeds holding other than one flag", "double completions",
+            "runs that held no recorded claim", "foreign writes", "attempt folders",
+            "seeds whose main finished more than once"]
+    for key in keys:
+        print(f"| {key} | {results.get(key, 0)} |")
+    ok = not any(results.get(k, 0) for k in keys[1:6])
     print(f"\n{'OK' if ok else 'FAILED'}: folder {base}")
     if ok:
         shutil.rmtree(base, ignore_errors=True)

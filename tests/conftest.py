@@ -80,6 +80,16 @@ def claim_file(tree) -> Path | None:
     return next(iter(sorted(Path(tree.seed_dir).glob("OPENED*"))), None)
 
 
+def attempt_run(seed_dir, n: int = 1):
+    """The files an ended attempt keeps in ``attempts/<n>/`` (``recorders.<token>``, ...), as a tree
+    whose ``recorders_dir``, ``incrementals_dir`` and ``log_path`` are those files."""
+    from alfred.protocol.layout import SeedDir, run_file_of
+
+    attempt = Path(seed_dir) / "attempts" / str(n)
+    (token,) = {run_file_of(e)[1] for e in os.listdir(attempt) if run_file_of(e)}
+    return SeedDir(attempt, run_token=token)
+
+
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under root with a hash of its content (Python's caches and calls.log excluded)."""
     state = {}

@@ -454,18 +454,20 @@ def test_huge_grid_is_refused_before_its_plan_is_built(project):
                                 preexec_fn=limit_memory)
     assert_rejected(result.returncode, result.stderr, "grid_schedule_huge.py",
                     "VARIATIONS makes 100,000,000 experiments (100 x 100 x 100 x 100 values)",
-                    "more than --max_experiments 100,000", "raise the limit with --max_experiments 100000000")
+                    "SEEDS has 2 seeds: 200,000,000 runs per storage dir",
+                    "more than --max_experiments 100,000", "raise the limit with --max_experiments 200000000")
     assert snapshot(project.path) == before
 
 
 def test_max_experiments_flag(project, capsys):
     schedule = project.write_schedule("grid_schedule_size.py", grid_schedule({"lr": [0.1, 0.2], "width": [1, 2]}))
     before = snapshot(project.path)
-    code = prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "3"])
+    code = prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "7"])
     assert_rejected(code, capsys.readouterr().err, "VARIATIONS makes 4 experiments (2 x 2 values)",
-                    "more than --max_experiments 3", "vary fewer values", "--max_experiments 4")
+                    "SEEDS has 2 seeds: 8 runs per storage dir", "more than --max_experiments 7",
+                    "vary fewer values or seeds", "--max_experiments 8")
     assert snapshot(project.path) == before
-    assert prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "4"]) == 0
+    assert prepare_main(["--schedule_file", str(schedule), "--yes", "--max_experiments", "8"]) == 0
     (storage_dir,) = project.storage_dirs()
     assert len(experiment_paths(storage_dir)) == 4
 
@@ -476,6 +478,6 @@ def test_random_search_over_the_limit_is_refused_before_sampling(project, capsys
     schedule = project.write_schedule("random_schedule_many.py", text)
     before = snapshot(project.path)
     code = prepare_main(["--schedule_file", str(schedule), "--yes"])
-    assert_rejected(code, capsys.readouterr().err, "N_EXPERIMENTS is 200,000", "more than --max_experiments 100,000",
-                    "lower it", "--max_experiments 200000")
+    assert_rejected(code, capsys.readouterr().err, "N_EXPERIMENTS is 200,000", "SEEDS has 2 seeds: 400,000 runs",
+                    "more than --max_experiments 100,000", "lower them", "--max_experiments 400000")
     assert snapshot(project.path) == before

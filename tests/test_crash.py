@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grid_schedule, seed_trees, wait_for
+from conftest import attempt_run, grid_schedule, seed_trees, wait_for
 
-from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
+from alfred.protocol.seed_state import SeedState, crashed_run, read_flag_info, seed_state
 from alfred.utils.directory_tree import DirectoryTree
 
 
@@ -84,7 +84,7 @@ def test_clean_beside_a_live_launch_leaves_the_live_run_alone(project):
     snapshot = sorted(p.name for p in seed.iterdir())
 
     clean = project.run_module("alfred.clean_interrupted", "--from_file", "schedules/list_searches_live.txt",
-                               "--yes", "--clean_crashes", "--stale_after_s", "1")
+                               "--yes", "--clean_crashes", "--stale_after_s", "10")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "1 running" in clean.stdout
     assert sorted(p.name for p in seed.iterdir()) == snapshot
@@ -144,7 +144,7 @@ def test_crashed_seed_sets_exit_code_and_clean_crashes_keeps_the_trace(project):
     text = crash_file.read_text()
     assert text.startswith("exception: RuntimeError: boom lr=0.1")
     assert "Traceback (most recent call last)" in text and "host: " in text and "time: " in text
-    assert "boom lr=0.1" in (crash_file.parent / "logger.out").read_text()
+    assert "boom lr=0.1" in crashed_run(crash_file.parent).log_path.read_text()
 
     from alfred.clean_interrupted import main
 
@@ -154,7 +154,7 @@ def test_crashed_seed_sets_exit_code_and_clean_crashes_keeps_the_trace(project):
     seed = crash_file.parent
     assert (seed / "UNHATCHED").exists() and not crash_file.exists()
     assert "boom" in (seed / "attempts" / "1" / "CRASH.txt").read_text()
-    assert (seed / "attempts" / "1" / "logger.out").exists()
+    assert attempt_run(seed).log_path.exists()
 
 
 def test_sigint_sends_the_running_seed_back_with_its_files(project):
@@ -168,7 +168,7 @@ def test_sigint_sends_the_running_seed_back_with_its_files(project):
     out = launcher.communicate(timeout=30)[0]
     assert launcher.returncode == 130, out
     assert seed_state(DirectoryTree(seed)).state is SeedState.UNHATCHED
-    assert (seed / "logger.out").exists()  # files kept for a resume
+    assert attempt_run(seed).log_path.exists()  # files kept for a resume
     assert json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"] == "KeyboardInterrupt"
 
 
@@ -207,7 +207,7 @@ def test_kill_of_a_local_launch_stops_its_workers_and_releases_their_seeds(proje
     assert counts[SeedState.UNHATCHED] == 12 and not opened_files(project), counts
     for path in opened:
         seed = path.parent
-        assert (seed / "logger.out").exists()  # the attempt's files stay for a resume
+        assert attempt_run(seed).log_path.exists()  # the attempt's files stay for a resume
         released = json.loads((seed / "attempts" / "1" / "RELEASED").read_text())["released"]
         assert released == "preempted (SIGTERM)"  # the launcher forwards SIGTERM to its workers
     time.sleep(1.0)

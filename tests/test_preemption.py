@@ -7,9 +7,9 @@ import signal
 import time
 
 import pytest
-from conftest import grid_schedule, seed_trees
+from conftest import attempt_run, grid_schedule, seed_trees
 
-from alfred.protocol import flags
+from alfred.protocol import attempts, flags
 from alfred.protocol.seed_state import SeedState, seed_state
 from alfred.search.worker import run_worker
 from alfred.utils.directory_tree import DirectoryTree
@@ -52,8 +52,11 @@ def test_signal_in_main_raises_preempted_and_releases_the_seed(project, handlers
     tree = DirectoryTree(seen[0])
     assert seed_state(tree).state is SeedState.UNHATCHED
     assert json.loads((tree.attempts_dir / "1" / "RELEASED").read_text())["released"] == "preempted (SIGUSR2)"
-    assert latest_checkpoint(tree) == tree.incrementals_dir / "ckpt_1"  # files kept for the resume
-    assert "stopped by SIGUSR2" in tree.log_path.read_text()
+    run = attempt_run(tree.seed_dir)  # the run's files wait in its attempt record...
+    assert (run.incrementals_dir / "ckpt_1").read_text() == "1" and latest_checkpoint(tree) is None
+    assert "stopped by SIGUSR2" in run.log_path.read_text()
+    again = flags.claim(tree, worker_id="w2", heartbeat_s=5.0)  # ...until the next claim resumes from it
+    assert latest_checkpoint(again.tree) == again.tree.incrementals_dir / "ckpt_1" and not run.incrementals_dir.exists()
 
 
 def test_signal_between_runs_stops_before_the_next_claim(project, handlers):
@@ -66,8 +69,8 @@ def test_signal_between_runs_stops_before_the_next_claim(project, handlers):
 
     real_complete = flags.complete
 
-    def complete_then_signal(claim):  # the signal lands in alfred's code, after main returned
-        done = real_complete(claim)
+    def complete_then_signal(claim, **kwargs):  # the signal lands in alfred's code, after main returned
+        done = real_complete(claim, **kwargs)
         os.kill(os.getpid(), signal.SIGTERM)
         return done
 
@@ -111,7 +114,7 @@ def test_max_attempts_gives_up_and_keeps_every_attempt(project):
     # A released attempt (preemption) is not a failure and does not count.
     (tree.attempts_dir / "3").mkdir()
     (tree.attempts_dir / "3" / "RELEASED").write_text("{}")
-    assert flags.failed_attempts(tree) == 2
+    assert attempts.failed_attempts(tree.seed_dir) == 2
     calls = len(project.calls())
     assert launch(["--from_file", list_file, "--max_attempts", "2", "--no_summary"]) == 1
     assert len(project.calls()) == calls  # main was not run again
@@ -120,7 +123,7 @@ def test_max_attempts_gives_up_and_keeps_every_attempt(project):
     assert f"{tree.attempts_dir}/<n>/" in text and "nothing was deleted" in text
     for n in ("1", "2"):
         assert "boom" in (tree.attempts_dir / n / "CRASH.txt").read_text()
-        assert (tree.attempts_dir / n / "logger.out").exists()
+        assert attempt_run(tree.seed_dir, int(n)).log_path.exists()
     # A higher limit runs it again (it crashes again: config.crash is 1).
     assert clean(["--from_file", list_file, "--yes", "--clean_crashes"]) == 0
     assert launch(["--from_file", list_file, "--max_attempts", "5", "--no_summary"]) == 1

@@ -203,7 +203,8 @@ def test_bad_inputs_one_line_nonzero_exit_no_summary(tmp_path):
     from alfred.results.auto_summary import summarize_finished
 
     for what, (storage, extra, message) in _bad_inputs(tmp_path).items():
-        r = run_module("alfred.benchmark", "--storage_name", str(storage), *extra, cwd=tmp_path)
+        r = run_module("alfred.benchmark", "--storage_name", storage.name, "--root_dir", str(storage.parent), *extra,
+                       cwd=tmp_path)
         assert r.returncode == 2, (what, r.stdout, r.stderr)
         assert r.stderr.strip().count("\n") == 0 and message in r.stderr, (what, r.stderr)
         assert not (storage / SUMMARY_DIR).exists(), what
@@ -218,8 +219,8 @@ def test_bad_inputs_one_line_nonzero_exit_no_summary(tmp_path):
 
 def test_bad_flags_rejected(tmp_path):
     storage = scored_search(tmp_path, {1: 0.5})
-    r = run_module("alfred.benchmark", "--storage_name", str(storage), "--performance_aggregation", "median",
-                   cwd=tmp_path)
+    r = run_module("alfred.benchmark", "--storage_name", storage.name, "--root_dir", str(storage.parent),
+                   "--performance_aggregation", "median", cwd=tmp_path)
     assert r.returncode == 2 and "last_<k>%" in r.stderr and r.stderr.count("\n") == 1
     r = run_module("alfred.benchmark", cwd=tmp_path)
     assert r.returncode == 2 and "exactly one of --from_file" in r.stderr
@@ -302,7 +303,7 @@ def test_clean_interrupted_removes_stale_summary_flag(tmp_path):
 
     storage = scored_search(tmp_path, {1: 0.1})
     (storage / SUMMARY_ONGOING).write_text(json.dumps({"host": HOSTNAME, "pid": _dead_pid()}))
-    assert main(["--storage_name", str(storage), "--yes"]) == 0
+    assert main(["--storage_name", storage.name, "--root_dir", str(storage.parent), "--yes"]) == 0
     assert not (storage / SUMMARY_ONGOING).exists()
 
 
@@ -383,11 +384,12 @@ def test_plot_arrays_cap_large_search(tmp_path):
 
 def test_make_plot_arrays_cli_metric_lists(tmp_path):
     storage = make_search(tmp_path, {e: {1: {"step": [0, 1], "a": [1, 2], "b": [3, 4]}} for e in (1, 2)})
-    r = run_module("alfred.make_comparative_plots", "--storage_name", str(storage), "--x_metric", "step",
-                   "--y_metric", "a", "b", cwd=tmp_path)
+    r = run_module("alfred.make_comparative_plots", "--storage_name", storage.name, "--root_dir", str(storage.parent),
+                   "--x_metric", "step", "--y_metric", "a", "b", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (storage / PLOTS_DIR).iterdir()) == ["a_vs_step.png", "b_vs_step.png"]
-    r = run_module("alfred.make_plot_arrays", "--storage_name", str(storage), "--y_metric", "zzz", cwd=tmp_path)
+    r = run_module("alfred.make_plot_arrays", "--storage_name", storage.name, "--root_dir", str(storage.parent),
+                   "--y_metric", "zzz", cwd=tmp_path)
     assert r.returncode == 2 and "recorded metrics: step, a, b" in r.stderr
 
 

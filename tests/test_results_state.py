@@ -126,7 +126,7 @@ def _unpickles_and_runs(data: bytes, marker, env) -> bool:
 
 # A main.py that leaves a recorder already in place (the planted one) as it is.
 RECORDING = '''    r = Recorder(["step", "score"])'''
-KEEPING_MAIN = TEST_MAIN.replace(RECORDING, '''    if (dir_tree.recorders_dir / "train_recorder.pkl").exists():
+KEEPING_MAIN = TEST_MAIN.replace(RECORDING, '''    if (dir_tree.seed_dir / "recorders" / "train_recorder.pkl").exists():
         return
 ''' + RECORDING)
 

@@ -171,7 +171,7 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
                                       grid_schedule({"lr": [0.1, 0.2, 0.3, 0.4], "sleep_s": [2.0]}, seeds=[1, 2]))
     assert project.prepare(schedule) == 0
     list_file = "schedules/list_searches_sc.txt"
-    array_id, _ = launch_slurm(project, list_file, 2, slurm_jobs)
+    array_id, _ = launch_slurm(project, list_file, 2, slurm_jobs, "--heartbeat_s", "0.5")
 
     def both_tasks_running():
         running = {i.get("slurm_array_task_id"): (t, i) for t, i in opened_infos(project)}
@@ -189,8 +189,10 @@ def test_scancel_and_killed_worker_then_clean_and_relaunch_completes(project, sl
     reason = json.loads(next(released[0].attempts_dir.glob("*/RELEASED")).read_text())["released"]
     assert reason == "preempted (SIGTERM)"
     assert seed_state(released[0]).state is SeedState.UNHATCHED
-    interrupted = [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED]
-    # SLURM is asked first: the job of the killed worker has ended, so its seed is interrupted at once
+    # SLURM is asked first: the job of the killed worker has ended, so its seed is interrupted two
+    # heartbeats later (a node SLURM gave up on may still be writing), with no stale-heartbeat wait
+    interrupted = wait_for(lambda: [t for t in trees(project) if seed_state(t).state is SeedState.INTERRUPTED], 10,
+                           "the killed job's seed to be interrupted")
     reason = seed_state(interrupted[0]).reason
     assert len(interrupted) == 1 and reason.startswith(f"SLURM job {running['1'][1]['slurm_job_id']} is "), reason
     assert states(project)[SeedState.RUNNING] == 0
@@ -267,14 +269,14 @@ def test_slurm_launch_refuses_bad_options_before_submitting(project):
 def test_a_suspended_job_keeps_its_seed_and_an_ended_job_frees_it_at_once(project, slurm_jobs):
     """SLURM decides before any heartbeat: a suspended job (no heartbeat while it is stopped)
     keeps its seed however stale its claim looks, and resumes to complete it; a job whose
-    worker was killed (SIGKILL, as the out-of-memory killer does) ended, so clean_interrupted
-    resets its seed at once, with no stale-heartbeat wait; scancel -s KILL of a job makes SLURM
-    end its step with SIGTERM first: the worker releases its seed at once."""
+    worker was killed (SIGKILL, as the out-of-memory killer does) ended, so its seed is
+    interrupted two heartbeats later, with no stale-heartbeat wait; scancel -s KILL of a job
+    makes SLURM end its step with SIGTERM first: the worker releases its seed at once."""
     schedule = project.write_schedule("grid_schedule_su.py",
                                       grid_schedule({"lr": [0.1, 0.2, 0.3], "sleep_s": [4.0]}, seeds=[1]))
     assert project.prepare(schedule) == 0
     list_file = "schedules/list_searches_su.txt"
-    array_id, _ = launch_slurm(project, list_file, 3, slurm_jobs, "--heartbeat_s", "0.5")
+    array_id, _ = launch_slurm(project, list_file, 3, slurm_jobs, "--heartbeat_s", "0.5", "--stale_after_s", "10")
 
     def all_running():
         found = {i.get("slurm_array_task_id"): (t, i) for t, i in opened_infos(project)}
@@ -290,18 +292,45 @@ def test_a_suspended_job_keeps_its_seed_and_an_ended_job_frees_it_at_once(projec
     subprocess.run(["scancel", "--full", "-s", "KILL", f"{array_id}_2"], check=True, timeout=30)
     wait_for(lambda: not in_queue(f"{array_id}_1") and not in_queue(f"{array_id}_2"), 60, "two jobs to end")
     assert seed_state(cancelled_tree).state is SeedState.UNHATCHED  # released by its worker
-    ended = seed_state(killed_tree)
-    assert ended.state is SeedState.INTERRUPTED and ended.reason.startswith(f"SLURM job {killed['slurm_job_id']}")
-    time.sleep(2.0)  # the suspended job's claim is now older than --stale_after_s 1
+    # An ended job's claim waits two of its heartbeats (a node SLURM gave up on may still write), not 120 s.
+    ended = wait_for(lambda: (s := seed_state(killed_tree)).state is SeedState.INTERRUPTED and s, 10,
+                     "two heartbeats of the killed job's claim")
+    assert ended.reason.startswith(f"SLURM job {killed['slurm_job_id']}") and 1.0 <= ended.age_s < 10, ended
+    time.sleep(10.5)  # the suspended job's claim is now older than its recorded threshold (--stale_after_s 10)
 
-    clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes", "--stale_after_s", "1")
+    clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes", "--stale_after_s", "10")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "reset 1 seed(s)" in clean.stdout, clean.stdout
-    assert seed_state(killed_tree).state is SeedState.UNHATCHED  # at once: no 120 s heartbeat wait
-    status = seed_state(suspended_tree, stale_after_s=1)
+    assert seed_state(killed_tree).state is SeedState.UNHATCHED
+    status = seed_state(suspended_tree)
     assert status.state is SeedState.RUNNING and status.reason.endswith("is SUSPENDED"), status
+    assert status.age_s > 10  # however old its heartbeat
     assert not suspended_tree.attempts_dir.exists()
 
     subprocess.run(["scontrol", "resume", f"{array_id}_0"], check=True, timeout=30)
     wait_for(lambda: seed_state(suspended_tree).state is SeedState.COMPLETED, 90, "the resumed job to complete")
     assert project.calls().count(str(suspended_tree.seed_dir)) == 1
+
+
+def test_a_claim_of_an_earlier_incarnation_of_a_requeued_job_is_not_taken_for_live(project, slurm_jobs):
+    """A job keeps its id when it is requeued. Its worker is killed (as the out-of-memory killer
+    would), then the job is requeued: SLURM lists the id as waiting, then running again, but the
+    claim belongs to the run that died; two heartbeats later the seed is interrupted, and the
+    requeued job runs it once the cleaner reset it."""
+    schedule = project.write_schedule("grid_schedule_rq.py", grid_schedule({"lr": [0.1], "sleep_s": [60.0]},
+                                                                          seeds=[1]))
+    assert project.prepare(schedule) == 0
+    list_file = "schedules/list_searches_rq.txt"
+    array_id, _ = launch_slurm(project, list_file, 1, slurm_jobs, "--heartbeat_s", "0.5", "--stale_after_s", "600")
+    (tree,) = trees(project)
+    info = wait_for(lambda: (c := claim_file(tree)) and read_flag_info(c).get("slurm_job_start_time")
+                    and read_flag_info(c), 60, "the job's claim, with its start time")
+    os.kill(info["pid"], signal.SIGKILL)
+    job = info["slurm_job_id"]
+    wait_for(lambda: subprocess.run(["scontrol", "requeue", job], capture_output=True).returncode == 0, 60,
+             "the job to be requeued")
+    status = wait_for(lambda: (s := seed_state(tree)).state is SeedState.INTERRUPTED and s, 30,
+                      "the earlier incarnation's claim to count as ended")
+    assert status.reason.startswith(f"SLURM job {job}") and status.info["token"] == info["token"], status
+    clean = project.run_module("alfred.clean_interrupted", "--from_file", list_file, "--yes")
+    assert "reset 1 seed(s)" in clean.stdout, clean.stdout + clean.stderr

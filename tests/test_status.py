@@ -151,6 +151,25 @@ def test_stale_after_s_decides_remote_runs(project):
     assert out.returncode == 2 and "--stale_after_s" in out.stderr
 
 
+def test_heartbeats_from_the_future_are_flagged_not_trusted_blindly(project):
+    """A host whose clock runs 10 minutes ahead: its run shows as running (ages are judged on the
+    storage's own clock), and status says the clocks disagree."""
+    schedule = project.write_schedule("grid_schedule_sk.py", grid_schedule({"lr": [0.1]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    (storage,) = project.storage_dirs()
+    (tree,) = seed_trees(storage)
+    claim = tree.seed_dir / "OPENED.0123456789abcdef"
+    os.rename(tree.flag_path("UNHATCHED"), claim)
+    claim.write_text(json.dumps({"host": "fast-clock-node", "pid": 12, "heartbeat_s": 30, "token": "0123456789abcdef",
+                                 "start_epoch": time.time() + 600}))
+    ahead = time.time() + 600
+    os.utime(claim, (ahead, ahead))
+    st = status_mod.storage_status(storage)
+    assert st.running == 1 and st.clock_skew_s is not None and 590 < st.clock_skew_s < 700
+    out = project.run_module("alfred.status", "--storage_name", storage.name)
+    assert "in the future" in out.stdout and "NTP" in out.stdout, out.stdout
+
+
 def test_every_storage_dir_of_the_root_by_default(project):
     schedule = project.write_schedule("grid_schedule_r.py",
                                       grid_schedule({"lr": [0.1]}, algs=("algA", "algB"), seeds=[1, 2]))
@@ -199,18 +218,25 @@ def test_opens_few_files_on_a_large_storage_dir(tmp_path, monkeypatch):
     bench.build_storage_dir(str(tmp_path), "Bx1_nogit_alg_task_grid_b", 1500)
     storage = tmp_path / "Bx1_nogit_alg_task_grid_b"
     opened = []
-    real_open = builtins.open
+    real_open, real_os_open = builtins.open, os.open
 
-    def counting_open(file, *args, **kwargs):
-        opened.append(os.fspath(file) if not isinstance(file, int) else file)
-        return real_open(file, *args, **kwargs)
+    def counting(real):
+        def counting_open(file, *args, **kwargs):
+            opened.append(os.fspath(file) if not isinstance(file, int) else file)
+            return real(file, *args, **kwargs)
+        return counting_open
 
-    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting(real_open))
+    monkeypatch.setattr(os, "open", counting(real_os_open))  # flags are read by os.open (no link, no FIFO)
     st = status_mod.storage_status(storage)
     monkeypatch.setattr(builtins, "open", real_open)
+    monkeypatch.setattr(os, "open", real_os_open)
     assert (st.total, st.completed, st.unhatched, st.crashed, st.running, st.interrupted) == \
         (1500, 1050, 300, 120, 15, 15)
     in_storage = [p for p in opened if isinstance(p, str) and p.startswith(str(storage))]
+    probes = [p for p in in_storage if p.endswith(".alfred_clock")]  # the storage's clock, read once
+    assert len(probes) <= 2
+    in_storage = [p for p in in_storage if p not in probes]
     assert sum(p.endswith("COMPLETED") for p in in_storage) == status_mod.MAX_DURATION_SAMPLES
     assert sum(p.endswith("OPENED") for p in in_storage) == 30
     assert len(in_storage) == status_mod.MAX_DURATION_SAMPLES + 30

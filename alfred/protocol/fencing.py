@@ -14,7 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 __all__ = ["Preempted", "ClaimLost", "install_handlers", "restore_handlers", "stop_requested", "user_code",
-           "install_fence", "watch_claim", "claim_lost", "sigint_received", "lost"]
+           "install_fence", "watch_claim", "claim_lost", "sigint_received", "lost", "lost_reason"]
 
 log = logging.getLogger("alfred.utils.preemption")
 
@@ -32,21 +32,26 @@ class Preempted(BaseException):
 
 
 class ClaimLost(BaseException):
-    """Raised in the user's main when its worker lost the seed: a cleaner reset it while the
-    worker was stopped (SIGSTOP, a suspended job, a paused VM, a hung filesystem) and another
-    worker may be running it now. Nothing more may be written into the seed folder: let it
-    propagate (do not save a checkpoint). The worker changes no flag and says where this
-    run's partial output went (the attempt folder the cleaner moved it to).
+    """Raised in the user's main when its worker lost the seed, or may be about to: a cleaner
+    reset it while the worker was stopped (SIGSTOP, a suspended job, a paused VM, a hung
+    filesystem), or no heartbeat succeeded for so long that a cleaner may call the run dead
+    (its lease ran out). Another worker may run the seed now: let it propagate (saving a
+    checkpoint is pointless: the run's folder is no longer where its paths point). The worker
+    changes no flag of the next claim; it sends the seed back itself if it still holds it.
     """
 
 
 class _State:
+    """What the main thread needs to know about the current run; one per process."""
+
     def __init__(self) -> None:
         self.requested: str | None = None  # name of the first stop signal received
         self.in_user_code = False
-        self.raised = False
-        self.owns: Callable[[], bool] | None = None  # is the current claim still ours? (see watch_claim)
-        self.lost = False
+        self.preempt_raised = False  # Preempted raised once per run: a checkpoint being saved is not cut
+        self.lost_raised = False  # ClaimLost raised once per run (it may follow Preempted)
+        self.check: Callable[[], str | None] | None = None  # why the claim is lost, or None (see watch_claim)
+        self.expired: Callable[[], str | None] | None = None  # why its lease ran out, or None (no file touched)
+        self.lost: str | None = None  # why the current claim is lost (None: it is not)
         self.sigint = False  # a real SIGINT arrived (Ctrl-C), as opposed to main raising KeyboardInterrupt
 
 
@@ -65,8 +70,8 @@ def _handler(signum: int, frame) -> None:
         log.warning("received %s: stopping after releasing the current run", name)
     else:
         log.warning("received %s (already stopping after %s): ignored", name, _state.requested)
-    if _state.in_user_code and not _state.raised:
-        _state.raised = True
+    if _state.in_user_code and not _state.preempt_raised and not _state.lost_raised:
+        _state.preempt_raised = True
         raise Preempted(name)
 
 
@@ -84,17 +89,21 @@ def restore_handlers(previous: dict) -> None:
     """Put back the handlers ``install_handlers`` replaced and forget any stop request."""
     for signum, handler in previous.items():
         signal.signal(signum, handler)
-    _state.requested, _state.in_user_code, _state.raised = None, False, False
+    _state.requested, _state.in_user_code, _state.preempt_raised = None, False, False
+
+
+def _raise_if_lost() -> None:
+    if _state.lost is not None and _state.in_user_code and not _state.lost_raised:
+        _state.lost_raised = True
+        raise ClaimLost(f"this worker lost its seed: {_state.lost}")
 
 
 def _fence(signum: int, frame) -> None:
     """SIGCONT (the process runs again after a stop), or the heartbeat thread's interrupt_main:
     check at once that the claim is still ours; if not, stop the user's main."""
-    if _state.owns is not None and not _state.lost and not _state.owns():
-        _state.lost = True
-    if _state.lost and _state.in_user_code and not _state.raised:
-        _state.raised = True
-        raise ClaimLost("this worker lost its seed: it was reset while the worker was stopped")
+    if _state.check is not None and _state.lost is None:
+        _state.lost = _state.check()
+    _raise_if_lost()
 
 
 def _sigint(signum: int, frame) -> None:
@@ -116,28 +125,39 @@ def install_fence() -> dict:
 
 
 @contextmanager
-def watch_claim(owns: Callable[[], bool]):
-    """While the block runs, ``owns()`` says whether the current claim is still ours."""
-    _state.owns, _state.lost, _state.sigint = owns, False, False
+def watch_claim(check: Callable[[], str | None], expired: Callable[[], str | None] | None = None):
+    """A new run: ``check()`` says why its claim is lost (None while it is not), at SIGCONT;
+    ``expired()`` why its lease ran out, checked again as main starts.
+
+    Entered once per claim, before anything can find the claim lost: a loss found later, even
+    before main starts, is never forgotten (see user_code).
+    """
+    _state.check, _state.expired, _state.lost, _state.sigint = check, expired, None, False
+    _state.preempt_raised = _state.lost_raised = False
     try:
         yield
     finally:
-        _state.owns = None
+        _state.check = _state.expired = None
 
 
-def claim_lost() -> bool:
-    """For the heartbeat thread, which found the claim gone: stop the user's main now (its
-    ClaimLost is raised in the main thread). True if main was told."""
-    import _thread
-
-    _state.lost = True
+def claim_lost(why: str) -> bool:
+    """For the heartbeat thread, which found the claim gone or its lease run out: stop the user's
+    main now (ClaimLost is raised in the main thread). True if main was told."""
+    if _state.lost is None:
+        _state.lost = why
     if not _state.in_user_code or signal.getsignal(signal.SIGCONT) is not _fence:
         return False
-    _thread.interrupt_main(signal.SIGCONT)
+    # A real signal to the main thread (not _thread.interrupt_main): it also cuts a blocking call
+    # short (a sleep, a read), where a simulated one would wait for it to return.
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGCONT)
     return True
 
 
 def lost() -> bool:
+    return _state.lost is not None
+
+
+def lost_reason() -> str | None:
     return _state.lost
 
 
@@ -147,11 +167,15 @@ def sigint_received() -> bool:
 
 @contextmanager
 def user_code():
-    """Marks the user's main: a stop signal received inside raises Preempted there."""
-    _state.in_user_code, _state.raised = True, False
+    """Marks the user's main: a stop signal received inside raises Preempted there, a lost claim
+    ClaimLost; either one found before main started stops it before its first line."""
+    _state.in_user_code = True
     try:
-        if _state.requested is not None:  # a signal arrived between claim and main: stop now
-            _state.raised = True
+        if _state.lost is None and _state.expired is not None:
+            _state.lost = _state.expired()
+        _raise_if_lost()
+        if _state.requested is not None and not _state.preempt_raised:  # a signal arrived between claim and main
+            _state.preempt_raised = True
             raise Preempted(_state.requested)
         yield
     finally:

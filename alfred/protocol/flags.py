@@ -1,57 +1,72 @@
-"""The seed FLAG-file protocol. A claim is an identity: its own flag file, ``OPENED.<token>``.
+"""The seed FLAG-file protocol: at every instant a seed folder holds exactly one flag, and every
+transition is decided by one rename that exactly one process wins.
 
-    UNHATCHED         --claim: rename(UNHATCHED, OPENED.<token>)---------> OPENED.<token> (running)
-    OPENED.<token>    --complete: rename(OPENED.<token>, COMPLETED)-------> COMPLETED
-    OPENED.<token>    --crash: rename(OPENED.<token>, CRASH.txt)----------> CRASH.txt
-    OPENED.<token>    --release: rename(OPENED.<token>, attempts/<n>/OPENED), RELEASED, then
-                        create UNHATCHED (O_EXCL): files kept for the next attempt to resume
-    OPENED.<token> interrupted, CRASH.txt --reset (clean_interrupted): rename(flag,
-                        attempts/<n>/...), move the attempt's files there, create UNHATCHED last
+    UNHATCHED        --claim: rename(UNHATCHED, OPENED.<t>)---------------------> OPENED.<t>
+    OPENED.<t>       --complete: rename(OPENED.<t>, COMPLETING.<t>), publish its files,
+                       rename(COMPLETING.<t>, COMPLETED)------------------------> COMPLETED
+    OPENED.<t>       --crash: report written into it, rename(OPENED.<t>, CRASH.txt)-> CRASH.txt
+    OPENED.<t>       --release: attempts/<n>/ recorded, its files moved there,
+                       rename(OPENED.<t>, UNHATCHED)-----------------------------> UNHATCHED
+    OPENED.<t> (interrupted), CRASH.txt, RESETTING.<dead cleaner>
+                     --reset (alfred.protocol.reset): rename(flag, RESETTING.<c>), the attempt
+                       recorded, rename(RESETTING.<c>, UNHATCHED)---------------> UNHATCHED
 
 rename(2) within one folder is atomic on local filesystems and on NFS: when two processes
-rename the same source, exactly one succeeds and the other gets ENOENT. Every transition
-after a claim renames *the claim's own file*, named by its random token, so it acts on that
-claim and no other: a worker whose seed was reset while it was stopped finds its file gone
-(ENOENT) and can never complete, crash or release the next claim of the same seed. There is
-no check-then-act anywhere: the rename is the check.
+rename the same source, one succeeds and the other gets ENOENT. A claim is an identity: its
+token <t> is in the name of its flag and of its own files, ``recorders.<t>/``,
+``incrementals.<t>/`` and ``logger.out.<t>``, where its run writes (the ``dir_tree`` main
+receives points there). Every later transition renames the claim's own flag, so a worker whose
+seed was reset while it was stopped finds its file gone and can change no flag of the next
+claim; and the paths it knows name its own token, so it cannot reach the next claim's files
+either (its files were moved into ``attempts/<n>/``).
 
-Contents are written into the claim's file before the rename that publishes them: the
-claim's facts (host, pid, start, token, ...) as one JSON line right after the claim, the
-end time appended before completing, the crash report written over it before crashing. The
-file is private to its holder until then, so COMPLETED and CRASH.txt appear whole. A claim
-whose facts could not be written (its seed was reset meanwhile, or the disk is full) is
-given up before the run starts. While a seed runs, its worker touches its claim every
-``heartbeat_s`` (os.utime): alfred.protocol.seed_state judges liveness from that.
+A run's files are published to the seed folder (``recorders/``, ``incrementals/``,
+``logger.out``, as analysis scripts read them) only after the rename to COMPLETING.<t> decided
+that the run is complete; a holder that dies while publishing leaves COMPLETING.<t>, which
+``clean_interrupted`` finishes (never resets). A new claim resumes from the previous attempt's
+files (``alfred.protocol.attempts``), so checkpoints survive a preemption, a SIGKILL or a lost
+node alike. Per run: two mkdir, as many as a run that writes into fixed names, and renames,
+which cost a tenth of a mkdir on ext4.
+
+Contents are written into the claim's own file before the rename that publishes them: the
+claim's facts (host, boot id, PID namespace, pid, start, token, ...) as one JSON line right
+after the claim, the end time appended before completing, the crash report written over it
+before crashing. No file is opened through a symlink or blocks on a FIFO (alfred.protocol.fsio).
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
-from alfred.protocol.fsio import stall_point
+from alfred.protocol import attempts
+from alfred.protocol.fsio import DISK_FULL, stall_point, write_into, write_new
 from alfred.protocol.layout import (
-    ATTEMPTS,
     COMPLETED,
-    CONFIG,
-    CONFIG_UNIQUE,
     CRASH,
+    INCREMENTALS,
+    LOG,
     OPENED,
+    RECORDERS,
     RELEASED,
+    RUN_FILES,
     UNHATCHED,
+    UNRECORDED,
     SeedDir,
     claim_flag_name,
+    completing_flag_name,
+    run_file_name,
 )
-from alfred.protocol.seed_state import HOSTNAME, SeedState, SeedStatus, pid_start_time
+from alfred.protocol.liveness import identity, lease_clock
+from alfred.protocol.publish import publish
+from alfred.protocol.seed_state import default_stale_after
 
-__all__ = ["Claim", "ClaimWriteError", "claim", "owns", "heartbeat", "complete", "crash", "release", "reset",
-           "failed_attempts", "releases_without_progress"]
-
-_KEEP_ON_RESET = frozenset({CONFIG, CONFIG_UNIQUE, ATTEMPTS})
+__all__ = ["Claim", "ClaimWriteError", "claim", "owns", "heartbeat", "complete", "crash", "release",
+           "crash_report", "read_facts_line"]
 
 
 class ClaimWriteError(OSError):
@@ -60,12 +75,13 @@ class ClaimWriteError(OSError):
 
 @dataclass
 class Claim:
-    """What a worker holds while it runs a seed: the seed's folder and its own flag file."""
+    """What a worker holds while it runs a seed: the seed's folder, its flag file and its token."""
 
     tree: SeedDir
     token: str
     info: dict
     seed_dir: str = ""  # the tree's seed folder as a string: flag paths are joined often
+    clock: float = 0.0  # liveness.lease_clock() when the claim was made: its lease runs from then
 
     def __post_init__(self) -> None:
         if not self.seed_dir:
@@ -80,81 +96,40 @@ class Claim:
         return os.path.join(self.seed_dir, name)
 
 
-_own_start: tuple[int, str | None] = (0, None)
+_own: tuple[int, dict] = (0, {})
 
 
-def _own_pid_start() -> tuple[int, str | None]:
-    """(pid, start time) of this process, read once per process (a forked child reads its own)."""
-    global _own_start
+def _own_identity() -> dict:
+    """identity() of this process, read once per process (a forked child reads its own)."""
+    global _own
     pid = os.getpid()
-    if _own_start[0] != pid:
-        _own_start = (pid, pid_start_time(pid))
-    return _own_start
-
-
-def _write(path: str, data: bytes, flags: int) -> None:
-    """One write(2) of ``data`` into the existing file ``path`` (FileNotFoundError if it is gone)."""
-    fd = os.open(path, os.O_WRONLY | flags)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+    if _own[0] != pid:
+        _own = (pid, identity(pid))
+    return _own[1]
 
 
 def _line(info: dict) -> bytes:
-    return (json.dumps(info) + "\n").encode()
+    return (json.dumps(info, default=str) + "\n").encode()
 
 
-def _next_attempt(tree: SeedDir | str) -> int:
-    attempts = os.path.join(tree, ATTEMPTS) if isinstance(tree, str) else tree.attempts_dir
-    try:
-        done = [int(n) for n in os.listdir(attempts) if n.isdigit()]
-    except FileNotFoundError:
-        return 1
-    return max(done, default=0) + 1
+def read_facts_line(data: bytes) -> dict:
+    """The facts in a flag's text: its JSON lines merged (later lines add keys)."""
+    info: dict = {}
+    for line in data.splitlines():
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            info.update(obj)
+    return info
 
 
-def failed_attempts(tree: SeedDir) -> int:
-    """Attempts that failed: ``attempts/<n>/`` without RELEASED (crashed or interrupted, then reset).
-
-    Released attempts (Ctrl-C, preemption) are not failures: a long run may be preempted many times.
-    """
-    try:
-        names = [n for n in os.listdir(tree.attempts_dir) if n.isdigit()]
-    except FileNotFoundError:
-        return 0
-    return sum(not os.path.exists(tree.attempts_dir / n / RELEASED) for n in names)
-
-
-def releases_without_progress(tree: SeedDir) -> int:
-    """How many releases in a row, up to the last attempt, saved no new checkpoint in ``incrementals/``."""
-    try:
-        numbers = sorted(int(n) for n in os.listdir(tree.attempts_dir) if n.isdigit())
-    except FileNotFoundError:
-        return 0
-    if not numbers:
-        return 0
-    try:
-        last = json.loads((tree.attempts_dir / str(numbers[-1]) / RELEASED).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0  # the last attempt failed or was not a release
-    return int(last.get("releases_without_progress", 0)) if isinstance(last, dict) else 0
-
-
-def _checkpoint_mark(tree: SeedDir) -> float:
-    """The newest mtime in ``incrementals/`` (0 when empty): a release records it to tell progress."""
-    try:
-        with os.scandir(tree.incrementals_dir) as it:
-            return max((e.stat().st_mtime for e in it if not e.name.startswith(".")), default=0.0)
-    except FileNotFoundError:
-        return 0.0
-
-
-# Recorded in OPENED when the worker runs inside a SLURM job: which job (seed_state asks SLURM
-# about it first) and its log.
+# Recorded in OPENED when the worker runs inside a SLURM job: which job, which incarnation of it
+# (a requeued job keeps its id: its restart count and start time tell the incarnations apart).
 _SLURM_ENV = {"slurm_job_id": "SLURM_JOB_ID", "slurm_array_job_id": "SLURM_ARRAY_JOB_ID",
               "slurm_array_task_id": "SLURM_ARRAY_TASK_ID", "slurm_restart_count": "SLURM_RESTART_COUNT",
-              "slurm_cluster_name": "SLURM_CLUSTER_NAME"}
+              "slurm_cluster_name": "SLURM_CLUSTER_NAME", "slurm_job_start_time": "SLURM_JOB_START_TIME"}
 
 
 def _slurm_info() -> dict:
@@ -178,13 +153,18 @@ def _now_iso(t: float) -> str:
 
 
 def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
-          extra: dict | None = None, tree_type: type[SeedDir] = SeedDir) -> Claim | None:
+          stale_after_s: float | None = None,
+          extra: dict | None = None, tree_type: type[SeedDir] = SeedDir, run_folder: bool = True) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
-    ``tree`` is the seed's SeedDir or its seed folder: a worker's pass tries every seed, and
-    the tree is then built only for the seed it wins. Returns None when another worker (or
-    state) got there first, or when the seed was reset before the claim's facts were written.
-    Raises ClaimWriteError, the seed back to UNHATCHED, when they cannot be written.
+    Then the claim's facts are written into its flag and its own files are made
+    (``recorders.<token>/``, ``incrementals.<token>/``), taken over from the previous attempt
+    when there is one to resume from. ``run_folder`` False (a main.py run by hand) writes into
+    the seed folder's plain names instead.
+
+    Returns None when another worker (or state) got there first, or when the seed was reset
+    before the claim's facts were written. Raises ClaimWriteError, the seed back to
+    UNHATCHED, when they cannot be written (no space left).
     """
     seed_dir = os.fspath(tree.seed_dir if isinstance(tree, SeedDir) else tree)
     token = os.urandom(8).hex()
@@ -193,26 +173,70 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
         os.rename(os.path.join(seed_dir, UNHATCHED), path)
     except FileNotFoundError:
         return None
+    clock = lease_clock()
     stall_point("after_claim_rename")
     now = time.time()
-    pid, pid_start = _own_pid_start()
-    info = {"host": HOSTNAME, "pid": pid, "pid_start": pid_start, "user": _user(), "worker_id": worker_id,
-            "start_time": _now_iso(now), "start_epoch": now, "attempt": _next_attempt(seed_dir),
-            "heartbeat_s": heartbeat_s, "token": token, **_slurm_info(), **(extra or {})}
+    numbers = attempts.list_attempts(seed_dir)
+    info = {**_own_identity(), "user": _user(), "worker_id": worker_id, "start_time": _now_iso(now),
+            "start_epoch": now, "attempt": attempts.next_attempt(numbers), "heartbeat_s": heartbeat_s,
+            "stale_after_s": stale_after_s or default_stale_after(heartbeat_s), "token": token, **_slurm_info(),
+            **(extra or {})}
     try:
-        _write(path, _line(info), os.O_TRUNC)  # O_TRUNC: whatever a stray UNHATCHED held is gone
-    except FileNotFoundError:
-        return None  # reset while this process was stopped: the claim is someone else's business now
+        write_into(path, _line(info), os.O_TRUNC)  # O_TRUNC: whatever the file held before is gone
+        if run_folder:
+            _make_run_files(seed_dir, token, numbers)
     except OSError as e:
+        if isinstance(e, FileNotFoundError) and not os.path.exists(path):
+            return None  # reset while this process was stopped: the claim is someone else's business now
+        _refuse(seed_dir, path, e)
+    tree = tree_type(seed_dir, run_token=token if run_folder else None)
+    return Claim(tree=tree, token=token, info=info, seed_dir=seed_dir, clock=clock)
+
+
+def _make_run_files(seed_dir: str, token: str, numbers: list[int]) -> None:
+    """``recorders.<token>/``, ``incrementals.<token>/``: the previous attempt's files renamed (a
+    resume: ``logger.out.<token>`` too), else new folders."""
+    found = attempts.resumable_files(seed_dir, numbers) if numbers else {}
+    if not found:  # a release that found no room to record its attempt left its files here
+        unrecorded = os.path.join(seed_dir, run_file_name(RECORDERS, UNRECORDED))
+        if os.path.lexists(unrecorded):
+            found = {name: os.path.join(seed_dir, run_file_name(name, UNRECORDED)) for name in RUN_FILES}
+        elif numbers:  # released by an older alfred, which kept the run's files at the seed's root
+            found = {name: os.path.join(seed_dir, name) for name in RUN_FILES}
+    for name in RUN_FILES:
+        path = os.path.join(seed_dir, run_file_name(name, token))
+        if name in found:
+            try:
+                os.rename(found[name], path)  # carries the run forward
+                continue
+            except FileNotFoundError:
+                pass
+        if name != LOG:
+            os.mkdir(path)
+
+
+def _refuse(seed_dir: str, path: str, e: OSError) -> None:
+    """A claim whose facts or folder cannot be written: back to UNHATCHED on a full disk (the
+    worker stops), CRASH.txt with the reason for a hostile seed folder (a symlink, a FIFO)."""
+    if e.errno in DISK_FULL:
         try:
+            os.truncate(path, 0)
             os.rename(path, os.path.join(seed_dir, UNHATCHED))  # roll back: the seed waits again
         except OSError:
             pass
         raise ClaimWriteError(e.errno, f"could not write the claim of {seed_dir} ({e.strerror}); "
                                        "the seed was sent back to UNHATCHED") from e
-    if not isinstance(tree, SeedDir):
-        tree = tree_type(seed_dir)  # the worker asks for a DirectoryTree: what the user's main receives
-    return Claim(tree=tree, token=token, info=info, seed_dir=seed_dir)
+    what = f"{e.filename or path}: {e.strerror or e}"
+    message = (f"not run: alfred will not write through {what} (a symlink, a FIFO or another file alfred "
+               f"did not make in the seed folder). Remove it, then run clean_interrupted --clean_crashes.\n")
+    tmp = os.path.join(seed_dir, f".{CRASH}.{os.getpid()}.tmp")
+    try:
+        write_new(tmp, message.encode())
+        os.rename(tmp, path)  # replaces the planted file itself (rename never follows a symlink)
+        os.rename(path, os.path.join(seed_dir, CRASH))
+    except OSError:
+        pass
+    raise ClaimWriteError(e.errno or errno.EINVAL, f"{seed_dir}: {message.strip()}") from e
 
 
 def owns(c: Claim) -> bool:
@@ -223,30 +247,40 @@ def owns(c: Claim) -> bool:
 def heartbeat(c: Claim) -> bool:
     """Touch the claim's file; False once it is gone (the seed was reset by a cleaner)."""
     try:
-        os.utime(c.path)
+        os.utime(c.path, follow_symlinks=False)
     except FileNotFoundError:
         return False
     return True
 
 
-def complete(c: Claim) -> bool:
-    """The end time appended to the claim's file, then OPENED.<token> -> COMPLETED.
+def complete(c: Claim, *, logged: bool = True) -> bool:
+    """The end time appended to the claim's file; OPENED.<t> -> COMPLETING.<t> decides that the run
+    is complete; its files are published to the seed folder; COMPLETING.<t> -> COMPLETED.
 
-    False, and nothing changed, if the seed was taken away (reset) while it ran.
+    False, and nothing changed, if the seed was taken away (reset) while it ran. ``logged``
+    False: the run wrote no logger.out (one rename fewer).
     """
     end = time.time()
     try:
-        _write(c.path, _line({"end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}),
-               os.O_APPEND)
+        write_into(c.path, _line({"end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}),
+                   os.O_APPEND)
     except FileNotFoundError:
         return False
     except OSError:  # no space for the line: the run is done all the same
         pass
     stall_point("before_complete_rename")
+    completing = c.flag(completing_flag_name(c.token))
     try:
-        os.rename(c.path, c.flag(COMPLETED))
+        os.rename(c.path, completing)
     except FileNotFoundError:
         return False
+    if c.tree.run_token:
+        stall_point("while_publishing")
+        publish(c.seed_dir, c.token, names=RUN_FILES if logged else (RECORDERS, INCREMENTALS))
+    try:
+        os.rename(completing, c.flag(COMPLETED))
+    except FileNotFoundError:
+        pass  # a cleaner finished the publication for us (it took this holder for dead): completed all the same
     return True
 
 
@@ -257,20 +291,25 @@ def crash_report(info: dict, seed_dir: str, exc: BaseException | None = None, me
         headline = f"{type(exc).__name__}: {exc}"
     else:
         headline = (message or "").strip().splitlines()[0] if (message or "").strip() else "crash"
+    token = info.get("token")
+    files = ", ".join(run_file_name(name, token) for name in RUN_FILES) if token else ", ".join(RUN_FILES)
     header = [f"exception: {' '.join(headline.split())}", f"time: {_now_iso(time.time())}",
               f"host: {info.get('host')}  pid: {info.get('pid')}  worker: {info.get('worker_id')}",
-              f"attempt: {info.get('attempt')}  started: {info.get('start_time')}", f"seed folder: {seed_dir}", ""]
-    return "\n".join(header) + (message or "").rstrip("\n") + "\n" + json.dumps(info) + "\n"
+              f"attempt: {info.get('attempt')}  started: {info.get('start_time')}", f"seed folder: {seed_dir}",
+              f"this run's files, in the seed folder: {files}", ""]
+    return "\n".join(header) + (message or "").rstrip("\n") + "\n" + json.dumps(info, default=str) + "\n"
 
 
 def crash(c: Claim, exc: BaseException | None = None, message: str | None = None) -> bool:
     """The crash report written over the claim's file, then OPENED.<token> -> CRASH.txt.
 
-    Also used by a launcher for a worker process that died holding the claim (then ``message``
-    says how it died). False, and nothing changed, if the seed was taken away meanwhile.
+    The run's own files stay where they are (``recorders.<token>``, ..., named in the report)
+    until a clean with --clean_crashes moves them into the attempt's record. Also used by a launcher for a
+    worker process that died holding the claim (then ``message`` says how it died). False,
+    and nothing changed, if the seed was taken away meanwhile.
     """
     try:
-        _write(c.path, crash_report(c.info, c.seed_dir, exc, message).encode(), os.O_TRUNC)
+        write_into(c.path, crash_report(c.info, c.seed_dir, exc, message).encode(), os.O_TRUNC)
     except FileNotFoundError:
         return False
     except OSError:  # no space for the report: the crash is recorded by the flag alone
@@ -282,88 +321,43 @@ def crash(c: Claim, exc: BaseException | None = None, message: str | None = None
     return True
 
 
-def _make_attempt_dir(tree: SeedDir) -> Path:
-    tree.attempts_dir.mkdir(exist_ok=True)
-    n = _next_attempt(tree)
-    while True:
-        attempt_dir = tree.attempts_dir / str(n)
-        try:
-            attempt_dir.mkdir()
-            return attempt_dir
-        except FileExistsError:
-            n += 1
-
-
-def _create_unhatched(seed_dir: str | os.PathLike) -> None:
-    try:
-        os.close(os.open(os.path.join(seed_dir, UNHATCHED), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        pass
-
-
 def release(c: Claim, reason: str) -> bool:
-    """Give the seed back (Ctrl-C, preemption): the claim's file moves to ``attempts/<n>/OPENED``
-    with ``RELEASED`` beside it, then a fresh, empty UNHATCHED is created (O_EXCL) -- as a reset
-    does, except that the run's files stay in place for the next attempt to resume from.
+    """Give the seed back (preemption, Ctrl-C, a lease that ran out): the attempt is recorded in
+    ``attempts/<n>/`` (OPENED, RELEASED), the run's files move there for the next claim to
+    resume from, and the deciding rename, OPENED.<t> -> UNHATCHED, comes last.
 
     RELEASED records how many releases in a row saved no new checkpoint (see
-    ``releases_without_progress``). False, and nothing changed, if the seed was taken away.
+    ``attempts.releases_without_progress``). False if the seed was taken away meanwhile (a
+    cleaner reset it): the files moved here are still the ones the next claim resumes from.
     """
-    tree = c.tree
-    attempt_dir = _make_attempt_dir(tree)
-    try:
-        os.rename(c.path, attempt_dir / OPENED)
-    except FileNotFoundError:
-        attempt_dir.rmdir()
-        return False
-    mark = _checkpoint_mark(tree)
-    previous = _previous_release(tree, attempt_dir)
+    numbers = attempts.list_attempts(c.seed_dir)
+    incrementals = c.tree.incrementals_dir
+    mark = attempts.checkpoint_mark(incrementals)
+    previous = attempts.previous_release(c.seed_dir, numbers)
     stuck = previous.get("releases_without_progress", 0) + 1 if mark <= previous.get("checkpoint_mtime", 0.0) else 0
-    (attempt_dir / RELEASED).write_text(json.dumps({**c.info, "released": reason, "checkpoint_mtime": mark,
-                                                    "releases_without_progress": stuck}, indent=1) + "\n")
-    _create_unhatched(c.seed_dir)
-    return True
-
-
-def _previous_release(tree: SeedDir, current: Path) -> dict:
-    numbers = sorted(int(n) for n in os.listdir(tree.attempts_dir) if n.isdigit() and int(n) < int(current.name))
-    if not numbers:
-        return {}
+    target: str | os.PathLike | None = None
     try:
-        info = json.loads((tree.attempts_dir / str(numbers[-1]) / RELEASED).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return info if isinstance(info, dict) else {}
-
-
-def reset(tree: SeedDir, status: SeedStatus) -> bool:
-    """Send an INTERRUPTED or CRASHED seed back to UNHATCHED, keeping the attempt's files.
-
-    The flag -- the claim file seed_state read, or CRASH.txt -- is renamed into
-    ``attempts/<n>/`` first: that rename is the one decision point against the worker that
-    holds the claim, so exactly one of them acts. Then the attempt's other files follow, and
-    UNHATCHED is created last, so no worker can claim the seed while its files move. Returns
-    False if the seed changed state meanwhile.
-    """
-    if status.state not in (SeedState.INTERRUPTED, SeedState.CRASHED):
-        raise ValueError(f"reset takes an INTERRUPTED or CRASHED seed, not {status.state.value}")
-    flag = CRASH if status.state is SeedState.CRASHED else status.flag
-    attempt_dir = _make_attempt_dir(tree)
-    names = set(os.listdir(tree.seed_dir))
-    if flag:
-        try:
-            os.rename(tree.flag_path(flag), attempt_dir / (CRASH if flag == CRASH else OPENED))
-        except FileNotFoundError:
-            attempt_dir.rmdir()
-            return False
-    elif names & {UNHATCHED, COMPLETED, CRASH} or any(n.startswith(OPENED) for n in names):
-        attempt_dir.rmdir()  # state changed since it was read
+        target = attempts.make_attempt_dir(c.seed_dir)
+        attempts.record(target, OPENED, c.info)
+        attempts.record(target, RELEASED, {**c.info, "released": reason, "checkpoint_mtime": mark,
+                                           "releases_without_progress": stuck})
+    except OSError as e:  # no room for the record (or attempts/ planted as a symlink): its files wait in the
+        if e.errno not in DISK_FULL and not isinstance(e, NotADirectoryError):  # seed folder, where the next
+            raise                                                                # claim looks
+        target = None
+    if c.tree.run_token:
+        for name in RUN_FILES:
+            mine = c.flag(run_file_name(name, c.token))
+            dest = os.path.join(target, run_file_name(name, c.token)) if target else \
+                c.flag(run_file_name(name, UNRECORDED))
+            try:
+                os.rename(mine, dest)
+            except FileNotFoundError:
+                pass  # never written (logger.out), or moved by a cleaner that reset the seed
+    stall_point("before_release_rename")
+    try:
+        os.truncate(c.path, 0)  # UNHATCHED is empty, as prepare made it
+        os.rename(c.path, c.flag(UNHATCHED))
+    except FileNotFoundError:  # a cleaner reset it meanwhile (its record follows this one): write nothing more
         return False
-    for name in names - _KEEP_ON_RESET - {flag}:
-        try:
-            os.rename(tree.seed_dir / name, attempt_dir / name)
-        except FileNotFoundError:
-            pass
-    tree.create_directories()
-    _create_unhatched(tree.seed_dir)
     return True

@@ -16,9 +16,11 @@
         report.html                    the search's report
         experiment<N>/
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
-            config.json  config_unique.json
-            UNHATCHED | OPENED.<token> | COMPLETED | CRASH.txt   (alfred.protocol.flags)
-            logger.out  recorders/  incrementals/  attempts/<n>/  (wandb/: made by W&B)
+            config.json  config_unique.json  one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> |
+                                       COMPLETED | CRASH.txt | RESETTING.<cleaner token> (alfred.protocol.flags)
+            recorders.<token>/ incrementals.<token>/ logger.out.<token>   a running claim's own files,
+                                       renamed to recorders/ incrementals/ logger.out (wandb/) at COMPLETED
+            attempts/<n>/              an ended attempt: OPENED, RELEASED | CRASH.txt | RESET, its files
 
     schedules/<folder>/list_searches_<folder>.txt, list_retrains_<folder>.txt, benchmark_<list name>/
     (a schedule directly in schedules/: list_searches_<schedule name>.txt, ...)
@@ -40,14 +42,19 @@ __all__ = ["SeedDir", "StorageDir", "SummaryFiles", "list_searches_path", "list_
 # Seed folder -------------------------------------------------------------------------------
 UNHATCHED = "UNHATCHED"
 OPENED = "OPENED"
+COMPLETING = "COMPLETING"  # COMPLETING.<token>: decided complete, its files being published
+RESETTING = "RESETTING"  # RESETTING.<cleaner token>: a cleaner decided to reset the seed
 COMPLETED = "COMPLETED"
 CRASH = "CRASH.txt"
 SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH})  # OPENED: as alfred before claim tokens wrote it
+RESET = "RESET"  # in attempts/<n>/: the attempt was reset by a cleaner (who, when, why)
 CONFIG = "config.json"
 CONFIG_UNIQUE = "config_unique.json"
 LOG = "logger.out"
 RECORDERS = "recorders"
 INCREMENTALS = "incrementals"
+RUN_FILES = (RECORDERS, INCREMENTALS, LOG)  # a running claim's own files are these names + "." + its token
+UNRECORDED = "unrecorded"  # the token of the files of a release that found no room to record its attempt
 ATTEMPTS = "attempts"
 RELEASED = "RELEASED"  # in attempts/<n>/: the attempt was released (preemption, Ctrl-C), not failed
 RECORDER_SUFFIXES = (".jsonl", ".csv", ".pkl")  # looked for in this order: text first, a .jsonl wins
@@ -94,6 +101,34 @@ def claim_flag_name(token: str) -> str:
 def is_claim_flag(name: str) -> bool:
     """``OPENED.<token>``, or ``OPENED`` as alfred before claim tokens in names wrote it."""
     return name == OPENED or name.startswith(OPENED + ".")
+
+
+completing_flag_name = f"{COMPLETING}.{{}}".format  # COMPLETING.<token>: decided complete, files being published
+resetting_flag_name = f"{RESETTING}.{{}}".format  # RESETTING.<token>: the cleaner <token> resets the seed
+
+
+def run_file_name(name: str, token: str) -> str:
+    """``recorders.<token>``: one of a claim's own files (RUN_FILES), while it runs."""
+    return f"{name}.{token}"
+
+
+def run_file_of(entry: str) -> tuple[str, str] | None:
+    """``(name, token)`` of a claim's own file ``<name>.<token>``; None for another name."""
+    for name in RUN_FILES:
+        if entry.startswith(name + ".") and len(entry) > len(name) + 1:
+            return name, entry[len(name) + 1:]
+    return None
+
+
+def flag_token(name: str) -> str | None:
+    """The token of a flag named ``<KIND>.<token>`` (OPENED, COMPLETING, RESETTING); None for the others."""
+    kind, dot, token = name.partition(".")
+    return token if dot and kind in (OPENED, COMPLETING, RESETTING) else None
+
+
+def is_seed_flag(name: str) -> bool:
+    """Whether ``name`` is one of the flags a seed folder holds exactly one of."""
+    return name in SEED_FLAGS or flag_token(name) is not None
 
 
 def seed_dir_name(seed: int) -> str:
@@ -181,8 +216,7 @@ class StorageDir:
     def __repr__(self) -> str:
         return f"StorageDir({str(self.path)!r})"
 
-    def __fspath__(self) -> str:
-        return os.fspath(self.path)
+    __fspath__ = lambda self: os.fspath(self.path)  # noqa: E731
 
     name = property(lambda self: self.path.name)
     root = property(lambda self: self.path.parent)
@@ -282,13 +316,23 @@ class SummaryFiles:
 # A seed folder ---------------------------------------------------------------------------
 
 class SeedDir:
-    """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``."""
+    """Paths of one seed folder: ``root/<storage_name>/experiment<N>/seed<S>``.
 
-    def __init__(self, seed_dir: str | os.PathLike):
+    ``run_token`` names the claim a worker runs the seed under: ``recorders_dir``,
+    ``incrementals_dir`` and ``log_path`` are then that claim's own (``recorders.<token>``,
+    ...), renamed to the plain names when the run completes. Without it (a finished seed read
+    by analysis code, a main.py run by hand) they are the plain names of the seed folder.
+    """
+
+    def __init__(self, seed_dir: str | os.PathLike, run_token: str | None = None):
         self.seed_dir = Path(seed_dir)
         self.experiment_dir = self.seed_dir.parent
         self.storage_dir = self.experiment_dir.parent
         self.root = self.storage_dir.parent
+        self.run_token = run_token
+
+    def _run_file(self, name: str) -> Path:
+        return self.seed_dir / (run_file_name(name, self.run_token) if self.run_token else name)
 
     @classmethod
     def from_parts(cls, root: str | os.PathLike, storage_name: str, experiment_num: int, seed: int):
@@ -300,45 +344,17 @@ class SeedDir:
     def __fspath__(self) -> str:  # a SeedDir stands for its seed folder, e.g. in seed_state(tree)
         return os.fspath(self.seed_dir)
 
-    @property
-    def storage_name(self) -> str:
-        return self.storage_dir.name
-
-    @property
-    def experiment_num(self) -> int:
-        return experiment_num_of(self.experiment_dir)
-
-    @property
-    def seed(self) -> int:
-        return seed_of(self.seed_dir)
-
-    @property
-    def recorders_dir(self) -> Path:
-        return self.seed_dir / RECORDERS
-
-    @property
-    def incrementals_dir(self) -> Path:
-        return self.seed_dir / INCREMENTALS
-
-    @property
-    def attempts_dir(self) -> Path:
-        return self.seed_dir / ATTEMPTS
-
-    @property
-    def summary_dir(self) -> Path:
-        return self.storage_dir / SUMMARY_DIR
-
-    @property
-    def config_path(self) -> Path:
-        return self.seed_dir / CONFIG
-
-    @property
-    def config_unique_path(self) -> Path:
-        return self.seed_dir / CONFIG_UNIQUE
-
-    @property
-    def log_path(self) -> Path:
-        return self.seed_dir / LOG
+    storage_name = property(lambda self: self.storage_dir.name)
+    experiment_num = property(lambda self: experiment_num_of(self.experiment_dir))
+    seed = property(lambda self: seed_of(self.seed_dir))
+    # A run's own files (see run_token), and the seed folder's other files
+    recorders_dir = property(lambda self: self._run_file(RECORDERS))
+    incrementals_dir = property(lambda self: self._run_file(INCREMENTALS))
+    log_path = property(lambda self: self._run_file(LOG))
+    attempts_dir = property(lambda self: self.seed_dir / ATTEMPTS)
+    summary_dir = property(lambda self: self.storage_dir / SUMMARY_DIR)
+    config_path = property(lambda self: self.seed_dir / CONFIG)
+    config_unique_path = property(lambda self: self.seed_dir / CONFIG_UNIQUE)
 
     def flag_path(self, flag: str) -> Path:
         """Path of a seed FLAG-file: one of UNHATCHED, OPENED, COMPLETED, CRASH.txt."""
@@ -351,11 +367,10 @@ class SeedDir:
 
     def create_directories(self) -> None:
         """Make ``recorders/`` and ``incrementals/`` (and parents) if missing."""
-        seed_dir = os.fspath(self.seed_dir)
-        for name in (RECORDERS, INCREMENTALS):
+        for path in (self.recorders_dir, self.incrementals_dir):
             try:
-                os.mkdir(os.path.join(seed_dir, name))  # one syscall in the usual case
+                os.mkdir(path)  # one syscall in the usual case
             except FileExistsError:
                 pass
             except FileNotFoundError:
-                os.makedirs(os.path.join(seed_dir, name), exist_ok=True)
+                os.makedirs(path, exist_ok=True)

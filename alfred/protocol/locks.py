@@ -1,175 +1,282 @@
 """Locks on storage dirs: the one implementation of "one process at a time" in alfred.
 
 Used for ``CLEAN_ONGOING`` (clean_interrupted), ``RETRAIN_ONGOING`` (create_retrainbest),
-``SUMMARY_ONGOING`` and ``PLOT_ARRAYS_ONGOING`` (the automatic summaries).
+``SUMMARY_ONGOING`` and ``PLOT_ARRAYS_ONGOING`` (the automatic summaries). A lock ``<NAME>``
+is one file that moves by rename, as a seed's flag does, so it exists exactly once:
 
-    claim     write the lock's facts (host, pid, pid start time, time, token) to a temporary
-              file, then link(2) it to the lock's name. link fails if the name exists, so
-              exactly one of several claimers wins -- atomic on local filesystems and on NFS
-              (the classic NFS lock) -- and the lock is never seen empty or half-written.
-    finish    only while the lock still holds our token: write the done flag (e.g.
-              SUMMARY_COMPLETED), then remove the lock.
-    release   only while ours: remove the lock.
-    takeover  a lock whose owner is dead -- its pid is dead on this host, or, from another
-              host, its heartbeat (mtime, see :func:`touch`) is older than ``stale_after_s``
-              -- may be taken over. A taker first wins ``<lock>.takeover`` (the same claim),
-              checks again that the owner is dead, and only then removes the lock and claims
-              it, so two takers never both own it, and a live owner's lock is never broken.
+    free      ``.<NAME>.free``          a hidden empty file
+    held      ``<NAME>.<token>``        the holder's facts (host, boot id, PID namespace, pid,
+                                        time, token); its mtime is the holder's heartbeat
+    claim     rename(.<NAME>.free, <NAME>.<token>): exactly one claimer wins
+    release   rename(<NAME>.<token>, .<NAME>.free): only the holder knows its own name, so
+              nobody releases a lock someone else holds
+    finish    the done flag (e.g. SUMMARY_COMPLETED) written while held, then release
+    takeover  a holder judged dead -- its pid dead in this host's PID namespace, or its
+              heartbeat older than the lock's stale time on the filesystem's clock -- is
+              replaced by rename(<NAME>.<dead token>, <NAME>.<token>): exactly one taker wins,
+              and a holder that was only stopped finds its name gone when it resumes: it owns
+              nothing any more (``owns``), and every later step of its own fails
+
+The first use of a lock in a storage dir (no free file and no holder, e.g. a folder made by an
+older alfred) creates the free file once: ``link(2)`` of a new file to ``.<NAME>.init`` decides
+who does, and that ``.init`` stays. A plain ``<NAME>`` file is a lock of an older alfred,
+judged and taken over the same way. Holders refresh their lock while they hold it (``held``,
+``start_refresh``), so a long clean or summary is never taken for dead.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from alfred.protocol.fsio import atomic_write_text, read_json_or_empty, stall_point
-from alfred.protocol.seed_state import HOSTNAME, pid_alive, pid_start_time
+from alfred.protocol.fsio import atomic_write_text, read_json_or_empty, stall_point, write_into, write_new
+from alfred.protocol.liveness import fresh_mtime, fs_now, identity, pid_alive, same_pid_space
 
-__all__ = ["LockClaim", "claim_lock", "finish_lock", "held", "owner_is_dead", "owns", "read_lock", "release_lock",
-           "remove_if_dead", "touch"]
-
-TAKEOVER_STALE_S = 60.0  # a <lock>.takeover of another host older than this belongs to a dead taker
+__all__ = ["LockClaim", "claim_lock", "finish_lock", "held", "holder", "owner_is_dead", "owns", "read_lock",
+           "release_lock", "remove_if_dead", "touch"]
 
 
 @dataclass
 class LockClaim:
-    path: Path
+    path: Path  # the lock's name, <folder>/<NAME>
     token: str
     info: dict
+    stale_after_s: float = 3600.0
+    _refresher: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def held_path(self) -> Path:
+        return self.path.with_name(f"{self.path.name}.{self.token}")
+
+    def start_refresh(self, every_s: float | None = None) -> None:
+        """Touch the lock from a thread every ``every_s`` (default: a tenth of its stale time)
+        until it is released or finished."""
+        if self._refresher is None:
+            self._refresher = threading.Event()
+            every = every_s or max(1.0, self.stale_after_s / 10)
+            threading.Thread(target=_refresh, args=(self, self._refresher, every), name="alfred-lock",
+                             daemon=True).start()
+
+    def stop_refresh(self) -> None:
+        if self._refresher is not None:
+            self._refresher.set()
+
+
+def _refresh(claim: LockClaim, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        if not touch(claim):
+            return
 
 
 def read_lock(path: str | os.PathLike) -> dict:
-    """The facts in a lock or done flag; {} when missing or unreadable."""
-    return read_json_or_empty(path)
+    """The facts in a done flag (e.g. SUMMARY_COMPLETED), or of the holder of the lock ``path``; {} if none."""
+    info = read_json_or_empty(path)
+    if info:
+        return info
+    found = holder(path)
+    return found[1] if found else {}
 
 
-def owner_is_dead(path: str | os.PathLike, stale_after_s: float, now: float | None = None) -> bool:
-    """Whether the process that holds the lock ``path`` is gone (False if there is no lock).
+_TOKEN = re.compile(r"[0-9a-f]{16}")
 
-    On this host its pid decides (a reused pid is told apart by its start time); from another
-    host, a heartbeat older than ``stale_after_s``. A lock that cannot be read (made by hand,
-    or damaged) counts as dead once its mtime is older than ``stale_after_s``.
-    """
+
+def _free(path: Path) -> Path:
+    return path.with_name(f".{path.name}.free")
+
+
+def holder(path: str | os.PathLike) -> tuple[Path, dict] | None:
+    """``(file, facts)`` of whoever holds the lock ``path`` now, or None when it is free."""
+    path = Path(path)
+    prefix = path.name + "."
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    info = read_lock(path)
-    if info.get("host") == HOSTNAME and isinstance(info.get("pid"), int):
-        return not pid_alive(info["pid"], info.get("pid_start"))
-    now = time.time() if now is None else now
-    return now - st.st_mtime > stale_after_s
-
-
-def _create(path: Path, extra: dict | None) -> LockClaim | None:
-    now = time.time()
-    pid = os.getpid()
-    info = {"host": HOSTNAME, "pid": pid, "pid_start": pid_start_time(pid),
-            "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)), "epoch": now,
-            "token": uuid.uuid4().hex, **(extra or {})}
-    tmp = path.with_name(f".{path.name}.{info['token'][:12]}")
-    with open(tmp, "x", encoding="utf-8") as f:
-        json.dump(info, f, indent=1)
-    try:
-        os.link(tmp, path)  # the decision: fails with EEXIST when another process holds it
-    except FileExistsError:
+        names = os.listdir(path.parent)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    finally:
-        os.unlink(tmp)
+    for name in sorted(names):
+        if name == path.name or (name.startswith(prefix) and _TOKEN.fullmatch(name[len(prefix):])):
+            held_path = path.parent / name
+            return held_path, read_json_or_empty(held_path)
+    return None
+
+
+def _dead(held_path: Path, info: dict, stale_after_s: float) -> bool:
+    if same_pid_space(info):
+        return not pid_alive(info["pid"], info.get("pid_start"))
+    mtime = fresh_mtime(held_path)
+    if mtime is None:
+        return False  # gone meanwhile: whoever took it is alive
+    if not info:  # a claim a moment old has no facts yet: ctime says when it was renamed
+        try:
+            mtime = max(mtime, os.lstat(held_path).st_ctime)
+        except OSError:
+            return False
+    return fs_now(held_path.parent) - mtime > stale_after_s
+
+
+def owner_is_dead(path: str | os.PathLike, stale_after_s: float) -> bool:
+    """Whether the lock ``path`` is held by a process that is gone (False if it is free)."""
+    found = holder(path)
+    return found is not None and _dead(found[0], found[1], stale_after_s)
+
+
+def _facts(token: str, extra: dict | None) -> dict:
+    now = time.time()
+    return {**identity(os.getpid()), "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)), "epoch": now,
+            "token": token, **(extra or {})}
+
+
+def _take(source: Path, path: Path, stale_after_s: float, extra: dict | None) -> LockClaim | None:
+    """rename(source, <NAME>.<token>): the lock is ours if that rename succeeded."""
+    token = os.urandom(8).hex()
+    claim = LockClaim(path, token, _facts(token, extra), stale_after_s)
+    try:
+        os.rename(source, claim.held_path)
+    except FileNotFoundError:
+        if not os.path.exists(claim.held_path):  # an NFS retransmission may report ENOENT for a rename done
+            return None
     stall_point("after_lock_create")
-    return LockClaim(path, info["token"], info)
+    try:
+        write_into(claim.held_path, json.dumps(claim.info, indent=1).encode(), os.O_TRUNC)
+    except FileNotFoundError:
+        return None  # taken over while this process was stopped
+    return claim
 
 
 def claim_lock(path: str | os.PathLike, *, stale_after_s: float, extra: dict | None = None) -> LockClaim | None:
-    """Take the lock ``path``, taking it over if its owner is dead. None if a live owner has it."""
+    """Take the lock ``path``, taking it over if its holder is dead. None if a live process holds it."""
     path = Path(path)
-    got = _create(path, extra)
-    if got is not None or not owner_is_dead(path, stale_after_s):
-        return got
-    with _takeover(path) as mine:
-        if not mine:
+    for _ in range(3):
+        got = _take(_free(path), path, stale_after_s, extra)
+        if got is not None:
+            if not _legacy_holder_alive(path, stale_after_s):
+                return got
+            release_lock(got)  # an older alfred holds <NAME> itself (it knows nothing of the free file)
             return None
-        if owner_is_dead(path, stale_after_s):  # checked again under the takeover lock
-            _unlink(path)
-        return _create(path, extra)  # None if a live process took it meanwhile
+        found = holder(path)
+        if found is None:
+            _create_free(path)
+            continue
+        if not _dead(found[0], found[1], stale_after_s):
+            return None
+        got = _take(found[0], path, stale_after_s, extra)  # the takeover: one taker's rename succeeds
+        if got is not None:
+            return got
+    return None
 
 
-def remove_if_dead(path: str | os.PathLike, stale_after_s: float) -> bool:
-    """Remove the lock ``path`` if its owner is dead (under the takeover lock, like a
-    takeover, so a lock just claimed by a live taker is never removed). True if removed."""
-    path = Path(path)
-    with _takeover(path) as mine:
-        if not mine or not owner_is_dead(path, stale_after_s):
-            return False
-        _unlink(path)
+def _legacy_holder_alive(path: Path, stale_after_s: float) -> bool:
+    """Whether a lock of an older alfred (the plain ``<NAME>`` file) is held by a live process;
+    a dead one's file is removed (it would show as held)."""
+    if not os.path.lexists(path):
+        return False
+    if not _dead(path, read_json_or_empty(path), stale_after_s):
         return True
-
-
-@contextmanager
-def _takeover(path: Path) -> Iterator[bool]:
-    lock = path.with_name(path.name + ".takeover")
-    taken = _create(lock, None)
-    if taken is None:
-        if owner_is_dead(lock, TAKEOVER_STALE_S):  # a taker died mid-takeover: clear its lock
-            _unlink(lock)
-        yield False
-        return
     try:
-        yield True
-    finally:
-        _unlink(lock)
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return False
+
+
+def _create_free(path: Path) -> None:
+    """The free file of a lock used for the first time: created by whoever links ``.<NAME>.init`` first."""
+    mine = path.with_name(f".{path.name}.tmp.{os.urandom(6).hex()}")
+    write_new(mine, json.dumps(_facts("", None)).encode())
+    init = path.with_name(f".{path.name}.init")
+    try:
+        os.link(mine, init)
+    except FileExistsError:
+        os.unlink(mine)
+        _finish_dead_creation(path, init)
+        return  # created before (and taken meanwhile), or being created by someone else
+    os.rename(mine, _free(path))
+
+
+def _finish_dead_creation(path: Path, init: Path) -> None:
+    """The process that linked ``.init`` died before making the free file: make it from its file
+    (the one sharing ``.init``'s inode), by one rename that only one process can do."""
+    try:
+        inode = os.lstat(init).st_ino
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(f".{path.name}.tmp."):
+            theirs = path.parent / name
+            try:
+                if os.lstat(theirs).st_ino == inode and _dead(theirs, read_json_or_empty(theirs), 60.0):
+                    os.rename(theirs, _free(path))
+            except OSError:
+                pass
 
 
 def owns(claim: LockClaim) -> bool:
-    return read_lock(claim.path).get("token") == claim.token
+    """Whether the lock is still held under this claim's name (not taken over)."""
+    return os.path.exists(claim.held_path)
 
 
-def touch(claim: LockClaim) -> None:
-    """Refresh the lock's mtime: its heartbeat, for processes on other hosts."""
+def touch(claim: LockClaim) -> bool:
+    """Refresh the lock's mtime, its heartbeat for other hosts; False once it is no longer ours."""
     try:
-        os.utime(claim.path)
+        os.utime(claim.held_path, follow_symlinks=False)
     except FileNotFoundError:
-        pass
+        return False
+    return True
+
+
+def release_lock(claim: LockClaim) -> bool:
+    """Give the lock up: rename(<NAME>.<token>, .<NAME>.free). False if it was taken over meanwhile."""
+    claim.stop_refresh()
+    try:
+        os.truncate(claim.held_path, 0)
+        os.rename(claim.held_path, _free(claim.path))
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def finish_lock(claim: LockClaim, done_path: str | os.PathLike, info: dict | None = None) -> bool:
-    """Write ``done_path`` (e.g. SUMMARY_COMPLETED) with ``info``, then remove the lock.
+    """Write ``done_path`` (e.g. SUMMARY_COMPLETED) with ``info``, then release the lock.
 
     Returns False, writing nothing, when the lock was taken over meanwhile.
     """
     if not owns(claim):
+        claim.stop_refresh()
         return False
     atomic_write_text(done_path, json.dumps({**claim.info, "end_time": time.strftime("%Y-%m-%d %H:%M:%S"),
                                              **(info or {})}, indent=1) + "\n")
-    _unlink(claim.path)
+    return release_lock(claim)
+
+
+def remove_if_dead(path: str | os.PathLike, stale_after_s: float) -> bool:
+    """Free the lock ``path`` if its holder is dead: rename(<NAME>.<dead token>, .<NAME>.free), which
+    fails if a live taker renamed it first. True if freed."""
+    path = Path(path)
+    found = holder(path)
+    if found is None or not _dead(found[0], found[1], stale_after_s):
+        return False
+    try:
+        os.rename(found[0], _free(path))
+    except FileNotFoundError:
+        return False
     return True
-
-
-def release_lock(claim: LockClaim) -> None:
-    """Give the lock up without a result."""
-    if owns(claim):
-        _unlink(claim.path)
 
 
 @contextmanager
 def held(path: str | os.PathLike, *, stale_after_s: float, extra: dict | None = None) -> Iterator[LockClaim | None]:
-    """``with held(lock) as claim:`` -- claim is None when another live process holds it;
-    the lock is released at the end of the block."""
+    """``with held(lock) as claim:`` -- claim is None when another live process holds it; the
+    lock is refreshed while the block runs and released at its end."""
     claim = claim_lock(path, stale_after_s=stale_after_s, extra=extra)
+    if claim is not None:
+        claim.start_refresh()
     try:
         yield claim
     finally:
         if claim is not None:
             release_lock(claim)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

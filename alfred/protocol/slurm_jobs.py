@@ -1,9 +1,11 @@
 """What SLURM says about the job a seed's claim names: asked before any heartbeat is trusted.
 
-A claim made inside a SLURM job records the job's id (alfred.protocol.flags). While SLURM lists
-that job as PENDING, RUNNING, SUSPENDED, REQUEUED, ... its seed is running, however old its
-heartbeat (a suspended job writes none); once SLURM says it ended, the seed is interrupted at
-once, with no stale-heartbeat wait. SLURM is asked only when it can answer for sure: squeue is
+A claim made inside a SLURM job records the job's id and its start time (alfred.protocol.flags).
+While SLURM lists that job, started at that time, as PENDING, RUNNING, SUSPENDED, ... its seed
+is running, however old its heartbeat (a suspended job writes none). A job requeued under the
+same id has another start time: the claim's run ended with the earlier one. Once SLURM says it
+ended, seed_state waits two more heartbeats before it calls the seed interrupted (a node SLURM
+gave up on may still be writing). SLURM is asked only when it can answer for sure: squeue is
 on PATH, the job is this user's (other users' jobs may be hidden, PrivateData) and of this
 cluster. Otherwise the heartbeat decides, as without SLURM.
 
@@ -18,11 +20,13 @@ import shutil
 import subprocess
 import time
 
-__all__ = ["job_verdict", "forget", "ENDED_STATES"]
+__all__ = ["job_verdict", "job_start_time", "forget", "ENDED_STATES"]
 
 # Job states after which no process of the job runs any more (squeue / sacct names).
 ENDED_STATES = frozenset("BOOT_FAIL CANCELLED COMPLETED DEADLINE FAILED NODE_FAIL OUT_OF_MEMORY PREEMPTED REVOKED "
                          "TIMEOUT".split())
+# States of a job that waits to (re)start: a claim made while it ran belongs to an ended run.
+WAITING_STATES = frozenset("PENDING REQUEUED REQUEUE_FED REQUEUE_HOLD CONFIGURING".split())
 CACHE_S = 5.0
 TIMEOUT_S = 20.0
 
@@ -41,10 +45,10 @@ def _all_jobs(now: float) -> dict[str, str] | None:
     global _listed
     if _listed is not None and now - _listed[0] < CACHE_S:
         return _listed[1]
-    out = _run(["squeue", "-h", "-o", "%A %T"])
+    out = _run(["squeue", "-h", "-o", "%A %T %S"])
     if out is None or out.returncode != 0:
         return None
-    jobs = dict(line.split()[:2] for line in out.stdout.splitlines() if len(line.split()) >= 2)
+    jobs = {f[0]: " ".join(f[1:3]) for line in out.stdout.splitlines() if len(f := line.split()) >= 2}
     _listed = (now, jobs)
     return jobs
 
@@ -75,9 +79,10 @@ def _one_job(job_id: str) -> str | None:
 def job_verdict(info: dict, now: float | None = None) -> tuple[bool, str] | None:
     """``(alive, state)`` of the SLURM job a claim's facts name, or None when SLURM cannot tell.
 
-    ``alive`` is False only when SLURM says the job ended (COMPLETED, CANCELLED, FAILED, TIMEOUT,
-    NODE_FAIL, OUT_OF_MEMORY, ...); PENDING, RUNNING, SUSPENDED, REQUEUED, COMPLETING and the
-    other states of a job still in SLURM's hands count as alive.
+    ``alive`` is False when SLURM says the job ended (COMPLETED, CANCELLED, FAILED, TIMEOUT,
+    NODE_FAIL, OUT_OF_MEMORY, ...) or when the job was requeued and started again after the
+    claim's run; PENDING, RUNNING, SUSPENDED, REQUEUED, COMPLETING and the other states of a job
+    still in SLURM's hands count as alive.
     """
     job_id = info.get("slurm_job_id")
     if not job_id or shutil.which("squeue") is None:
@@ -93,11 +98,44 @@ def job_verdict(info: dict, now: float | None = None) -> tuple[bool, str] | None
     jobs = _all_jobs(time.time() if now is None else now)
     if jobs is None:
         return None
-    state = jobs.get(str(job_id)) or _one_job(str(job_id))
-    if state is None:
+    listed = jobs.get(str(job_id)) or _one_job(str(job_id))
+    if listed is None:
         return None
+    state, _, started = listed.partition(" ")
     state = state.rstrip("+")
+    if state not in ENDED_STATES and info.get("slurm_job_start_time"):
+        if state in WAITING_STATES:
+            return False, f"{state} (requeued: the run of this claim ended)"
+        if not _same_start(info.get("slurm_job_start_time"), started):
+            return False, f"{state} again (requeued: started at {started}, after the run of this claim)"
     return state not in ENDED_STATES, state
+
+
+def _same_start(recorded, listed: str) -> bool:
+    """Whether squeue's start time (%S, local ISO time) is the job start a claim recorded (epoch s).
+    True when either is unknown (an older claim, a pending job)."""
+    try:
+        recorded = float(recorded)
+        listed_epoch = time.mktime(time.strptime(listed, "%Y-%m-%dT%H:%M:%S"))
+    except (TypeError, ValueError, OverflowError):
+        return True
+    return abs(listed_epoch - recorded) < 2.0
+
+
+def job_start_time(job_id: str) -> float | None:
+    """When the running incarnation of ``job_id`` started (epoch s), as SLURM says; None if unknown.
+
+    Asked once per worker process inside a job (SLURM_JOB_START_TIME exists only since 23.02):
+    each claim records it, so a requeued job, which keeps its id, is told apart from the run
+    that made the claim.
+    """
+    out = _run(["squeue", "-h", "-j", str(job_id), "-o", "%S"])
+    if out is None or out.returncode != 0 or not out.stdout.strip():
+        return None
+    try:
+        return time.mktime(time.strptime(out.stdout.split()[0], "%Y-%m-%dT%H:%M:%S"))
+    except (ValueError, OverflowError):
+        return None
 
 
 def forget() -> None:

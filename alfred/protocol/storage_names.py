@@ -19,7 +19,8 @@ from alfred.protocol.layout import IDS_DIR, RETRAIN_DESC_PREFIX, is_storage_name
 
 __all__ = ["StorageName", "check_name", "check_storage_names_fit", "name_max_bytes", "folder_name_part",
            "get_id_prefix", "get_git_commits",
-           "git_user_name", "git_short_hash", "git_work_tree", "git_hashes_field", "allocate_storage_dir"]
+           "git_user_name", "git_short_hash", "git_work_tree", "git_hashes_field", "allocate_storage_dir",
+           "release_storage_id"]
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+=_-]*")  # used with fullmatch: '$' would let a final '\n' in
 _NAME_RULE = "letters, digits and . + = - _ , starting with a letter or digit"
@@ -195,4 +196,15 @@ def allocate_storage_dir(root: Path, prefix: str, rest: str) -> Path:
         except FileExistsError:  # made by hand or by an old version: skip this id too
             k += 1
             continue
+        except BaseException:  # a full disk: the id goes back, nothing is left behind
+            release_storage_id(storage_dir)
+            raise
         return storage_dir
+
+
+def release_storage_id(storage_dir: Path) -> None:
+    """Give back the id of a storage dir that was never made (its build failed, e.g. on a full disk)."""
+    try:
+        os.unlink(storage_dir.parent / IDS_DIR / storage_dir.name.split("_", 1)[0])
+    except FileNotFoundError:
+        pass

@@ -80,6 +80,7 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
         if claim is None:
             out.append(FinishedReport(storage.path, "busy", "another process is summarising it"))
             continue
+        claim.start_refresh()
         if done := _done_for(storage, completed):  # finished by another process between check and claim
             locks.release_lock(claim)
             out.append(done)

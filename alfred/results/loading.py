@@ -20,6 +20,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from alfred import defaults  # the limits are read where used: a project may raise them
+from alfred.protocol.fsio import RefusedFile, open_regular_file, read_regular
 from alfred.protocol.layout import CONFIG_UNIQUE, DEFAULT_RECORDER, RECORDER_SUFFIXES, RECORDERS, experiment_num_of
 from alfred.protocol.listing import iter_seed_dirs, list_experiment_dirs, list_seed_dirs
 from alfred.protocol.seed_state import SeedState, seed_state
@@ -113,12 +115,13 @@ def read_tape(path: str | os.PathLike) -> dict[str, list]:
     """
     path = os.fspath(path)
     if path.endswith(".pkl"):
-        with open(path, "rb") as f:
+        with open_regular_file(path, max_bytes=defaults.MAX_RECORDER_BYTES, what="recorder files",
+                               setting="MAX_RECORDER_BYTES") as f:  # no link, FIFO or device
             tape = load_tape_pickle(f, path=path)
         if not isinstance(tape, dict):
             raise AlfredError(f"{path} is not a recorder (a pickled {type(tape).__name__}, expected a dict)")
         return tape
-    return Recorder.load(path).tape
+    return Recorder.load(path, max_bytes=defaults.MAX_RECORDER_BYTES).tape
 
 
 def _read_first(recorders_dir: str, names: tuple[str, ...]) -> tuple[str | None, dict | None]:
@@ -187,11 +190,11 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
     names = (recorder_name,) if Path(recorder_name).suffix in RECORDER_SUFFIXES else \
         tuple(recorder_name + suffix for suffix in RECORDER_SUFFIXES)
     completed = SeedState.COMPLETED
-    for n, experiment_dir in list_experiment_dirs(storage_dir):
+    for n, experiment_dir in list_experiment_dirs(storage_dir, report.unreadable):  # links: listed, not followed
         if experiments is not None and n not in experiments:
             continue
         try:
-            seed_dirs = list_seed_dirs(experiment_dir)
+            seed_dirs = list_seed_dirs(experiment_dir, report.unreadable)
         except FileNotFoundError:
             continue
         tapes = []
@@ -204,7 +207,7 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
                 continue
             try:
                 path, tape = _read_first(os.path.join(sd, RECORDERS), names)
-            except UnsafePickleError as e:  # refused before anything ran: say what it asked for
+            except (UnsafePickleError, RefusedFile) as e:  # refused before anything ran or was read: say why
                 report.unreadable.append(f"{ref.label}: {e}")
                 continue
             except Exception as e:  # a torn pickle, a corrupted file: skip this seed, say why
@@ -230,8 +233,8 @@ def experiment_config(experiment_dir: Path, tapes: list) -> dict:
     seed_dirs = [t.path for t, _, _ in tapes] or [p for _, p in list_seed_dirs(experiment_dir)]
     for seed_dir in seed_dirs[:3]:
         try:
-            with open(os.path.join(seed_dir, CONFIG_UNIQUE), encoding="utf-8") as f:
-                unique = json.load(f)
+            path = os.path.join(seed_dir, CONFIG_UNIQUE)
+            unique = json.loads(read_regular(path, max_bytes=defaults.MAX_CONFIG_BYTES))  # no link, FIFO, device
             unique.pop("seed", None)
             return unique
         except (OSError, ValueError):

@@ -205,6 +205,7 @@ def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_
     claim = locks.claim_lock(storage.flag(PLOT_ARRAYS_ONGOING), stale_after_s=PLOT_ARRAYS_STALE_S)
     if claim is None:
         return []
+    claim.start_refresh()
     try:
         n_experiments = len(list_experiment_dirs(storage.path))
         experiments, ranked_by, n_total = None, "", None

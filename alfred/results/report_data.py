@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alfred.protocol import locks
+from alfred.protocol.fsio import read_regular
 from alfred.protocol.layout import (
     SUMMARY_COMPLETED,
     SUMMARY_FAILED,
@@ -140,7 +142,7 @@ def _read_summary(view: SearchView) -> None:
     summary = read_json_or_empty(summary_path) if summary_path.is_file() else {}
     view.summary = summary if "best_experiment" in summary else None
     name = storage_dir.name
-    if storage.flag(SUMMARY_ONGOING).exists():
+    if locks.holder(storage.flag(SUMMARY_ONGOING)) is not None:
         view.summary_state = "ongoing"
         view.summary_note = "a summary is being written now" + ("; the one below is the previous one"
                                                                  if view.summary else "")
@@ -228,9 +230,7 @@ def embed_png(path: Path) -> tuple[str, int, int] | None:
     """(``data:image/png;base64,...``, width, height in pixels) of a PNG file; None when it is
     unreadable, not a PNG, or too large to embed."""
     try:
-        if path.stat().st_size > MAX_FIGURE_BYTES:
-            return None
-        data = path.read_bytes()
+        data = read_regular(path, max_bytes=MAX_FIGURE_BYTES)  # no link, FIFO or device; none too large
     except OSError:
         return None
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from alfred.protocol.layout import CRASH, SeedDir, StorageDir
-from alfred.protocol.seed_state import SeedState
+from alfred.protocol.seed_state import SeedState, crashed_run
 from alfred.protocol.storage_names import StorageName
 from alfred.results.report_data import (
     MAX_CRASH_GROUPS,
@@ -182,8 +182,9 @@ def crash_list(view: ReportView, search: SearchView) -> str:
         runs = []
         for tree in trees[:MAX_CRASH_RUNS]:
             links = f'<a href="{href(view, tree.flag_path(CRASH))}">{h(CRASH)}</a>'
-            if tree.log_path.exists():
-                links += f' \u00b7 <a href="{href(view, tree.log_path)}">{h(tree.log_path.name)}</a>'
+            log_path = crashed_run(tree.seed_dir).log_path
+            if log_path.exists():
+                links += f' \u00b7 <a href="{href(view, log_path)}">{h(log_path.name)}</a>'
             runs.append(f"{h(tree.experiment_dir.name)}/{h(tree.seed_dir.name)} ({links})")
         more = f" and {len(trees) - MAX_CRASH_RUNS} more" if len(trees) > MAX_CRASH_RUNS else ""
         items.append(f'<li><code>{h(exception)}</code><span class="muted">{len(trees)} seed'

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alfred.protocol.fsio import MAX_JSON_BYTES, read_regular
 from alfred.protocol.layout import (
     SUMMARY_COMPLETED,
     SUMMARY_FAILED,
@@ -60,9 +61,10 @@ def _write_scores(folder: Path, scores: SearchScores) -> None:
 def read_summary(storage_dir: str | os.PathLike) -> dict | None:
     """The summary.json of a storage dir, or None when it has none."""
     path = StorageDir(storage_dir).summary_files.json
-    if not path.is_file():
+    try:
+        return json.loads(read_regular(path, max_bytes=MAX_JSON_BYTES))  # no link, FIFO or device
+    except FileNotFoundError:
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def seeds_counted(summary: dict) -> int | None:

@@ -17,11 +17,11 @@ from typing import Any
 
 from alfred.protocol.layout import CONFIG, CONFIG_UNIQUE, UNHATCHED, experiment_dir_name
 from alfred.protocol.listing import list_experiment_dirs
-from alfred.protocol.storage_names import allocate_storage_dir, get_id_prefix
+from alfred.protocol.storage_names import allocate_storage_dir, get_id_prefix, release_storage_id
 from alfred.utils.misc import temp_sibling
 
-__all__ = ["ConfigText", "build_storage_dir", "write_seed_folder", "swap_in", "reserve_experiment",
-           "add_variations_group", "read_variations"]
+__all__ = ["ConfigText", "build_storage_dir", "discard_storage_dirs", "write_seed_folder", "swap_in",
+           "reserve_experiment", "add_variations_group", "read_variations"]
 
 
 class ConfigText:
@@ -99,18 +99,30 @@ def swap_in(tmp: Path, reserved: Path) -> None:
 def build_storage_dir(root: Path, rest: str, write: Callable[[Path], None]) -> Path:
     """Reserve ``root/<id>_<rest>`` (a new id, see allocate_storage_dir), let ``write(tmp)``
     fill a temporary folder, then swap it in by one rename: readers see nothing or all of it.
-    If ``write`` raises, both folders are removed and the error goes on."""
+    If anything fails (``write`` raises, the disk is full), both folders and the id are removed
+    and the error goes on: nothing is left half-made."""
     reserved = allocate_storage_dir(root, get_id_prefix(), rest)
     tmp = temp_sibling(reserved)
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         write(tmp)
+        swap_in(tmp, reserved)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        reserved.rmdir()
+        reserved.rmdir()  # not swapped in (the swap is the last step): still the empty reservation
+        release_storage_id(reserved)
         raise
-    swap_in(tmp, reserved)
     return reserved
+
+
+def discard_storage_dirs(storage_dirs: list[Path]) -> None:
+    """Remove storage dirs this process has just built, that nothing has used yet (their list file
+    could not name them): each is renamed away first, so no reader sees it half-removed."""
+    for path in storage_dirs:
+        gone = temp_sibling(path, "discarded")
+        os.rename(path, gone)
+        release_storage_id(path)
+        shutil.rmtree(gone, ignore_errors=True)
 
 
 def reserve_experiment(storage_dir: Path) -> Path:

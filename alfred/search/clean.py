@@ -1,26 +1,32 @@
 """Cleaning: send interrupted seeds (and, on request, crashed ones) back to UNHATCHED.
 
 A seed is interrupted when its worker is gone (alfred.protocol.seed_state decides). Live runs
-and COMPLETED seeds are never touched; the previous attempt's files move to
-<seed>/attempts/<n>/, nothing is deleted. One cleaner per storage dir at a time: it holds
-the storage dir's ``CLEAN_ONGOING`` lock (alfred.protocol.locks) while it resets.
+and COMPLETED seeds are never touched; the previous attempt is recorded in
+``<seed>/attempts/<n>/``, nothing is deleted. A seed left COMPLETING by a holder that died
+while publishing its files is completed, never reset. One cleaner per storage dir at a time:
+it holds the storage dir's ``CLEAN_ONGOING`` lock (alfred.protocol.locks), refreshed while
+held, and checks before each seed that the lock is still its own: a cleaner that was stopped
+and taken over stops before touching another seed (and every step it had under way fails:
+see alfred.protocol.reset).
 """
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alfred.protocol import flags, locks
-from alfred.protocol.layout import CLEAN_LOCK, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
+from alfred.protocol import locks
+from alfred.protocol.fsio import DISK_FULL, real_dir_refusal, stall_point
+from alfred.protocol.layout import CLEAN_LOCK, COMPLETING, PLOT_ARRAYS_ONGOING, SUMMARY_ONGOING, SeedDir, StorageDir
 from alfred.protocol.listing import iter_seed_dirs
+from alfred.protocol.liveness import fs_now
+from alfred.protocol.reset import reset, roll_forward
 from alfred.protocol.seed_state import SeedState, SeedStatus, seed_state
 from alfred.results.auto_summary import SUMMARY_STALE_S
 
 __all__ = ["CleanReport", "survey", "apply", "clean", "format_counts"]
 
-CLEAN_STALE_S = 3600.0  # a CLEAN_ONGOING of another host this old counts as abandoned
+CLEAN_STALE_S = 3600.0  # a CLEAN_ONGOING of another host untouched this long counts as abandoned
 
 
 @dataclass
@@ -29,20 +35,28 @@ class CleanReport:
     counts: Counter = field(default_factory=Counter)
     to_reset: list[tuple[SeedDir, SeedStatus]] = field(default_factory=list)
     reset: int = 0
+    completed: int = 0  # seeds left COMPLETING, whose completion the clean finished
     skipped_busy: bool = False
+    taken_over: bool = False  # the clean lock was taken over while this cleaner was stopped: it stopped
     stale_flags: list[Path] = field(default_factory=list)  # SUMMARY_ONGOING / PLOT_ARRAYS_ONGOING of dead owners
+    refused: list[str] = field(default_factory=list)  # links (or FIFOs, files) where folders belong: not followed
     removed_flags: int = 0
 
 
 def survey(storage_dir: Path, *, clean_crashes: bool, stale_after_s: float | None) -> CleanReport:
-    """Count seeds per state and list those a clean would reset; changes nothing."""
+    """Count seeds per state and list those a clean would reset (or complete); changes nothing."""
     report = CleanReport(storage_dir)
-    now = time.time()
-    for _, _, seed_dir in iter_seed_dirs(storage_dir):
+    now = fs_now(storage_dir)
+    for _, _, seed_dir in iter_seed_dirs(storage_dir, report.refused):
         status = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
         report.counts[status.state] += 1
         if status.state is SeedState.INTERRUPTED or (clean_crashes and status.state is SeedState.CRASHED):
-            report.to_reset.append((SeedDir(seed_dir), status))
+            tree = SeedDir(seed_dir)
+            refusal = real_dir_refusal(tree.attempts_dir)  # a reset moves files there: never out of the seed
+            if refusal is not None:
+                report.refused.append(f"{refusal}: its seed is not reset (a reset moves files there)")
+            else:
+                report.to_reset.append((tree, status))
     storage = StorageDir(storage_dir)
     for name in (SUMMARY_ONGOING, PLOT_ARRAYS_ONGOING):
         if locks.owner_is_dead(storage.flag(name), SUMMARY_STALE_S):
@@ -60,11 +74,25 @@ def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
         if claim is None:
             report.skipped_busy = True
             return report
+        cleaner = {**claim.info, "token": claim.token}
         for tree, old in report.to_reset:
+            if not locks.owns(claim):
+                report.taken_over = True
+                return report
             status = seed_state(tree.seed_dir, stale_after_s=stale_after_s)
-            if status.state is old.state and status.flag == old.flag and flags.reset(tree, status):
-                report.reset += 1
-        for path in report.stale_flags:  # checked again under a lock: a summariser may have taken it over
+            if status.state is not old.state or status.flag != old.flag:
+                continue
+            stall_point("clean_before_seed")
+            try:
+                if status.flag and status.flag.startswith(COMPLETING + "."):
+                    report.completed += roll_forward(tree.seed_dir, status)
+                elif reset(tree.seed_dir, status, cleaner=cleaner):
+                    report.reset += 1
+            except OSError as e:
+                if e.errno in DISK_FULL:
+                    raise
+                report.refused.append(f"{tree.seed_dir}: {e.filename or ''} {e.strerror or e}".replace("  ", " "))
+        for path in report.stale_flags:  # checked again: a summariser may have taken it over meanwhile
             report.removed_flags += locks.remove_if_dead(path, SUMMARY_STALE_S)
     return report
 

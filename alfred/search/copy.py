@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from alfred.protocol.fsio import MAX_JSON_BYTES, read_regular
 from alfred.protocol.layout import CONFIG, CONFIG_UNIQUE, GRID_SEARCH, RANDOM_SEARCH, StorageDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.storage_names import StorageName, check_name, folder_name_part
@@ -137,8 +137,10 @@ def copy_search(plan: CopyPlan, *, progress=None) -> Path:
         source, copy = StorageDir(plan.source), StorageDir(tmp)
         copy.kind_flag(plan.kind).touch()
         for extra in [source.variations, *source.variations_figures()]:
-            if extra.is_file():
-                shutil.copy2(extra, tmp / extra.name)
+            try:  # a regular file only: a link or a FIFO planted there is refused, not copied or waited on
+                (tmp / extra.name).write_bytes(read_regular(extra, max_bytes=MAX_JSON_BYTES))
+            except FileNotFoundError:
+                pass
         info = {**plan.info, "task_name": plan.new_task, "desc": plan.new_desc,
                 "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
                 "command": " ".join(sys.argv),

@@ -43,6 +43,9 @@ class LaunchReport:
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
+_FORWARDED = {signal.SIGTERM, signal.SIGHUP}  # blocked around a worker's fork (see _worker_entry)
+
+
 def stop_signals() -> list[int]:
     return [getattr(signal, name) for name in STOP_SIGNALS
             if signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
@@ -134,6 +137,14 @@ def _parent_death_signal(sig: int) -> None:
 
 
 def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
+    from alfred.protocol.fencing import install_handlers
+
+    # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
+    # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
+    # files, and the worker returns its report. The launcher blocked these signals around the
+    # fork (its own handlers are inherited): one sent meanwhile is delivered here, once ours.
+    install_handlers([signal.Signals(s).name for s in stop_signals()] + ["SIGTERM"])
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
     parent = kwargs["parent_pid"]
     _parent_death_signal(signal.SIGTERM)  # the launcher dies by any signal, SIGKILL too: release and stop
     if os.getppid() != parent:  # it died before the request was made
@@ -141,13 +152,8 @@ def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
     os.environ.update(env or {})  # e.g. CUDA_VISIBLE_DEVICES, before main.py (and torch) is imported
     from dataclasses import asdict
 
-    from alfred.protocol.fencing import install_handlers
     from alfred.search.worker import run_worker
 
-    # A stop signal (the launcher forwards its own; the kernel sends SIGTERM if the launcher
-    # dies) raises Preempted in the user's main: the seed goes back to UNHATCHED with its
-    # files, and the worker returns its report.
-    install_handlers([signal.Signals(s).name for s in stop_signals()] + ["SIGTERM"])
     logging.basicConfig(level=kwargs["log_level"], format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout, force=True)
 
@@ -184,7 +190,8 @@ def _context():
 
 
 def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_proc: int | None = None,
-           use_pbar: bool = False, heartbeat_s: float = 30.0, log_level: int = logging.INFO,
+           use_pbar: bool = False, heartbeat_s: float = 30.0, stale_after_s: float | None = None,
+           log_level: int = logging.INFO,
            over_tasks: bool = False, project_dir: str | os.PathLike = ".", max_attempts: int | None = None,
            max_releases: int | None = None, gpus: list[str] | None = None, runs_per_gpu: int = 1) -> LaunchReport:
     """Run the storage dirs' UNHATCHED seeds with ``n_processes`` worker processes; wait for them.
@@ -196,7 +203,8 @@ def launch(storage_dirs: list[Path], *, n_processes: int = 1, n_experiments_per_
     ``gpus[slot // runs_per_gpu]`` (CUDA_VISIBLE_DEVICES set in the child before main.py is
     imported); ``n_processes`` is then ``len(gpus) * runs_per_gpu``.
     """
-    common = dict(heartbeat_s=heartbeat_s, use_pbar=use_pbar, log_level=log_level, over_tasks=over_tasks,
+    common = dict(heartbeat_s=heartbeat_s, stale_after_s=stale_after_s, use_pbar=use_pbar, log_level=log_level,
+                  over_tasks=over_tasks,
                   project_dir=str(Path(project_dir).resolve()), max_runs=n_experiments_per_proc,
                   max_attempts=max_attempts, max_releases=max_releases, parent_pid=os.getpid())
     storage_dirs = [Path(d).absolute() for d in storage_dirs]
@@ -237,11 +245,19 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
             kwargs["claim_info"] = {"gpu": env["CUDA_VISIBLE_DEVICES"]}
         board = _ClaimBoard(ctx)
         process = ctx.Process(target=_worker_entry, args=(writer, board, storage_dirs, kwargs, env), name=worker_id)
-        process.start()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         writer.close()
         running[process.sentinel] = _Slot(process, reader, board, worker_id, slot)
 
+    launcher = os.getpid()
+
     def forward(signum: int, frame) -> None:  # stop: every worker releases its seed and reports
+        if os.getpid() != launcher:  # a worker forked a moment ago, before it set its own handlers
+            return
         if report.stopped_by is None:
             report.stopped_by = signal.Signals(signum).name
             print(f"received {report.stopped_by}: the workers send their running seeds back to UNHATCHED "
@@ -265,7 +281,9 @@ def _supervise(storage_dirs: list[Path], report: LaunchReport, common: dict, *, 
                 del running[sentinel]
                 if w.result is not None:
                     _merge(report, w.result)
-                    if w.result["stopped_early"] and report.stopped_by is None:
+                    if w.result.get("failed") and report.stopped_by is None:  # a full disk: the others stop too
+                        _signal_all(running, signal.SIGTERM)
+                    elif w.result["stopped_early"] and report.stopped_by is None and not report.failed:
                         start(w.slot)
                 elif w.claim is not None:  # died holding a claim: the run took its process down
                     _crash_for(w, report)
@@ -323,9 +341,12 @@ def _signal_all(running: dict, sig: int) -> None:
 
 
 def _crash_for(w: _Slot, report: LaunchReport) -> None:
-    """Record, as its dead holder would have, the crash of the seed a worker process died running."""
+    """Record, as its dead holder would have, the crash of the seed a worker process died running
+    (or finish its completion, if it died publishing the files of a completed run)."""
     from alfred.protocol import flags
-    from alfred.protocol.layout import CRASH, SeedDir
+    from alfred.protocol.layout import CRASH, SeedDir, completing_flag_name
+    from alfred.protocol.reset import roll_forward
+    from alfred.protocol.seed_state import SeedState, SeedStatus
 
     seed_dir, token, info = w.claim
     code = w.process.exitcode
@@ -333,23 +354,25 @@ def _crash_for(w: _Slot, report: LaunchReport) -> None:
         how = _HOW.get(-code, f"killed by {signal.Signals(-code).name}")
     else:
         how = f"exited with code {code} before its run ended (os._exit, or sys.exit in a thread)"
-    tree = SeedDir(seed_dir)
+    tree = SeedDir(seed_dir, run_token=token)
     message = (f"the worker process running this seed died: {how}. The launcher recorded this crash and started "
                f"a new worker.\n\nlast lines of {tree.log_path}:\n{_tail(tree.log_path)}")
     if flags.crash(flags.Claim(tree=tree, token=token, info=info, seed_dir=seed_dir), message=message):
         report.crashed.append(seed_dir)
         print(f"CRASH {tree.get_run_name()}: its worker process {how}; see {tree.flag_path(CRASH)}",
               flush=True)
+    elif os.path.exists(os.path.join(seed_dir, completing_flag_name(token))):
+        roll_forward(seed_dir, SeedStatus(SeedState.INTERRUPTED, how, info, completing_flag_name(token)))
+        report.completed += 1
 
 
 def _tail(path: Path, n_lines: int = 20) -> str:
+    from alfred.protocol.fsio import read_tail
+
     try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 16384))
-            lines = f.read().decode(errors="replace").splitlines()[-n_lines:]
-    except OSError:
-        return "(none: the run logged nothing)"
+        lines = read_tail(path, 16384).decode(errors="replace").splitlines()[-n_lines:]
+    except OSError as e:  # missing (the run logged nothing), or not a regular file (never waited on)
+        return "(none: the run logged nothing)" if isinstance(e, FileNotFoundError) else f"(not read: {e})"
     return "\n".join(lines) or "(empty)"
 
 
@@ -357,7 +380,7 @@ def _merge(report: LaunchReport, worker: dict) -> None:
     report.completed += worker["completed"]
     report.crashed += worker["crashed"]
     report.lost += worker["lost"]
-    if worker.get("preempted") and report.stopped_by is None:
+    if worker.get("preempted") and report.stopped_by is None and not report.failed:  # not when it stopped them
         report.stopped_by = worker["preempted"]
     if worker["error"]:
         report.died.append(f"worker {worker['worker_id']} could not start: {worker['error']}")

@@ -180,6 +180,12 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     restarts = int(env.get("SLURM_RESTART_COUNT", "0") or 0)
     worker_id = f"slurm-{task}" + (f".r{restarts}" if restarts else "")
     claim_info = dict(worker_kwargs.pop("claim_info", None) or {})
+    if "SLURM_JOB_ID" in env and "SLURM_JOB_START_TIME" not in env:  # which incarnation of the job claims
+        from alfred.protocol.slurm_jobs import job_start_time
+
+        started = job_start_time(job_id)
+        if started is not None:
+            claim_info["slurm_job_start_time"] = started
     auto_summary = worker_kwargs.pop("auto_summary", False)
     summary_overrides = worker_kwargs.pop("summary_overrides", None)
     try:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from alfred.protocol.fsio import RefusedFile, read_regular
 from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
+from alfred.protocol.liveness import fs_now
 from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.misc import AlfredError
 
 __all__ = ["CrashInfo", "StorageStatus", "format_duration", "format_status", "progress_text", "storage_status"]
 
+SKEW_S = 2.0  # heartbeats further ahead than this are flagged
 MAX_DURATION_SAMPLES = 200
 _STATE_KEYS = {SeedState.UNHATCHED: "unhatched", SeedState.RUNNING: "running",
                SeedState.INTERRUPTED: "interrupted", SeedState.CRASHED: "crashed",
@@ -49,9 +52,11 @@ class StorageStatus:
     mean_duration_s: float | None = None
     n_durations_sampled: int = 0
     workers_running: int = 0
+    clock_skew_s: float | None = None  # the most a running claim's heartbeat is ahead of the filesystem's clock
     eta_s: float | None = None
     eta_note: str = ""
     crashes: list[CrashInfo] | None = None  # filled only when asked (opens every CRASH.txt)
+    refused: list[str] = field(default_factory=list)  # experiment and seed entries that are links, FIFOs, ...
 
     @property
     def name(self) -> str:
@@ -83,9 +88,10 @@ class StorageStatus:
 
 def _crash_headline(path: str) -> str:
     """The exception line of a CRASH.txt (its first line, ``exception: Type: message``)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            line = f.readline().strip()
+    try:  # its first line only: no link followed, no FIFO or device opened
+        line = read_regular(path, max_bytes=4096, truncate=True).decode(errors="replace").split("\n", 1)[0].strip()
+    except RefusedFile as e:
+        return f"(not read: {e})"
     except OSError:
         return "(CRASH.txt unreadable)"
     if not line:
@@ -120,17 +126,18 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     running_ages: list[float] = []
     counts = dict.fromkeys(_STATE_KEYS.values(), 0)
     try:
-        experiment_dirs = list_experiment_dirs(storage_dir)
+        experiment_dirs = list_experiment_dirs(storage_dir, status.refused)
     except (FileNotFoundError, NotADirectoryError):
         raise AlfredError(f"storage dir {storage_dir} does not exist") from None
     n_unhatched = n_completed = n_crashed = n_running = n_interrupted = 0
+    fs_clock = fs_now(storage_dir)  # heartbeat ages on the clock that stamped them (the NFS server's)
     for n, experiment_dir in experiment_dirs:
         try:
-            seed_dirs = list_seed_dirs(experiment_dir)
+            seed_dirs = list_seed_dirs(experiment_dir, status.refused)
         except FileNotFoundError:
             continue
         for rank, (_, seed_dir) in enumerate(seed_dirs):
-            s = seed_state(seed_dir, stale_after_s=stale_after_s, now=now)
+            s = seed_state(seed_dir, stale_after_s=stale_after_s, now=fs_clock)
             state = s.state
             if state is SeedState.COMPLETED:
                 n_completed += 1
@@ -145,6 +152,8 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
                 continue
             if state is SeedState.RUNNING:
                 n_running += 1
+                if s.age_s is not None and s.age_s < -SKEW_S:
+                    status.clock_skew_s = max(status.clock_skew_s or 0.0, -s.age_s)
             else:
                 n_interrupted += 1
                 interrupted.append(seed_dir)
@@ -258,9 +267,14 @@ def format_status(status: StorageStatus) -> str:
         f"  {progress_text(status)}  elapsed {format_duration(status.elapsed_s)}  ETA {eta}"
         + (f" ({status.eta_note})" if status.eta_note else ""),
     ]
+    if status.clock_skew_s:
+        lines.append(f"  heartbeats up to {status.clock_skew_s:.0f} s in the future: the clocks of some hosts disagree "
+                     "with the storage's (check NTP on them); ages are judged on the storage's clock")
     if status.interrupted:
         lines.append(f"  {status.interrupted} interrupted seed(s): "
                      f"python -m alfred.clean_interrupted --storage_name {status.name} sends them back to UNHATCHED")
+    for line in status.refused:
+        lines.append(f"  {line}")
     for c in status.crashes or ():
         lines.append(f"  CRASH {c.run_name}: {c.exception}")
         lines.append(f"        trace: {c.crash_file}")

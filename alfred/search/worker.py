@@ -7,8 +7,11 @@
 While main runs, a heartbeat thread touches the claim every ``heartbeat_s`` and checks every
 second that the claim is still the worker's; SIGCONT (the process runs again after a stop)
 checks it at once. A claim that is gone -- a cleaner reset the seed while this worker was
-stopped or cut off -- raises ``ClaimLost`` inside main: the worker then writes nothing more
-into the seed folder and changes no flag.
+stopped or cut off -- raises ``ClaimLost`` inside main, and so does a claim whose heartbeats
+have failed for its whole lease (a cleaner may be about to call it dead): the worker then
+changes no flag of anyone else's claim, and sends the seed back itself if it still holds it.
+The run writes only into its own files, ``recorders.<token>/``, ...: paths a worker that lost its
+claim still holds lead nowhere the next claim writes.
 """
 from __future__ import annotations
 
@@ -21,12 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from alfred.protocol import fencing as preemption
-from alfred.protocol import flags
+from alfred.protocol import attempts, fencing, flags
 from alfred.protocol.fencing import ClaimLost, Preempted, stop_requested, user_code
+from alfred.protocol.fsio import DISK_FULL, stall_point
 from alfred.protocol.layout import CRASH, OPENED
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
-from alfred.protocol.seed_state import read_flag_info
+from alfred.protocol.seed_state import default_stale_after, lease_s, read_flag_info
+from alfred.search.heartbeat import Heartbeat
 from alfred.utils.config import load_config_from_json
 from alfred.utils.directory_tree import DirectoryTree
 from alfred.utils.misc import AlfredError, close_logger, create_logger
@@ -35,7 +39,6 @@ from alfred.utils.schedule import import_user_main
 __all__ = ["WorkerReport", "run_worker", "seed_dirs_in_launch_order"]
 
 RUN_LOGGER = "alfred.run"
-CHECK_S = 1.0  # how often the heartbeat thread checks that the claim is still ours
 log = logging.getLogger(__name__)
 
 
@@ -73,55 +76,12 @@ def seed_dirs_in_launch_order(storage_dirs: list[Path], *, over_tasks: bool = Fa
     return [seed_dir for _, seed_dir in keyed]
 
 
-class _Heartbeat(threading.Thread):
-    """Touches the current claim every ``interval_s``, and every CHECK_S checks it is still ours.
-
-    It never dies of an error (a failed touch is retried). When the claim is gone it stops the
-    user's main (preemption.claim_lost). With ``parent_pid``, it also stops the worker when
-    that parent (the launcher) is gone, where the kernel could not be asked to (no prctl).
-    """
-
-    def __init__(self, interval_s: float, parent_pid: int | None = None):
-        super().__init__(name="alfred-heartbeat", daemon=True)
-        self.interval_s = interval_s
-        self.parent_pid = parent_pid
-        self.lock = threading.Lock()
-        self.current: flags.Claim | None = None
-        self.lost = False
-        self.stopping = threading.Event()
-
-    def set(self, claim: flags.Claim | None) -> None:
-        with self.lock:
-            self.current, self.lost = claim, False
-
-    def run(self) -> None:
-        last_beat = time.monotonic()
-        while not self.stopping.wait(min(CHECK_S, self.interval_s)):
-            if self.parent_pid is not None and os.getppid() != self.parent_pid:
-                self.parent_pid = None
-                log.warning("the launcher is gone: releasing the running seed and stopping")
-                os.kill(os.getpid(), signal.SIGTERM)
-            try:
-                with self.lock:
-                    claim = self.current
-                    if claim is None or self.lost:
-                        continue
-                    beat = time.monotonic() - last_beat >= self.interval_s
-                    alive = flags.heartbeat(claim) if beat else flags.owns(claim)
-                    if beat:
-                        last_beat = time.monotonic()
-                    if not alive:
-                        self.lost = True
-                        preemption.claim_lost()
-            except Exception as e:  # e.g. NFS hiccup: keep beating
-                log.warning("heartbeat failed (%s); retrying", e)
-
-
 def run_worker(
     storage_dirs: list[Path],
     *,
     worker_id: str,
     heartbeat_s: float = 30.0,
+    stale_after_s: float | None = None,
     max_runs: int | None = None,
     use_pbar: bool = False,
     pbar_position: int = 0,
@@ -141,6 +101,9 @@ def run_worker(
     Args:
         worker_id: written in the claim, to tell workers apart.
         heartbeat_s: seconds between touches of the claim while a run goes on.
+        stale_after_s: the heartbeat age after which others may call a run of this worker dead,
+            recorded in each claim (default: 5 heartbeats, at least 120 s). The worker stops a
+            run by itself a margin before that when its heartbeats fail (seed_state.lease_s).
         max_runs: stop after this many runs (the launcher then starts a fresh process).
         claim_info: extra facts recorded in the claim (e.g. a GPU).
         user_main: the function to run; default: ``main`` from ``<project_dir>/main.py``.
@@ -155,9 +118,12 @@ def run_worker(
 
     A stop signal (see alfred.utils.preemption) raises ``Preempted`` in the user's main: the
     seed is released (UNHATCHED, files kept) and the worker returns with ``report.preempted``.
+    A run that fails for lack of disk space releases its seed too, and the worker stops
+    (``report.failed``).
     """
     report = WorkerReport(worker_id)
     storage_dirs = [Path(d).absolute() for d in storage_dirs]  # main may change the working directory
+    stale_after_s = stale_after_s or default_stale_after(heartbeat_s)
     if user_main is None:
         try:
             user_main = import_user_main(project_dir).main
@@ -167,9 +133,9 @@ def run_worker(
         except Exception as e:
             report.error = f"importing {Path(project_dir).resolve() / 'main.py'} raised {type(e).__name__}: {e}"
             return report
-    beat = _Heartbeat(heartbeat_s, parent_pid)
+    beat = Heartbeat(heartbeat_s, lease_s(stale_after_s, heartbeat_s), parent_pid)
     beat.start()
-    fence = preemption.install_fence() if threading.current_thread() is threading.main_thread() else {}
+    fence = fencing.install_fence() if threading.current_thread() is threading.main_thread() else {}
     runs = 0
     try:
         while True:
@@ -182,25 +148,36 @@ def run_worker(
                     report.preempted = stop_requested()
                     return report
                 try:
-                    claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s, extra=claim_info,
-                                        tree_type=DirectoryTree)
+                    claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s,
+                                        stale_after_s=stale_after_s, extra=claim_info, tree_type=DirectoryTree)
                 except flags.ClaimWriteError as e:
-                    report.failed = str(e)
-                    log.error("%s: stopping this worker", e)
-                    return report
+                    if e.errno in DISK_FULL:
+                        report.failed = str(e)
+                        log.error("%s: stopping this worker", e)
+                        return report
+                    report.crashed.append(str(seed_dir))
+                    log.warning("CRASH %s", e)
+                    continue
                 if claim is None:
                     continue
                 claimed_any = True
                 runs += 1
-                if on_claim is not None:
-                    on_claim(claim)
-                if not _give_up(claim, report, max_attempts=max_attempts, max_releases=max_releases):
+                with fencing.watch_claim(beat.check, beat.expired):  # from here on, a loss is never forgotten
+                    beat.set(claim)
+                    if on_claim is not None:
+                        on_claim(claim)
                     try:
-                        _run_one(claim, user_main, beat, report, use_pbar=use_pbar, pbar_position=pbar_position,
-                                 log_level=log_level)
+                        if not _give_up(claim, report, max_attempts=max_attempts, max_releases=max_releases):
+                            _run_one(claim, user_main, report, use_pbar=use_pbar, pbar_position=pbar_position,
+                                     log_level=log_level)
                     except Preempted as e:
                         report.preempted = e.signal_name
                         return report
+                    except _DiskFull as e:
+                        report.failed = str(e)
+                        return report
+                    finally:
+                        beat.set(None)
                 if on_claim is not None:
                     on_claim(None)
                 if on_run_done is not None:
@@ -213,13 +190,19 @@ def run_worker(
             signal.signal(signum, handler)
 
 
+class _DiskFull(Exception):
+    """A run failed for lack of disk space: its seed was released and the worker stops."""
+
+
 def _give_up(claim: flags.Claim, report: WorkerReport, *, max_attempts: int | None,
              max_releases: int | None) -> bool:
     """Mark the seed CRASH without running it if it failed ``max_attempts`` times already, or
     was released ``max_releases`` times in a row without saving a checkpoint."""
     tree = claim.tree
-    failed = flags.failed_attempts(tree) if max_attempts is not None else 0
-    stuck = flags.releases_without_progress(tree) if max_releases is not None else 0
+    if claim.info.get("attempt", 1) == 1:  # no attempt before this one: nothing to count
+        return False
+    failed = attempts.failed_attempts(claim.seed_dir) if max_attempts is not None else 0
+    stuck = attempts.releases_without_progress(claim.seed_dir) if max_releases is not None else 0
     if max_attempts is not None and failed >= max_attempts:
         why = f"gave up after {failed} failed attempt(s) (--max_attempts {max_attempts})"
         fix = "Fix the cause, then run clean_interrupted --clean_crashes and launch with a higher --max_attempts."
@@ -231,7 +214,7 @@ def _give_up(claim: flags.Claim, report: WorkerReport, *, max_attempts: int | No
     else:
         return False
     message = (f"{why}: this attempt was not run. Every attempt's trace is kept in {tree.attempts_dir}/<n>/ "
-               f"(CRASH.txt, OPENED, logger.out; nothing was deleted). {fix}")
+               f"(CRASH.txt, OPENED, run/logger.out; nothing was deleted). {fix}")
     if flags.crash(claim, message=message):
         report.crashed.append(str(tree.seed_dir))
         log.warning("CRASH %s: %s", tree.get_run_name(), why)
@@ -241,7 +224,7 @@ def _give_up(claim: flags.Claim, report: WorkerReport, *, max_attempts: int | No
 
 
 def _attempt_of(claim: flags.Claim) -> Path | None:
-    """The attempt folder a cleaner moved this claim (and the run's files) to."""
+    """The attempt folder a cleaner recorded this claim in (its files are there, in run/)."""
     for path in sorted(claim.tree.attempts_dir.glob(f"*/{OPENED}")):
         if read_flag_info(path).get("token") == claim.token:
             return path.parent
@@ -249,51 +232,53 @@ def _attempt_of(claim: flags.Claim) -> Path | None:
 
 
 def _report_lost(claim: flags.Claim, report: WorkerReport, logger: logging.Logger) -> None:
-    close_logger(logger)  # its file, if open, moved with the attempt; nothing new is opened
+    close_logger(logger)  # its file, if open, moved with the run's folder; nothing new is opened
     report.lost.append(str(claim.tree.seed_dir))
-    where = _attempt_of(claim)
-    log.warning("LOST %s: its seed was reset while this worker was stopped or cut off, and may be run by "
-                "another worker; nothing more was written into the seed folder, no flag was changed. This run's "
-                "partial output is in %s", claim.tree.get_run_name(),
-                where or f"{claim.tree.attempts_dir} (the attempt that holds token {claim.token})")
+    record = _attempt_of(claim)
+    if record is None:
+        where = f"its attempt is recorded in {claim.tree.attempts_dir} (the one whose OPENED holds {claim.token})"
+    elif attempts.run_files_in(record, claim.token):
+        where = f"this run's partial output is in {record} (its files end in .{claim.token})"
+    else:
+        where = f"its attempt is recorded in {record}; the next claim of the seed resumes from its files"
+    log.warning("LOST %s: %s; another worker may run it now. Nothing more was written into the seed folder and no "
+                "flag was changed; %s", claim.tree.get_run_name(),
+                fencing.lost_reason() or "its seed was reset while this worker was stopped or cut off", where)
 
 
-def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: WorkerReport, *,
-             use_pbar: bool, pbar_position: int, log_level: int) -> None:
+def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, use_pbar: bool, pbar_position: int,
+             log_level: int) -> None:
     tree = claim.tree
     name = tree.get_run_name()
-    logger = create_logger(RUN_LOGGER, log_level, logfile=tree.log_path, stream=False)
+    logger = create_logger(RUN_LOGGER, log_level, logfile=tree.log_path, stream=False, gate=fencing.lost)
     pbar = None
     if use_pbar:
         from tqdm import tqdm
         pbar = tqdm(desc=f"{report.worker_id} {tree.experiment_dir.name}/{tree.seed_dir.name}",
                     position=pbar_position, leave=False)
-    beat.set(claim)
     start = time.time()
     cwd = os.getcwd()
     error: BaseException | None = None
     try:
-        with preemption.watch_claim(lambda: flags.owns(claim)):
-            tree.create_directories()
-            config = load_config_from_json(tree.config_path)
-            with user_code():
-                user_main(config=config, dir_tree=tree, logger=logger, pbar=pbar)
+        stall_point("before_main")
+        config = load_config_from_json(tree.config_path)
+        with user_code():
+            user_main(config=config, dir_tree=tree, logger=logger, pbar=pbar)
     except ClaimLost:
-        _report_lost(claim, report, logger)
-        return
+        pass  # decided below: lost for good, or still ours (its lease ran out): released
     except Preempted as e:
         logger.warning("run stopped by %s: seed sent back to UNHATCHED with its files", e.signal_name)
         close_logger(logger)
-        flags.release(claim, f"preempted ({e.signal_name})")
-        log.warning("%s: stopped by %s, seed sent back to UNHATCHED with its files", name, e.signal_name)
+        if _release(claim, report, f"preempted ({e.signal_name})", logger):
+            log.warning("%s: stopped by %s, seed sent back to UNHATCHED with its files", name, e.signal_name)
         raise
     except KeyboardInterrupt as e:
-        if not preemption.sigint_received():  # raised by main itself: a bug like any other
+        if not fencing.sigint_received():  # raised by main itself: a bug like any other
             error = e
         else:
             close_logger(logger)
-            flags.release(claim, "KeyboardInterrupt")
-            log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
+            if _release(claim, report, "KeyboardInterrupt", logger):
+                log.warning("%s: interrupted, seed sent back to UNHATCHED with its files", name)
             raise
     except SystemExit as e:
         if e.code not in (0, None):
@@ -302,17 +287,26 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
         error = e
     finally:
         os.chdir(cwd)  # main may have moved: alfred's paths are absolute, the next run starts here again
-        beat.set(None)
         if pbar is not None:
             pbar.close()
-    if not flags.owns(claim):  # lost while main ran (or after): write nothing into the seed folder
-        _report_lost(claim, report, logger)
+    if fencing.lost():
+        if not flags.owns(claim):
+            _report_lost(claim, report, logger)
+        elif _release(claim, report, f"stopped by its own worker: {fencing.lost_reason()}", logger):
+            log.warning("RELEASED %s: %s; seed sent back to UNHATCHED with its files", name, fencing.lost_reason())
+        return
+    if isinstance(error, OSError) and error.errno in DISK_FULL:
+        close_logger(logger)
+        if _release(claim, report, f"no space left ({error})", logger):
+            raise _DiskFull(f"{name}: {error.strerror or error} ({error.filename or tree.seed_dir}): the seed was sent "
+                            "back to UNHATCHED with its files; free some space, then launch again") from error
         return
     if error is not None:
         logger.error("run crashed", exc_info=error)
+    logged = _logged(logger)
     close_logger(logger)
-    done = flags.crash(claim, error) if error is not None else flags.complete(claim)
-    if not done:  # reset between the last check and the rename: the rename found the claim gone
+    done = flags.crash(claim, error) if error is not None else flags.complete(claim, logged=logged)
+    if not done:  # reset meanwhile: the rename found the claim gone
         _report_lost(claim, report, logger)
     elif error is not None:
         report.crashed.append(str(tree.seed_dir))
@@ -321,3 +315,16 @@ def _run_one(claim: flags.Claim, user_main: Callable, beat: _Heartbeat, report: 
         report.completed += 1
         # With progress bars, a line per run would scroll the other processes' bars away.
         log.log(logging.DEBUG if use_pbar else logging.INFO, "COMPLETED %s in %.1f s", name, time.time() - start)
+
+
+def _release(claim: flags.Claim, report: WorkerReport, reason: str, logger: logging.Logger) -> bool:
+    """Release the seed; a seed reset meanwhile is reported LOST instead. True if released."""
+    if flags.release(claim, reason):
+        return True
+    _report_lost(claim, report, logger)
+    return False
+
+
+def _logged(logger: logging.Logger) -> bool:
+    """Whether the run's logger opened its file (it does at the first record)."""
+    return any(getattr(h, "stream", None) is not None for h in logger.handlers if isinstance(h, logging.FileHandler))

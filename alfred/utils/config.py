@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alfred.errors import AlfredError
-from alfred.protocol.fsio import atomic_write_text, read_json_or_empty
+from alfred.protocol.fsio import MAX_JSON_BYTES, RefusedFile, atomic_write_text, read_json_or_empty, read_regular
 
 __all__ = [
     "parse_bool",
@@ -98,6 +98,32 @@ def positive_float(text: str) -> float:
     return value
 
 
+def stale_after_arg(text: str) -> float:
+    """argparse ``type=`` for ``--stale_after_s``: seconds, at least the floor every reader honours."""
+    from alfred.protocol.seed_state import check_stale_after
+
+    value = positive_float(text)
+    why = check_stale_after(value)
+    if why is not None:
+        raise argparse.ArgumentTypeError(why.split(": ", 1)[1])
+    return value
+
+
+def add_stale_after_arg(parser: argparse.ArgumentParser, *, launch: bool = False) -> None:
+    """``--stale_after_s``: for a launch, the threshold its claims record; for readers, the least age judged."""
+    from alfred.protocol.seed_state import MIN_STALE_S, STALE_FLOOR_S
+
+    if launch:
+        text = ("heartbeat age in seconds after which others may call a run of this launch dead; each claim records "
+                "it, and a worker whose heartbeats fail stops its run a margin before it (default: 5 heartbeats, "
+                f"at least {MIN_STALE_S:.0f} s; at least {STALE_FLOOR_S:.0f} s and 3 heartbeats)")
+    else:
+        text = ("heartbeat age in seconds after which a run on another host counts as interrupted, never less than "
+                f"the threshold its claim records (default: what the claim records, else 5 heartbeats and at least "
+                f"{MIN_STALE_S:.0f} s; at least {STALE_FLOOR_S:.0f} s)")
+    parser.add_argument("--stale_after_s", type=stale_after_arg, default=None, metavar="SECONDS", help=text)
+
+
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -121,13 +147,19 @@ def save_dict_to_json(dictionary: dict[str, Any], filename: str | os.PathLike) -
 
 
 def load_dict_from_json(filename: str | os.PathLike) -> dict[str, Any]:
-    """Read a JSON object; a missing or corrupted file raises AlfredError naming the file."""
+    """Read a JSON object; a missing, corrupted or refused file (a link, a FIFO, a device, over
+    64 MiB) raises AlfredError naming the file."""
+    return _load_json_object(filename, MAX_JSON_BYTES, "JSON files", "")
+
+
+def _load_json_object(filename: str | os.PathLike, max_bytes: int, what: str, setting: str) -> dict[str, Any]:
     path = Path(filename)
     try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read())
+        data = json.loads(read_regular(path, max_bytes=max_bytes, what=what, setting=setting))
     except FileNotFoundError:
         raise AlfredError(f"missing file {path}") from None
+    except RefusedFile as e:  # a link, a FIFO or a device planted in a storage dir; a runaway size
+        raise AlfredError(str(e)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise AlfredError(f"corrupted JSON in {path}: {e}") from None
     if not isinstance(data, dict):
@@ -142,8 +174,11 @@ def save_config_to_json(config: argparse.Namespace | dict[str, Any], filename: s
 
 
 def load_config_from_json(filename: str | os.PathLike) -> argparse.Namespace:
-    """Load a config saved by ``save_config_to_json`` as an argparse Namespace."""
-    return argparse.Namespace(**load_dict_from_json(filename))
+    """Load a config saved by ``save_config_to_json`` as an argparse Namespace (AlfredError for a
+    file over alfred.defaults.MAX_CONFIG_BYTES, or refused as by ``load_dict_from_json``)."""
+    from alfred import defaults
+
+    return argparse.Namespace(**_load_json_object(filename, defaults.MAX_CONFIG_BYTES, "configs", "MAX_CONFIG_BYTES"))
 
 
 def format_config(config: argparse.Namespace | dict[str, Any]) -> str:

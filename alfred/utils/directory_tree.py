@@ -61,6 +61,11 @@ class DirectoryTree(SeedDir, metaclass=_TreeSettings):
     """The seed folder a run receives as ``dir_tree``: write results under ``recorders_dir``
     and checkpoints under ``incrementals_dir``.
 
+    In a run launched by alfred both are the run's own (``recorders.<token>/``,
+    ``incrementals.<token>/``, with ``dir_tree.run_token``), renamed to ``recorders/`` and
+    ``incrementals/`` when the run completes; read a finished seed's files with
+    ``DirectoryTree(seed_dir)``, whose paths are the plain names.
+
     Two ways to make one:
 
     - ``DirectoryTree(seed_dir)``: the tree of an existing seed folder (what alfred's workers pass);
@@ -81,11 +86,11 @@ class DirectoryTree(SeedDir, metaclass=_TreeSettings):
     default_root = property(lambda self: type(self).default_root)
     git_repos_to_track = property(lambda self: type(self).git_repos_to_track)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, run_token: str | None = None, **kwargs):
         if len(args) + len(kwargs) == 1 and (args or "seed_dir" in kwargs):
-            super().__init__(args[0] if args else kwargs["seed_dir"])
+            super().__init__(args[0] if args else kwargs["seed_dir"], run_token)
         else:
-            super().__init__(_new_seed_dir(*args, **kwargs))
+            super().__init__(_new_seed_dir(*args, **kwargs), run_token)
 
     # Fields of the storage name (the 0.2 attributes) ---------------------------------------
     def _field(self, i: int) -> str:

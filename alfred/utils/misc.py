@@ -61,7 +61,12 @@ def ask_yes_no(question: str, *, stdin=None, stdout=None) -> bool:
 
 
 def cli_main(run, argv: list[str] | None) -> int:
-    """Run a script's ``run(argv)``; an AlfredError becomes one line on stderr and exit code 2."""
+    """Run a script's ``run(argv)``; an AlfredError becomes one line on stderr and exit code 2,
+    so does a file refused by alfred.protocol.fsio (a link, a FIFO, a device, a size over its
+    limit); a full disk (ENOSPC, EDQUOT) one line and exit code 1 (what scripts build appears
+    by one rename, and is taken back when a step fails)."""
+    from alfred.protocol.fsio import RefusedFile
+
     try:
         code = run(argv)
         sys.stdout.flush()  # here, so that a reader gone away (EPIPE) is caught below, not at exit
@@ -69,6 +74,14 @@ def cli_main(run, argv: list[str] | None) -> int:
     except AlfredError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except RefusedFile as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if not is_full_disk(e):
+            raise
+        print(f"error: {full_disk_message(e)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -88,6 +101,23 @@ def quiet_broken_pipe() -> int:
     finally:
         os.close(devnull)
     return 141
+
+
+def is_full_disk(e: BaseException) -> bool:
+    """Whether ``e`` says the disk is full: no block or inode left (ENOSPC), or the quota (EDQUOT)."""
+    import errno
+
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def full_disk_message(e: OSError) -> str:
+    """One line for an ENOSPC or EDQUOT error: what was being written, and what to do."""
+    import errno
+
+    what = "disk quota exceeded" if e.errno == errno.EDQUOT else "no space left on the device"
+    target = getattr(e, "filename2", None) or e.filename  # a copy's destination, else the file
+    where = f" writing {target}" if target else ""
+    return f"{what}{where} (blocks or inodes: df -h, df -i): free some space, then run the same command again"
 
 
 def call_with_flags(run, parser, flags: dict) -> int:

@@ -31,6 +31,7 @@ from typing import Any
 from alfred.protocol import flags
 from alfred.protocol.fsio import atomic_write_text
 from alfred.protocol.layout import UNHATCHED, StorageDir
+from alfred.protocol.seed_state import default_stale_after
 from alfred.protocol.storage_names import get_git_commits
 from alfred.utils.config import config_to_str, parse_log_level
 from alfred.utils.directory_tree import DirectoryTree, get_root, get_storage_dirs_across_tasks, repos_to_track
@@ -119,7 +120,8 @@ def start_hand_run(config: argparse.Namespace) -> DirectoryTree:
     atomic_write_text(storage.prepare_info, json.dumps(info, indent=2, default=str) + "\n")
     storage.kind_flag("grid").touch()
     tree.flag_path(UNHATCHED).touch()
-    claim = flags.claim(tree.seed_dir, worker_id=HAND_RUN_WORKER, heartbeat_s=HAND_RUN_HEARTBEAT_S)
+    claim = flags.claim(tree.seed_dir, worker_id=HAND_RUN_WORKER, heartbeat_s=HAND_RUN_HEARTBEAT_S,
+                        stale_after_s=default_stale_after(HAND_RUN_HEARTBEAT_S), run_folder=False)
     if not _hand_runs:
         atexit.register(_finish_hand_runs)
         _chain_excepthook()
@@ -155,11 +157,14 @@ def _finish_hand_runs() -> None:
     while _hand_runs:
         claim = _hand_runs.pop()
         if error is None:
-            flags.complete(claim)
+            done = flags.complete(claim)
         elif isinstance(error, KeyboardInterrupt):
-            flags.release(claim, "KeyboardInterrupt")
+            done = flags.release(claim, "KeyboardInterrupt")
         else:
-            flags.crash(claim, error)
+            done = flags.crash(claim, error)
+        if not done:
+            sys.stderr.write(f"alfred: {claim.seed_dir} was reset by clean_interrupted while this run went on: its "
+                             "end was not recorded (the seed is someone else's now)\n")
 
 
 # select_storage_dirs --------------------------------------------------------------------------

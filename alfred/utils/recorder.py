@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+from alfred.protocol.fsio import open_regular, open_regular_file
 from alfred.utils.misc import AlfredError, atomic_write_text
 from alfred.utils.safe_pickle import UnsafePickleError, load_tape_pickle
 
@@ -91,10 +92,13 @@ class Recorder:
     def _open_stream(self, path: Path) -> None:
         if path.suffix not in TEXT_SUFFIXES:
             raise AlfredError(f"stream_to must end in {' or '.join(TEXT_SUFFIXES)}, got {path.name}")
-        new = not path.exists() or path.stat().st_size == 0
-        torn = not new and _ends_without_newline(path)
+        # No link followed, no FIFO opened: a planted one cannot redirect or stall the run.
+        fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        size = os.fstat(fd).st_size
+        new = size == 0
+        torn = not new and os.pread(fd, 1, size - 1) != b"\n"
         self._stream_path = path
-        self._stream = open(path, "a", encoding="utf-8", newline="")
+        self._stream = open(fd, "a", encoding="utf-8", newline="")
         if torn:  # a killed run's last line: end it, so that new entries start on their own line
             self._stream.write("\n")
         if path.suffix == ".csv" and new:
@@ -143,25 +147,28 @@ class Recorder:
             raise AlfredError(f"cannot save a recorder as {path.name}: use a .pkl, .jsonl or .csv file name")
 
     @classmethod
-    def init_from_pickle_file(cls, filename: str | os.PathLike, *, trusted: bool = False) -> Recorder:
+    def init_from_pickle_file(cls, filename: str | os.PathLike, *, trusted: bool = False,
+                              max_bytes: int | None = None) -> Recorder:
         """A recorder saved as ``.pkl``. Only builtin values and numpy, torch and jax arrays and
         scalars are read, tensors as numpy values (:class:`UnsafePickleError` otherwise, saying how
         to allow it); a file in a folder of ``ALFRED_TRUSTED_PICKLE_DIRS``, or ``trusted=True``,
-        may name anything, running whatever code it names: only for files you wrote yourself."""
-        with open(filename, "rb") as f:
+        may name anything, running whatever code it names: only for files you wrote yourself.
+        A link, a FIFO or a device, or a file over ``max_bytes``, is refused (RefusedFile, an OSError)."""
+        with _open_recorder(filename, max_bytes) as f:
             tape = load_tape_pickle(f, path=filename, trusted=trusted)
         return cls._from_tape(tape)
 
     @classmethod
-    def load(cls, filename: str | os.PathLike) -> Recorder:
+    def load(cls, filename: str | os.PathLike, *, max_bytes: int | None = None) -> Recorder:
         """Read a recorder saved (or streamed) in any supported format; torn lines are skipped.
-        A ``.pkl`` is read as :meth:`init_from_pickle_file` does: no code runs."""
+        A ``.pkl`` is read as :meth:`init_from_pickle_file` does: no code runs, and no link,
+        FIFO, device or file over ``max_bytes`` is opened."""
         path = Path(filename)
         if path.suffix == ".pkl":
-            return cls.init_from_pickle_file(path)
+            return cls.init_from_pickle_file(path, max_bytes=max_bytes)
         if path.suffix == ".jsonl":
             rows = []
-            with open(path, encoding="utf-8") as f:
+            with io.TextIOWrapper(_open_recorder(path, max_bytes), encoding="utf-8") as f:
                 for line in f:
                     try:
                         rows.append(json.loads(line))
@@ -170,7 +177,7 @@ class Recorder:
             names = list(dict.fromkeys(k for r in rows for k in r))
             return cls._from_tape({k: [_from_jsonable(r.get(k)) for r in rows] for k in names})
         if path.suffix == ".csv":
-            with open(path, encoding="utf-8", newline="") as f:
+            with io.TextIOWrapper(_open_recorder(path, max_bytes), encoding="utf-8", newline="") as f:
                 rows = list(csv.reader(f))
             if not rows:
                 raise AlfredError(f"{path} is empty: no header row")
@@ -187,6 +194,10 @@ class Recorder:
         return recorder
 
 
+def _open_recorder(path: str | os.PathLike, max_bytes: int | None):
+    return open_regular_file(path, max_bytes=max_bytes, what="recorder files", setting="MAX_RECORDER_BYTES")
+
+
 def _copied(value: Any) -> Any:
     """A copy of a recorded value; a torch tensor is detached first (one still in the autograd
     graph, e.g. a loss, cannot be deep-copied, and its graph is not the metric)."""
@@ -194,12 +205,6 @@ def _copied(value: Any) -> Any:
     if callable(detach) and type(value).__module__.startswith("torch"):
         value = detach()
     return copy.deepcopy(value)
-
-
-def _ends_without_newline(path: Path) -> bool:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) != b"\n"
 
 
 def _csv_cell(value: Any) -> str:

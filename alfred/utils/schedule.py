@@ -56,28 +56,6 @@ class Schedule:
         keys = list(self.variations)
         return [dict(zip(keys, values, strict=True)) for values in itertools.product(*self.variations.values())]
 
-    @property
-    def n_experiments_per_search(self) -> int:
-        """Experiments one storage dir gets: the product of the VARIATIONS lists' lengths
-        (computed, not built), or N_EXPERIMENTS."""
-        if self.kind == "grid":
-            return math.prod(len(values) for values in self.variations.values())
-        return self.n_experiments
-
-    def check_size(self, max_experiments: int) -> None:
-        """Refuse, before any plan is built, a search of more than ``max_experiments``
-        experiments per storage dir (a 10^8 grid would fill the memory before asking)."""
-        n = self.n_experiments_per_search
-        if n <= max_experiments:
-            return
-        if self.kind == "grid":
-            sizes = " x ".join(str(len(v)) for v in self.variations.values())
-            what, fix = f"VARIATIONS makes {n:,} experiments ({sizes} values)", "vary fewer values"
-        else:
-            what, fix = f"N_EXPERIMENTS is {n:,}", "lower it"
-        raise _fail(self.path, f"{what}, more than --max_experiments {max_experiments:,}: {fix}, "
-                               f"or raise the limit with --max_experiments {n}")
-
     def sample_experiments(self, n: int) -> list[dict[str, Any]]:
         """``n`` calls of sample_experiment(), each checked like a VARIATIONS key."""
         samples = []
@@ -174,10 +152,12 @@ def check_user_main_file(project_dir: str | os.PathLike = ".") -> Path:
     return path
 
 
-def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".") -> Schedule:
+def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".", *,
+                  max_runs: int | None = None) -> Schedule:
     """Load a ``grid_schedule_*.py`` / ``random_schedule_*.py`` file and validate all of it.
 
-    Raises AlfredError with one line naming the problem and what is valid.
+    Raises AlfredError with one line naming the problem and what is valid; with ``max_runs``,
+    first of all for a search of more runs (experiments x seeds) per storage dir.
     """
     path = Path(path)
     if not path.is_file():
@@ -195,6 +175,8 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".")
     missing = [name for name in _REQUIRED[kind] if not hasattr(module, name)]
     if missing:
         raise _fail(path, f"a {kind} schedule must define {', '.join(_REQUIRED[kind])}; missing: {', '.join(missing)}")
+    if max_runs is not None:
+        _check_size(path, module, kind, max_runs)
 
     alg_names = _name_list(path, "ALG_NAMES", module.ALG_NAMES, "alg_name")
     task_names = _name_list(path, "TASK_NAMES", module.TASK_NAMES, "task_name")
@@ -270,6 +252,26 @@ def _search_kind(path: Path, module: ModuleType) -> SearchKind:
         return "grid" if has_grid else "random"
     raise _fail(path, "cannot tell grid from random search: name it grid_schedule_<name>.py (with VARIATIONS) "
                       "or random_schedule_<name>.py (with N_EXPERIMENTS and sample_experiment())")
+
+
+def _check_size(path: Path, module: ModuleType, kind: SearchKind, max_runs: int) -> None:
+    """Refuse a search of more than ``max_runs`` runs (experiments x seeds) per storage dir from
+    lengths alone, before any value is looked at: ``SEEDS = range(10**7)`` or a 10^7-value list
+    is refused at once, not after minutes of checks (or memory filled by a plan)."""
+    try:
+        n_seeds = len(module.SEEDS)
+        sizes = [len(v) for v in module.VARIATIONS.values()] if kind == "grid" else []
+        n = math.prod(sizes) if kind == "grid" else module.N_EXPERIMENTS
+        n_runs = n * n_seeds
+    except (TypeError, AttributeError):  # not lists: the checks that follow say what is wrong
+        return
+    if not isinstance(n_runs, int) or n_runs <= max_runs:
+        return
+    what = (f"VARIATIONS makes {n:,} experiments ({' x '.join(map(str, sizes))} values)" if kind == "grid"
+            else f"N_EXPERIMENTS is {n:,}")
+    fix = "vary fewer values or seeds" if kind == "grid" else "lower them"
+    raise _fail(path, f"{what} and SEEDS has {n_seeds:,} seeds: {n_runs:,} runs per storage dir, more than "
+                      f"--max_experiments {max_runs:,}; {fix}, or raise the limit with --max_experiments {n_runs}")
 
 
 def _name_list(path: Path, attr: str, value: object, kind: str) -> list[str]:

@@ -11,9 +11,11 @@ import os
 from pathlib import Path
 
 from alfred.errors import AlfredError
+from alfred.protocol.fsio import real_dir_refusal
 from alfred.utils.directory_tree import DirectoryTree
 
-__all__ = ["add_selection_args", "select_storage_dirs", "append_to_list_file", "read_list_file"]
+__all__ = ["add_selection_args", "select_storage_dirs", "append_to_list_file", "read_list_file",
+           "check_storage_name_arg"]
 
 ROOT_PREFIX = "# root_dir="
 
@@ -77,8 +79,13 @@ def select_storage_dirs(from_file: Path | None, storage_name: str | list[str] | 
             raise AlfredError(f"list file {from_file} names no storage dir")
     dirs = []
     for name, recorded_root in entries:
+        check_storage_name_arg(name, where=f"in list file {from_file}" if from_file is not None else "")
         root = root_dir or recorded_root or Path(DirectoryTree.default_root)
-        path = Path(name) if os.sep in name else root / name
+        path = root / name
+        refusal = real_dir_refusal(path)
+        if refusal is not None:  # a link could lead every worker and cleaner out of the root dir
+            raise AlfredError(f"storage dir {refusal}: not followed (a storage dir must be a folder in the root "
+                              f"dir {root}, not a link)")
         if not path.is_dir():
             from alfred.protocol.listing import list_storage_dirs
 
@@ -88,6 +95,18 @@ def select_storage_dirs(from_file: Path | None, storage_name: str | list[str] | 
                               "if the searches live elsewhere)")
         dirs.append(path)
     return list(dict.fromkeys(dirs))
+
+
+def check_storage_name_arg(name: str, *, where: str = "") -> str:
+    """``name`` if it names a folder of the root dir; AlfredError for ``.``, ``..``, an absolute
+    path or a name holding a path separator (which would reach outside the root dir)."""
+    seps = {os.sep, os.altsep or os.sep, "/"}
+    if name in ("", ".", "..") or os.path.isabs(name) or any(sep in name for sep in seps) or "\0" in name:
+        shown = f" {where}" if where else ""
+        raise AlfredError(f"storage name {name!r}{shown} is not a folder name: give the name of a storage dir "
+                          "(e.g. Se3_1a2b3c4_ppo_cartpole_grid_lr), without '/', '.' or '..'; "
+                          "--root_dir says where the storage dirs are")
+    return name
 
 
 def append_to_list_file(path: Path, root: Path, names: list[str]) -> None:
