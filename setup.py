@@ -32,8 +32,11 @@ setup(
         "adaptive": ["optuna>=3.6", "cmaes>=0.10"],
         # benchmarks/bench_adaptive_search.py: the LCBench surrogate is an ONNX model.
         "benchmarks": ["optuna>=3.6", "cmaes>=0.10", "onnxruntime>=1.16"],
+        # arch and absl-py: rliable's bootstrap, for the parity tests (tests/test_stats_rliable.py);
+        # rliable itself pins arch < 8, which does not import with pandas 3: .ci/run installs it
+        # with --no-deps.
         "test": ["pytest>=7.0", "scipy>=1.15", "wandb>=0.17", "submitit>=1.5", "build>=1.0", "vermin>=1.6",
-                 "selenium>=4.10", "optuna>=3.6", "cmaes>=0.10", "onnxruntime>=1.16"],
+                 "selenium>=4.10", "optuna>=3.6", "cmaes>=0.10", "onnxruntime>=1.16", "arch>=8.0", "absl-py>=1.0"],
     },
     entry_points={"console_scripts": ["alfred=alfred.cli:main"]},
 )

@@ -1,3 +1,4 @@
 """alfred: hyperparameter searches from folders and FLAG-files, with no server and no database."""
 
-__version__ = "0.1.0"
+# After the released 0.2 and 0.3, whose projects run unchanged (docs/migrating.md).
+__version__ = "0.4.0"

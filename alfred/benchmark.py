@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 
 from alfred.protocol.layout import StorageDir, comparison_dir, comparison_record
-from alfred.results.settings import add_results_args, check_aggregation, overrides_from
+from alfred.results.settings import add_figure_args, add_results_args, check_aggregation, overrides_from
 from alfred.utils.config import add_bool_flag, parse_log_level
 from alfred.utils.misc import AlfredError, call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -50,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compare several storage dirs (default: summarise each one)")
     add_selection_args(parser)
     add_results_args(parser)
+    add_figure_args(parser)
     add_bool_flag(parser, "--re_run_if_exists", help="redo summaries and comparisons that already exist")
     parser.add_argument("--n_resamples", type=int, default=10_000, help="bootstrap resamples (default: 10000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default: 0)")
@@ -59,10 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log_level", type=parse_log_level, default=logging.INFO,
                         help="level of the messages logged by alfred's library (default: info)")
     return parser
-
-
-def _fmt(v: float) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.4g}"
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -80,15 +76,16 @@ def run(argv: list[str] | None = None) -> int:
     overrides = overrides_from(args)
     if args.benchmark_type is None:
         from alfred.results.auto_summary import seed_counts
-        from alfred.results.summary import seeds_counted, summarize_search, summary_notes
+        from alfred.results.summary import seeds_counted, summarize_search, summary_headline, summary_notes
 
         for d in storage_dirs:
             storage = StorageDir(d)
-            kept = storage.summary_files.json.is_file() and not args.re_run_if_exists
+            before = storage.summary_files.json.stat().st_mtime_ns if storage.summary_files.json.is_file() else None
             summary = summarize_search(d, **overrides, n_resamples=args.n_resamples, seed=args.seed,
-                                       re_run_if_exists=args.re_run_if_exists)
-            print(f"{d.name}: best experiment{summary['best_experiment']} "
-                  f"({_fmt(summary['best_score'])}); confidence {summary['confidence']}")
+                                       re_run_if_exists=args.re_run_if_exists, style=args.style,
+                                       figure_formats=args.figure_formats)
+            kept = before is not None and storage.summary_files.json.stat().st_mtime_ns == before  # not redone
+            print(f"{d.name}: {summary_headline(summary)}")
             for note in summary_notes(summary):
                 print(f"  {note}")
             if not kept:
@@ -103,14 +100,18 @@ def run(argv: list[str] | None = None) -> int:
 
     out_dir = comparison_dir(args.from_file, storage_dirs)
     marker = comparison_record(out_dir, args.benchmark_type)
+    settings = comparison.shared_settings(storage_dirs, overrides, args.benchmark_type)  # refuses mixed metrics
     if marker.exists() and not args.re_run_if_exists:
-        if comparison.compared_storage_names(marker) == {d.name for d in storage_dirs}:
-            print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s); "
-                  "pass --re_run_if_exists to redo it)")
+        reason = comparison.redo_reason(marker, storage_dirs, args.benchmark_type, settings,
+                                        n_resamples=args.n_resamples, seed=args.seed, style=args.style,
+                                        figure_formats=args.figure_formats)
+        if reason is None:
+            print(f"kept existing {out_dir} ({args.benchmark_type} of the same {len(storage_dirs)} storage dir(s) "
+                  "and settings; pass --re_run_if_exists to redo it)")
             return 0
-        print(f"{marker} compares other storage dirs: redoing it")
+        print(f"{marker} {reason}: redoing it")
     getattr(comparison, args.benchmark_type)(storage_dirs, out_dir, overrides, n_resamples=args.n_resamples,
-                                             seed=args.seed)
+                                             seed=args.seed, style=args.style, figure_formats=args.figure_formats)
     print(f"wrote {out_dir}")
     return 0
 

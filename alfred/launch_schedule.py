@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 
-from alfred.protocol.layout import CRASH, SeedDir
+from alfred.protocol.layout import COMPLETED, CRASH, UNHATCHED, SeedDir
 from alfred.protocol.listing import refused_entries
 from alfred.protocol.seed_state import check_stale_after
 from alfred.results.settings import add_results_args, overrides_from
@@ -117,8 +117,12 @@ def run(argv: list[str] | None = None) -> int:
                     over_tasks=args.over_tasks, max_attempts=args.max_attempts, max_releases=args.max_releases,
                     gpus=args.gpus,
                     runs_per_gpu=args.runs_per_gpu or 1)
-    print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
-          f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
+    idle = report.ok and report.completed == 0
+    if idle:  # every seed was done (or taken) before this launch: say where things stand
+        print(nothing_to_run(storage_dirs, args.from_file))
+    else:
+        print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
+              f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
     for path in report.crashed:
         print(f"  crashed: {SeedDir(path).flag_path(CRASH)}")
     for line in report.died:
@@ -147,6 +151,25 @@ def run(argv: list[str] | None = None) -> int:
         print(failed, flush=True)  # the last line: the launch exits 1
         return 1
     return 0 if report.ok else 1
+
+
+def nothing_to_run(storage_dirs: list, from_file=None) -> str:
+    """``nothing to run: all 18 seeds COMPLETED`` (or what the seeds are, when not all completed)."""
+    from alfred.search.status import storage_status
+
+    statuses = [storage_status(d) for d in storage_dirs]
+    total = sum(s.total for s in statuses)
+    counts = {COMPLETED: sum(s.completed for s in statuses), "crashed": sum(s.crashed for s in statuses),
+              "running in another launch": sum(s.running for s in statuses),
+              "interrupted": sum(s.interrupted for s in statuses), UNHATCHED: sum(s.unhatched for s in statuses)}
+    if counts[COMPLETED] == total:
+        return f"nothing to run: all {total} seeds {COMPLETED}"
+    where = f"--from_file {from_file}" if from_file else "--storage_names " + " ".join(
+        getattr(d, "name", str(d)) for d in storage_dirs)
+    line = "nothing to run: " + ", ".join(f"{n} {what}" for what, n in counts.items() if n) + f" of {total} seeds"
+    if counts["crashed"] or counts["interrupted"]:
+        line += f"; python -m alfred.clean_interrupted {where} --clean_crashes sends them back to UNHATCHED"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:

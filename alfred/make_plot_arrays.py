@@ -1,9 +1,10 @@
 """Draw every seed's learning curve: per storage dir, one panel per experiment.
 
 For each (x_metric, y_metric) pair asked for, <storage_dir>/plots/<y>_vs_<x>.png holds a
-grid of panels, one per experiment, one curve per seed. A grid search with two varied
-hyperparameters gets their values as rows and columns (from variations.json); otherwise
-panels are ordered by experiment and titled with the varied values. At most --max_panels
+grid of panels, one per experiment, one curve per seed. A grid search with two or more varied
+hyperparameters is laid out as its grid (from variations.json): the last one across the
+columns, the combinations of the others down the rows; otherwise panels are ordered by
+experiment. Each panel is titled with its varied values. At most --max_panels
 panels are drawn: for larger searches the top experiments (by the performance settings)
 are plotted, and the figure title says so.
 
@@ -21,7 +22,7 @@ import argparse
 import sys
 
 from alfred.protocol.layout import PLOT_ARRAYS_ONGOING, StorageDir
-from alfred.results.settings import DEFAULT_MAX_PANELS, add_results_args, overrides_from
+from alfred.results.settings import DEFAULT_MAX_PANELS, add_figure_args, add_results_args, overrides_from
 from alfred.utils.config import add_bool_flag
 from alfred.utils.misc import call_with_flags, cli_main
 from alfred.utils.selection import add_selection_args, select_storage_dirs
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "data), e.g. \"episode,eval_return,None,None,0,350\" (default: as above)")
     add_bool_flag(parser, "--remove_none", help="join a metric's recorded points, skipping the None entries between "
                                                 "them (default: false)")
+    add_figure_args(parser)
     return parser
 
 
@@ -84,7 +86,8 @@ def run(argv: list[str] | None = None) -> int:
             pairs = plot_arrays_for(storage_dir, settings, overrides)
             xs, ys, limits = [p[0] for p in pairs], [p[1] for p in pairs], {(p[0], p[1]): p[2:] for p in pairs}
         written = make_plot_arrays(storage_dir, x_metrics=xs, y_metrics=ys, settings=settings,
-                                   max_panels=args.max_panels, limits=limits, remove_none=args.remove_none)
+                                   max_panels=args.max_panels, limits=limits, remove_none=args.remove_none,
+                                   style=args.style, figure_formats=args.figure_formats)
         if not written:
             lock = StorageDir(storage_dir).flag(PLOT_ARRAYS_ONGOING)
             print(f"{storage_dir.name}: skipped, another process holds {lock}")

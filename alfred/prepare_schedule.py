@@ -17,7 +17,7 @@ from alfred.protocol.storage_names import (
     git_hashes_field,
 )
 from alfred.search.build import discard_storage_dirs
-from alfred.search.prepare import create_searches, describe_plan, plan_searches
+from alfred.search.prepare import create_searches, describe_plan, other_kinds_listed, plan_searches, same_searches
 from alfred.utils.config import add_bool_flag, positive_int
 from alfred.utils.directory_tree import DirectoryTree, repos_to_track
 from alfred.utils.misc import ask_yes_no, call_with_flags, cli_main, progress_bar
@@ -73,7 +73,19 @@ def run(argv: list[str] | None = None) -> int:
     if total == 0:
         print("nothing to create: every experiment and seed already exists")
         return 0
-    if not args.yes and not ask_yes_no("Create them?"):
+    question = "Create them?"
+    if add_to is None and (repeated := same_searches(root, plans, f"{schedule.kind}_{desc}")):
+        names = ", ".join(p.name for p in repeated[:3]) + (f" and {len(repeated) - 3} more" if len(repeated) > 3
+                                                           else "")
+        print(f"note: {root} already holds this {schedule.kind} search with desc {desc!r} ({names}): preparing it "
+              f"again makes a second copy of every seed, and {schedule.list_searches_path.name} would launch both. "
+              f"To add to it: --add_to_folder {repeated[0].name}; for a new search: --desc <another name>")
+        question = "Create a second copy anyway?"
+    if add_to is None and (others := other_kinds_listed(schedule.list_searches_path, schedule.kind)):
+        listed = ", ".join(f"{n} {kind} search{'es' if n > 1 else ''}" for kind, n in others.items())
+        print(f"note: {schedule.list_searches_path} also lists {listed}: grid and random schedules of the same name "
+              "share one list file, so launching it runs them all (name the schedules apart to keep them apart)")
+    if not args.yes and not ask_yes_no(question):
         print("aborted: nothing was created")
         return 1
     root.mkdir(parents=True, exist_ok=True)

@@ -92,13 +92,16 @@ def test_resample_count_is_read_from_the_estimates(tmp_path):
     assert f"({N} resamples)" in plots.heading_lines(fig)[2]
 
 
-def test_retrain_figure_has_one_row_and_no_empty_legend_entry(tmp_path):
+def test_retrain_of_an_unrecorded_search_has_one_row_and_no_empty_legend_entry(tmp_path):
+    from alfred.results.retrain_view import draw_retrain_figure
+
     storage = make_search(tmp_path, {1: {s: curve([0.9, 0.98 + 0.001 * s]) for s in range(4, 9)}},
                           name="Te3_nogit_algA_taskA_retrainBest_grid_syn", kind_flag="RETRAIN_BEST")
     _, scores = scores_of(storage)
-    fig = figures.draw_bar_figure(scores, n_resamples=N)
+    fig = draw_retrain_figure(scores, None, n_resamples=N)  # made by an earlier alfred: no retrain_of
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["exp1 (n=5)"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["retrain (n=5)"]
+    assert "retrain (its search is not recorded)" in plots.heading_lines(fig)[2]
     assert _legend_texts(ax) == []
     assert plots.heading_lines(fig)[0] == "algA · taskA · retrainBest_grid_syn"
 

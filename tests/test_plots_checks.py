@@ -220,7 +220,15 @@ def test_sensitivity_many_values_get_a_colour_bar() -> None:
     fig = plots.plot_sensitivity(rng.normal(size=40), {"lr": lr, "wd": wd}, color_by={"lr": "wd", "wd": "lr"})
     bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 2
-    assert sorted(b.get_ylabel() for b in bars) == ["lr", "wd"]
+    assert sorted(b.get_xlabel() for b in bars) == ["lr", "wd"]
+    fig.canvas.draw()
+    for panel in _panels(fig):  # each bar right above its own panel, labelled by the hyperparameter colouring it
+        box = panel.get_window_extent()
+        (bar,) = [b for b in bars if box.x0 - 1 <= b.get_window_extent().x0 and b.get_window_extent().x1 <= box.x1 + 1]
+        assert bar.get_window_extent().y0 >= box.y1 and bar.get_xlabel() == ("wd" if panel.get_xlabel() == "lr"
+                                                                             else "lr")
+        ticks = [t.get_text() for t in bar.get_xticklabels() if t.get_text()]
+        assert ticks and not any("10^" in t or "times" in t or "×" in t for t in ticks), ticks
     with pytest.raises(ValueError, match="color_by"):
         plots.plot_sensitivity(np.arange(40.0), {"lr": lr, "wd": wd}, color_by={"lr": "momentum"})
 
@@ -267,7 +275,7 @@ def test_interval_estimates_one_panel_per_aggregate_zoomed() -> None:
            "algB": {"iqm": IntervalEstimate(0.7, 0.68, 0.72), "optimality_gap": IntervalEstimate(0.2, 0.1, 0.25)}}
     fig = plots.plot_interval_estimates(est, xlabel="normalised score", title="two algorithms")
     iqm, gap = _panels(fig)
-    assert iqm.get_title() == "IQM" and gap.get_title() == "Optimality gap (lower is better)"
+    assert iqm.get_title() == "IQM" and gap.get_title() == "Optimality gap\n(lower is better)"
     lo, hi = iqm.get_xlim()
     assert 0.5 < lo < 0.55 and 0.72 < hi < 0.8
     assert [t.get_text() for t in iqm.get_yticklabels()] == ["algA", "algB"]
@@ -282,7 +290,7 @@ def test_probability_of_improvement_figure() -> None:
     assert [t.get_text() for t in ax.get_yticklabels()] == ["algB", "algC"]
     assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == ["algA", "algA"]
     lo, hi = ax.get_xlim()
-    assert lo < 0.3 and 0.9 < hi <= 1.0
+    assert -0.05 < lo < 0 and 1.0 < hi < 1.05  # all of [0, 1], a dot at either end shown whole
     assert any(np.allclose(line.get_xdata(), 0.5) for line in ax.get_lines())  # no-difference line
 
 

@@ -257,3 +257,83 @@ def test_watched_page_reloads_keeping_sort_and_filter_until_finished(browser, pr
     assert browser.execute_script("return window.notReloaded") is True
     assert column(browser, "t1", "lr")[1] == []  # still filtered on "waiting": nothing waits any more
     check_offline_and_quiet(browser, page)
+
+
+# ----------------------------------------------------------------------------- issue 19: a report a reader can trust
+@pytest.fixture(scope="module")
+def two_metric_report(tmp_path_factory) -> Path:
+    """A list of two searches ranked on different metrics (accuracy up, loss down), with a
+    ``degree`` hyperparameter and a learning rate of 0.6467, summarised; its report."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_results import make_search
+
+    from alfred.report import main as report_main
+    from alfred.results.summary import summarize_search
+
+    root = tmp_path_factory.mktemp("trust")
+    names = []
+    for i, (metric, sign) in enumerate((("val_accuracy", 1.0), ("val_loss", -1.0)), start=1):
+        params = {e: {"lr": lr, "degree": d} for e, (lr, d) in enumerate(((0.5, 3), (0.5, 4), (0.6467, 3),
+                                                                            (0.6467, 4)), start=1)}
+        exps = {e: {s: {"step": [0, 1], metric: [0.5, 0.5 + sign * (0.1 * e + 0.01 * s)]} for s in (1, 2, 3)}
+                for e in params}
+        storage = make_search(root, exps, name=f"Te{i}_nogit_algA_task{i}_grid_trust", params=params)
+        summarize_search(storage, y_metric=metric, n_resamples=200)
+        names.append(storage.name)
+    list_file = root / "list_searches_trust.txt"
+    list_file.write_text(f"# root_dir={root}\n" + "\n".join(names) + "\n")
+    assert report_main(["--from_file", str(list_file)]) == 0
+    return root / "report_searches_trust.html"
+
+
+def test_the_overview_names_each_score_metric_and_direction(browser, two_metric_report):
+    open_page(browser, two_metric_report)
+    cells = browser.execute_script("""return Array.from(document.querySelectorAll('table.overview tbody tr'))
+        .map(r => r.querySelector('td[data-label="score"]').textContent)""")
+    assert "last val_accuracy · higher is better" in cells[0] and "last val_loss · lower is better" in cells[1]
+    check_offline_and_quiet(browser, two_metric_report)
+
+
+def test_on_a_phone_score_and_confidence_are_on_the_first_screen(browser, two_metric_report):
+    open_page(browser, two_metric_report, width=390, height=844, mobile=True)
+    boxes = browser.execute_script("""return ['score', 'confidence'].map(label => {
+        const b = document.querySelector('table.overview tbody tr td[data-label="' + label + '"]')
+            .getBoundingClientRect();
+        return [b.left, b.right, b.top, b.bottom, b.width]; })""")
+    for left, right, top, bottom, width in boxes:
+        assert 0 <= left and right <= 390 and bottom <= 844 and width > 0, boxes
+    widths = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+
+
+def test_figures_are_shown_at_the_page_width_not_as_thumbnails(browser, two_metric_report):
+    open_page(browser, two_metric_report)
+    browser.execute_script("Array.from(document.images).forEach(i => { i.loading = 'eager'; })")
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"))
+    sizes = browser.execute_script("""return Array.from(document.querySelectorAll('.figures img')).map(i => {
+        const box = i.closest('.figures').getBoundingClientRect();
+        return [i.getBoundingClientRect().width, i.naturalWidth, box.width]; })""")
+    assert sizes
+    for shown, natural, room in sizes:  # as wide as the section allows, up to the figure's own width
+        assert shown >= 0.9 * min(natural, room - 14), sizes
+
+
+def test_the_filter_matches_whole_values_and_named_columns(browser, two_metric_report):
+    open_page(browser, two_metric_report)
+    box = browser.find_element(By.CSS_SELECTOR, 'input[data-filter-for="t1"]')
+    assert box.get_attribute("placeholder").startswith("e.g. lr=")
+    box.send_keys("degree=4")
+    assert column(browser, "t1", "degree")[1] == [4, 4]
+    box.clear()
+    box.send_keys("0.5 4")  # 4 is not a substring match of 0.6467
+    lrs = column(browser, "t1", "lr")[1]
+    assert lrs and set(lrs) == {0.5}
+    box.clear()
+    box.send_keys("lr>0.6")
+    assert column(browser, "t1", "lr")[1] == [0.6467, 0.6467]
+    box.clear()
+    box.send_keys("degreee=4")
+    assert browser.find_element(By.ID, "t1-count").text.startswith("no column degreee (columns: rank, experiment")
+    assert column(browser, "t1", "lr")[1] == []
+    check_offline_and_quiet(browser, two_metric_report)

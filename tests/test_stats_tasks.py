@@ -285,3 +285,38 @@ def test_interval_estimates_seed_order_and_custom_thresholds() -> None:
     first = stratified_bootstrap_ci(by_alg["a"], fns["IQM"], n_resamples=200, seed=3)
     np.testing.assert_allclose(est["a"]["IQM"], first, rtol=1e-12)  # algorithms use the seed in order
     assert est["b"]["gap@0.5"].point == pytest.approx(0.5 - np.minimum(by_alg["b"], 0.5).mean())
+
+
+def test_tasks_of_one_algorithm_given_as_algorithms_warn() -> None:
+    """``{game: runs}`` where ``{algorithm: ...}`` is expected: every "algorithm" has one task."""
+    games = {"pong": np.array([1.0, 2.0, 3.0]), "breakout": np.array([4.0, 5.0, 6.0])}
+    with pytest.warns(UserWarning, match=r"one task's runs.*\{algorithm: \{task: runs\}\}"):
+        interval_estimates(games, ["mean"], n_resamples=20, seed=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # algorithms with several tasks each: no warning
+        interval_estimates({"ppo": games, "dqn": games}, ["mean"], n_resamples=20, seed=0)
+
+
+def test_probability_of_improvement_refusals_speak_of_the_layout() -> None:
+    with pytest.raises(StatsError, match=r"two algorithms and must hold the same tasks.*rliable's layout"):
+        probability_of_improvement({"ppo": [1.0, 2.0]}, {"dqn": [1.0, 2.0]})
+    with pytest.raises(StatsError, match=r"pass x\['ppo'\] as x and x\['dqn'\] as y"):
+        probability_of_improvement({"ppo": np.ones((3, 2)), "dqn": np.zeros((3, 2))}, np.ones((3, 2)))
+
+
+def test_probability_of_improvement_jackknife_leaves_each_run_out_with_unequal_runs() -> None:
+    from alfred.utils.stats.improvement import _jackknife, _pairs
+
+    x = {"a": np.array([0.3, 0.9, 0.5]), "b": np.array([2.0, 1.0])}
+    y = {"a": np.array([0.4, 0.1]), "b": np.array([1.5, 0.2, 3.0, 1.1])}
+    expected = []
+    for task in x:
+        for side in ("x", "y"):
+            runs = (x if side == "x" else y)[task]
+            for i in range(runs.size):
+                left = {**(x if side == "x" else y), task: np.delete(runs, i)}
+                expected.append(probability_of_improvement(left, y) if side == "x" else
+                                probability_of_improvement(x, left))
+    assert _jackknife(_pairs(x, y)) == pytest.approx(expected, abs=1e-15)

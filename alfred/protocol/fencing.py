@@ -113,8 +113,15 @@ def _sigint(signum: int, frame) -> None:
 
 def install_fence() -> dict:
     """In a worker process: SIGCONT checks the claim (see watch_claim), SIGINT is told apart
-    from a KeyboardInterrupt that main raises itself. Returns the previous handlers."""
-    return {signal.SIGCONT: signal.signal(signal.SIGCONT, _fence), signal.SIGINT: signal.signal(signal.SIGINT, _sigint)}
+    from a KeyboardInterrupt that main raises itself. Returns the previous handlers.
+
+    A SIGINT ignored when the worker starts (its launcher was started with SIGINT ignored, as
+    ``cmd &`` does in a script) stays ignored, as the launcher ignores it: else each SIGINT to
+    the process group would release the workers' seeds and the launcher would start new workers."""
+    handlers = {signal.SIGCONT: signal.signal(signal.SIGCONT, _fence)}
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        handlers[signal.SIGINT] = signal.signal(signal.SIGINT, _sigint)
+    return handlers
 
 
 @contextmanager

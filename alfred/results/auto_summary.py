@@ -59,7 +59,7 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
     """Summarise each storage dir whose seeds are all done (none UNHATCHED, RUNNING or INTERRUPTED)."""
     from alfred.results.plot_arrays import make_plot_arrays
     from alfred.results.settings import plot_arrays_for, resolve_settings
-    from alfred.results.summary import clear_dir, summarize_search, summary_notes
+    from alfred.results.summary import clear_dir, summarize_search, summary_headline, summary_notes
 
     stale = SUMMARY_STALE_S if stale_after_s is None else stale_after_s
     out = []
@@ -108,8 +108,7 @@ def summarize_finished(storage_dirs: list[Path], *, overrides: dict | None = Non
             continue
         locks.finish_lock(claim, storage.flag(SUMMARY_COMPLETED),
                           {"n_completed": completed, "best_experiment": summary["best_experiment"]})
-        log(f"summary of {storage.name}: best experiment{summary['best_experiment']} "
-            f"({summary['confidence'].split(':')[0]} confidence) -> {storage.summary_dir}")
+        log(f"summary of {storage.name}: {summary_headline(summary, short=True)} -> {storage.summary_dir}")
         for note in summary_notes(summary):
             log(f"  {note}")
         try:  # the HTML report only shows these files: a problem with it never fails the summary

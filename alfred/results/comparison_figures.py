@@ -60,6 +60,7 @@ def draw_models_figure(by_task: dict[str, list], tasks: list[str], settings, *, 
     with_bands = settings.y_error_bars != "none"
     bands = [b for rows in by_task.values() for _, b in rows]
     n = getattr(bands[0], "n_resamples", None) or n_resamples
+    fitted = 0
     for ax, task in zip(axes.ravel(), tasks):
         rows = by_task[task]
         plots.draw_curves(ax, [b.x for _, b in rows], [b.point for _, b in rows],
@@ -67,11 +68,14 @@ def draw_models_figure(by_task: dict[str, list], tasks: list[str], settings, *, 
                           uppers=[b.upper for _, b in rows] if with_bands else None,
                           labels=[label for label, _ in rows],
                           xlabel=settings.x_metric or "entry index", ylabel=settings.y_metric, title=task)
+        drawn = [(b.x, y) for _, b in rows for y in ((b.point, b.lower, b.upper) if with_bands else (b.point,))]
+        fitted += plots.zoom_past_transient(ax, [d[0] for d in drawn], [d[1] for d in drawn]) is not None
     for ax in axes.ravel()[len(tasks):]:
         ax.set_visible(False)
+    zoom = "\ny-axes fitted past the first 10% of steps: the first steps leave them" if fitted else ""
     plots.head_figure(fig, heading, small=small,
                       subtitle=f"{settings.y_metric} over seeds of each best experiment: "
-                               f"{band_name(settings.y_error_bars, n)}")
+                               f"{band_name(settings.y_error_bars, n)}{zoom}")
     return fig
 
 

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alfred.results.labels import experiment_label, storage_heading
+from alfred.results.labels import experiment_label, experiment_label_lines, storage_heading
 from alfred.results.scoring import CurveBand, SearchScores, band_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "FIGURE_FORMATS",
     "MAX_THIN_CURVES",
     "bar_figure",
     "curve_figure",
@@ -31,9 +30,11 @@ __all__ = [
     "sensitivity_figure",
 ]
 
-FIGURE_FORMATS = ("png", "pdf")  # PNG to look at (and embed in the report), PDF for papers
-SENSITIVITY_FORMATS = ("png",)  # a diagnostic: its PDF (every experiment's point and bar) costs most, serves least
+# Files per figure: PNG (looked at, embedded in the report), and what the style adds (PDF for the
+# paper styles) or the caller asks for (alfred.utils.plots.output_formats).
 MAX_THIN_CURVES = 30  # past this many other experiments, their mean curves are summarised by a band
+BANDS_SHOWN = 3  # learning curves: the intervals of the top 3 are shaded, more would be a muddy overlap
+PRINT_TOP_K = 5  # learning curves in a paper style: the top 5 one by one, the others grey
 _GREY = "0.6"
 
 
@@ -65,12 +66,13 @@ def _others_spread(scores: SearchScores, others: list[int]) -> tuple[np.ndarray,
     return x, med, q10, q90
 
 
-def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_resamples: int | None = None) -> None:
-    """Save :func:`draw_curve_figure` at ``path`` (PNG and PDF)."""
+def curve_figure(scores: SearchScores, bands: list[CurveBand], path: Path, *, n_resamples: int | None = None,
+                 formats: tuple[str, ...] | None = None) -> None:
+    """Save :func:`draw_curve_figure` at ``path`` (``formats``; None: output_formats())."""
     from alfred.utils import plots
 
     fig = draw_curve_figure(scores, bands, n_resamples=n_resamples)
-    plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
 
 
 def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resamples: int | None = None) -> Figure:
@@ -79,34 +81,54 @@ def draw_curve_figure(scores: SearchScores, bands: list[CurveBand], *, n_resampl
     from alfred.utils import plots
 
     s = scores.settings
+    style = plots.current_style()
+    below = style.width_in is not None  # in print, the legend goes under the plot: no room beside it
+    if below:
+        bands = bands[:PRINT_TOP_K]  # a legend under a column-wide plot holds a few entries
     top = [b.experiment for b in bands]
     fig, axes = plots.new_figure(1, 1, panel_size=(9.0, 5.0))
     ax = axes[0, 0]
     others = [e for e in scores.experiments if e not in top and e in scores.mean_curves]
+    background = [scores.mean_curves[e] for e in others]  # what is drawn behind the top ones
     if len(others) > MAX_THIN_CURVES:
         x, med, q10, q90 = _others_spread(scores, others)
         plots.draw_curve_spread(ax, x, med, q10, q90, color=_GREY,
                                 label=f"{len(others)} other experiments: median and 10-90% of their means")
+        background = [(x, q10), (x, q90)]
     elif others:
         plots.draw_thin_curves(ax, [scores.mean_curves[e][0] for e in others],
                                [scores.mean_curves[e][1] for e in others], color="0.75",
                                label=f"{len(others)} other experiment{'s' if len(others) > 1 else ''} (means)")
-    labels = [f"#{rank} {experiment_label(b.experiment, scores.configs.get(b.experiment, {}), scores.varied, 45)} "
-              f"(n={b.n_seeds})" for rank, b in enumerate(bands, start=1)]
+    columns = 2 if below and style.width_in >= 5 else 1
+    chars = 42 if not below else int((style.width_in * 72 / columns - 3.5 * style.small_pt) / (0.72 * style.small_pt))
+    labels = [experiment_label_lines(b.experiment, scores.configs.get(b.experiment, {}), scores.varied,
+                                     prefix=f"#{rank} ", suffix=f" (n={b.n_seeds})", width=max(28, chars))
+              for rank, b in enumerate(bands, start=1)]
     with_bands = s.y_error_bars != "none"
+    colors, styles = plots.ranked_colors(len(bands))  # never the grey of the others
     plots.draw_curves(ax, [b.x for b in bands], [b.point for b in bands],
                       lowers=[b.lower for b in bands] if with_bands else None,
-                      uppers=[b.upper for b in bands] if with_bands else None,
-                      labels=labels, xlabel=s.x_metric or "entry index", ylabel=s.y_metric, legend_outside=True)
+                      uppers=[b.upper for b in bands] if with_bands else None, n_bands=BANDS_SHOWN,
+                      labels=labels, colors=colors, linestyles=styles, xlabel=s.x_metric or "entry index",
+                      ylabel=s.y_metric, legend_outside=True)
     for b in bands:  # one-point runs draw no line: mark them
         if len(b.x) == 1:
             ax.plot(b.x, b.point, "o", color="0.3", ms=4, label="_nolegend_")
-    n = _resamples(bands[0] if bands else scores, n_resamples)
+    drawn = [(b.x, y) for b in bands[: BANDS_SHOWN if with_bands else 0] for y in (b.lower, b.upper)]
+    drawn += [(b.x, b.point) for b in bands] + background
+    fitted_from = plots.zoom_past_transient(ax, [d[0] for d in drawn], [d[1] for d in drawn])
+    if below:
+        plots.legend_below(ax)
+    n = _resamples(bands[0], None) if bands else None
+    n = n if n is not None else _resamples(scores, n_resamples)
     shown = f"top {len(top)} of {len(scores.experiments)} experiments" if others else f"{len(top)} experiments"
+    banded = f"; bands: the top {BANDS_SHOWN}" if with_bands and len(bands) > BANDS_SHOWN else ""
+    zoom = (f"\ny-axis fitted to {s.x_metric or 'entry index'} >= {fitted_from:.4g}: the first steps leave it"
+            if fitted_from is not None else "")
     heading, small = storage_heading(scores.storage_dir)
     plots.head_figure(fig, heading, small=small,
-                      subtitle=f"{s.y_metric} over seeds: {band_name(s.y_error_bars, n)}\n"
-                               f"{shown}, ranked by {s.performance_aggregation} {s.perf_metric}")
+                      subtitle=f"{s.y_metric} over seeds: {band_name(s.y_error_bars, n)}{banded}\n"
+                               f"{shown}, ranked by {s.performance_aggregation} {s.perf_metric}{zoom}")
     return fig
 
 
@@ -121,12 +143,20 @@ def _p_best_text(scores: SearchScores) -> str:
     return f"; P(best) {share:.2f}"
 
 
-def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None, top_k: int = 30) -> None:
-    """Save :func:`draw_bar_figure` at ``path`` (PNG and PDF)."""
+def bar_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None, top_k: int = 30,
+               is_retrain: bool = False, retrain_of: dict | None = None,
+               formats: tuple[str, ...] | None = None) -> None:
+    """Save :func:`draw_bar_figure` at ``path`` (``formats``; None: output_formats()); for a
+    retrain, the search's estimate beside the retrain's (alfred.results.retrain_view)."""
     from alfred.utils import plots
 
-    fig = draw_bar_figure(scores, n_resamples=n_resamples, top_k=top_k)
-    plots.save_fig(fig, path, formats=FIGURE_FORMATS, tight=False)
+    if is_retrain:
+        from alfred.results.retrain_view import draw_retrain_figure
+
+        fig = draw_retrain_figure(scores, retrain_of, n_resamples=n_resamples)
+    else:
+        fig = draw_bar_figure(scores, n_resamples=n_resamples, top_k=top_k)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
 
 
 def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top_k: int = 30) -> Figure:
@@ -137,7 +167,9 @@ def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top
 
     s = scores.settings
     n_seeds = [len(scores.seed_scores[e]) for e in scores.experiments]
-    labels = [f"{experiment_label(e, scores.configs.get(e, {}), scores.varied, 50)} (n={k})"
+    style = plots.current_style()  # names take at most about 2/5 of a printed figure's width
+    chars = 50 if style.width_in is None else int(style.width_in * 72 * 0.4 / (0.62 * style.small_pt)) - 6
+    labels = [f"{experiment_label(e, scores.configs.get(e, {}), scores.varied, chars)} (n={k})"
               for e, k in zip(scores.experiments, n_seeds)]
     with_bands = s.y_error_bars != "none"
     one_seed = np.array(n_seeds) < 2  # one seed shows no spread: no interval to draw
@@ -154,7 +186,9 @@ def draw_bar_figure(scores: SearchScores, *, n_resamples: int | None = None, top
         xlabel=f"{s.performance_aggregation} {s.perf_metric} per seed: {band_name(s.y_error_bars, n)}",
         top_k=min(top_k, len(labels)), sort="ascending" if s.lower_is_better else "descending",
         categories=categories, reference=best_label if with_bands else None, max_label_len=60,
-        points={lab: list(scores.seed_scores[e].values()) for lab, e in zip(labels, scores.experiments)})
+        points={lab: list(scores.seed_scores[e].values()) for lab, e in zip(labels, scores.experiments)},
+        value_notes={lab: f"all {scores.n_seeds(e)} seeds equal" for lab, e in zip(labels, scores.experiments)
+                     if with_bands and scores.all_equal(e)})
     heading, small = storage_heading(scores.storage_dir)
     direction = "lower" if s.lower_is_better else "higher"
     plots.head_figure(ax.figure, heading, small=small,
@@ -184,14 +218,16 @@ def explained_share(scores: np.ndarray, values: list) -> float:
     return float(between / (y.size * y.var()))
 
 
-def sensitivity_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None) -> bool:
-    """Save :func:`draw_sensitivity_figure` at ``path`` (PNG only); False when there is none."""
+def sensitivity_figure(scores: SearchScores, path: Path, *, n_resamples: int | None = None,
+                       formats: tuple[str, ...] | None = None) -> bool:
+    """Save :func:`draw_sensitivity_figure` at ``path`` (``formats``; None: output_formats());
+    False when there is none."""
     from alfred.utils import plots
 
     fig = draw_sensitivity_figure(scores, n_resamples=n_resamples)
     if fig is None:
         return False
-    plots.save_fig(fig, path, formats=SENSITIVITY_FORMATS, tight=False)
+    plots.save_fig(fig, path, formats=formats or plots.output_formats(), tight=False)
     return True
 
 

@@ -10,9 +10,11 @@ from alfred.utils.config import read_json_or_empty
 from alfred.utils.misc import short_value
 
 __all__ = [
+    "fmt",
     "alg_of",
     "differing_labels",
     "experiment_label",
+    "experiment_label_lines",
     "shorten",
     "storage_fields",
     "storage_heading",
@@ -25,14 +27,50 @@ SEP = " · "  # between the fields of a heading: ``mlp · moons · grid_demo``
 _HIDDEN = ("alg_name", "task_name", "desc")  # the same for every experiment of a search
 
 
+def fmt(v: float | None) -> str:
+    """A score in summaries: 4 significant digits, ``nan`` when missing."""
+    import math
+
+    return "nan" if v is None or not math.isfinite(v) else f"{v:.4g}"
+
+
 def shorten(text: str, max_len: int) -> str:
     return text if len(text) <= max_len else text[: max_len - 3] + "..."
 
 
+def _items(config: dict, varied: list[str]) -> list[str]:
+    return [f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN]
+
+
 def experiment_label(experiment: int, config: dict, varied: list[str], max_len: int = 60) -> str:
-    """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters."""
-    text = ", ".join(f"{k}={short_value(config[k])}" for k in varied if k in config and k not in _HIDDEN)
-    return shorten(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+    """``exp<N>: lr=0.01, width=64``: the experiment's values of the varied hyperparameters;
+    past ``max_len`` characters the last ``k=v`` items give way to ``…+k`` (none is cut)."""
+    from alfred.utils.plots.style import shorten_items
+
+    text = ", ".join(_items(config, varied))
+    return shorten_items(f"exp{experiment}" + (f": {text}" if text else ""), max_len)
+
+
+def experiment_label_lines(experiment: int, config: dict, varied: list[str], *, prefix: str = "", suffix: str = "",
+                           width: int = 40, max_lines: int = 3) -> str:
+    """``experiment_label`` over lines of about ``width`` characters (a legend entry, a panel's
+    title): whole ``k=v`` items per line (one longer than a line is cut after an ``_`` of its
+    name), ``…+k`` for those that do not fit in ``max_lines``."""
+    from alfred.utils.plots.style import wrap_words
+
+    items = _items(config, varied)
+    lines = [f"{prefix}exp{experiment}" + (":" if items else "")]
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else suffix)
+        if len(lines[-1]) + 1 + len(piece) <= width or not lines[-1].strip():
+            lines[-1] += " " + piece
+            continue
+        parts = wrap_words(piece, width, max_lines=max_lines).split("\n")
+        if len(lines) + len(parts) > max_lines:
+            lines[-1] = lines[-1].rstrip(",") + f" …+{len(items) - i}" + suffix
+            break
+        lines += parts
+    return "\n".join(line.lstrip() for line in lines)
 
 
 def varied_keys(configs: dict[int, dict] | list[dict], *, exclude: tuple[str, ...] = ()) -> list[str]:

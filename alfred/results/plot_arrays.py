@@ -1,9 +1,10 @@
 """Plot arrays: every seed's learning curve, one panel per experiment, per storage dir.
 
 For each (x_metric, y_metric) pair, ``<storage_dir>/plots/<y>_vs_<x>.png`` holds a grid of
-panels, one per experiment, one curve per seed. A grid search with two varied
-hyperparameters gets their values as rows and columns (from variations.json); otherwise
-panels are ordered by experiment and titled with the varied values. At most ``max_panels``
+panels, one per experiment, one curve per seed. A grid search with two or more varied
+hyperparameters is laid out as its grid (from variations.json): the last one across the
+columns, every combination of the others down the rows; otherwise panels are ordered by
+experiment. Each panel is titled with its experiment's varied values. At most ``max_panels``
 panels are drawn: for larger searches the top experiments (by the performance settings)
 are plotted, and the figure title says so.
 """
@@ -25,14 +26,14 @@ from alfred.protocol.layout import (
     seed_dir_name,
 )
 from alfred.protocol.listing import list_experiment_dirs
-from alfred.results.labels import experiment_label, storage_heading, varied_keys
+from alfred.results.labels import experiment_label_lines, storage_heading, varied_keys
 from alfred.results.loading import iter_curves
 from alfred.results.scoring import NAME_KEYS, compute_search_scores
 from alfred.results.settings import DEFAULT_MAX_PANELS, resolve_settings
 from alfred.search.build import read_variations
 from alfred.utils.misc import AlfredError
 
-__all__ = ["make_plot_arrays", "metric_pairs", "plot_array"]
+__all__ = ["draw_plot_array", "make_plot_arrays", "metric_pairs", "plot_array"]
 
 PLOT_ARRAYS_STALE_S = 6 * 3600.0
 
@@ -52,22 +53,33 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
     experiments = sorted(configs)
     varied = varied_keys(configs, exclude=NAME_KEYS)
     variations = read_variations(StorageDir(storage_dir).variations)
-    titles = {e: experiment_label(e, configs[e], varied, max_len=1000) for e in experiments}
-    if len(varied) == 2 and all(k in variations for k in varied):
-        rows_v, cols_v = ([json.dumps(v, sort_keys=True) for v in variations[k]] for k in varied)
+    titles = {e: (configs[e], varied) for e in experiments}  # made into lines once the panels' width is known
+    if len(varied) >= 2 and all(k in variations for k in varied):
+        # A grid: the last varied hyperparameter across the columns, every combination of the
+        # others down the rows (in VARIATIONS' order), each panel where its values put it.
+        keys = [k for k in variations if k in varied]  # VARIATIONS' order
+        texts = {k: [json.dumps(v, sort_keys=True) for v in variations[k]] for k in keys}
+        row_keys, col_key = keys[:-1], keys[-1]
         pos, ok = {}, True
         for e in experiments:
-            r = json.dumps(configs[e].get(varied[0]), sort_keys=True)
-            c = json.dumps(configs[e].get(varied[1]), sort_keys=True)
-            if r not in rows_v or c not in cols_v or (rows_v.index(r), cols_v.index(c)) in pos.values():
+            at = [json.dumps(configs[e].get(k), sort_keys=True) for k in keys]
+            if any(a not in texts[k] for a, k in zip(at, keys)):
                 ok = False
                 break
-            pos[e] = (rows_v.index(r), cols_v.index(c))
-        if ok and len(rows_v) * len(cols_v) <= max_panels:
+            row = 0
+            for a, k in zip(at[:-1], row_keys):
+                row = row * len(texts[k]) + texts[k].index(a)
+            cell = (row, texts[col_key].index(at[-1]))
+            if cell in pos.values():
+                ok = False
+                break
+            pos[e] = cell
+        if ok:
             used_r = sorted({p[0] for p in pos.values()})
             used_c = sorted({p[1] for p in pos.values()})
-            pos = {e: (used_r.index(r), used_c.index(c)) for e, (r, c) in pos.items()}
-            return len(used_r), len(used_c), pos, varied, titles
+            if len(used_r) * len(used_c) <= max_panels:
+                pos = {e: (used_r.index(r), used_c.index(c)) for e, (r, c) in pos.items()}
+                return len(used_r), len(used_c), pos, varied, titles
     if varied and all(k in variations for k in varied):  # order panels along the grid's values
         def key(e):
             out = []
@@ -88,11 +100,27 @@ def _layout(storage_dir: Path, configs: dict[int, dict], max_panels: int
 def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
                experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
                max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None,
-               remove_none: bool = False) -> Path:
-    """One figure for one (x, y) pair; returns the png path. ``x_lim``/``y_lim``: (low, high) axis
-    limits shared by every panel (None: fitted to the data). ``remove_none``: each seed's curve
-    joins the entries where y was recorded, across its gaps (None entries); without it only a
-    curve whose values are all isolated (a metric recorded every k-th entry) is joined."""
+               formats: tuple[str, ...] = ("png",), remove_none: bool = False) -> Path:
+    """One figure for one (x, y) pair, drawn in the current style; returns the png path.
+    ``x_lim``/``y_lim``: (low, high) axis limits shared by every panel (None: fitted to the data).
+    ``remove_none``: each seed's curve joins the entries where y was recorded, across its gaps
+    (None entries); without it only a curve whose values are all isolated (a metric recorded
+    every k-th entry) is joined."""
+    from alfred.utils import plots
+
+    fig = draw_plot_array(storage_dir, x_metric, y_metric, recorder_name=recorder_name, experiments=experiments,
+                          n_total=n_total, ranked_by=ranked_by, max_panels=max_panels, x_lim=x_lim, y_lim=y_lim,
+                          remove_none=remove_none)
+    path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
+    plots.save_fig(fig, path, formats=formats)
+    return path.parent / f"{path.name}.png"
+
+
+def draw_plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, recorder_name: str = DEFAULT_RECORDER,
+                    experiments: list[int] | None = None, n_total: int | None = None, ranked_by: str = "",
+                    max_panels: int = DEFAULT_MAX_PANELS, x_lim: tuple | None = None, y_lim: tuple | None = None,
+                    remove_none: bool = False):
+    """The figure :func:`plot_array` saves."""
     from alfred.utils import plots
 
     curves = list(iter_curves(storage_dir, y_metric=y_metric, x_metric=x_metric, recorder_name=recorder_name,
@@ -106,6 +134,10 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     n_rows, n_cols, pos, varied, titles = _layout(storage_dir, {c.experiment: c.config for c in curves}, max_panels)
     panel = (3.2, 2.4) if len(curves) > 16 else (4.0, 3.0)
     fig, axes = plots.new_figure(n_rows, n_cols, panel_size=panel, sharex=True, sharey=True)
+    style = plots.current_style()
+    panel_pt = fig.get_size_inches()[0] / n_cols * 72 - 2.5 * style.font_pt  # less the y tick labels
+    width = max(16, int(panel_pt / (0.72 * 0.833 * style.font_pt)))  # titles in "small" text
+    titles = {e: experiment_label_lines(e, *titles[e], width=width - 6, max_lines=3) for e in titles}
     used = set()
     for e, (r, col) in pos.items():
         ax = axes[r, col]
@@ -118,7 +150,7 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
                           labels=[seed_dir_name(s) for s in c.seeds])
         if c.y.shape[1] == 1:
             ax.plot(np.repeat(c.x, len(c.y)), c.y[:, 0], "o", ms=3)
-        ax.set_title(f"{titles[e]} (n={len(c.seeds)})", fontsize="small")
+        ax.set_title(f"{titles[e]} (n={len(c.seeds)})", fontsize="small", linespacing=1.0)
     for r in range(n_rows):
         for col in range(n_cols):
             if (r, col) not in used:
@@ -139,9 +171,7 @@ def plot_array(storage_dir: Path, x_metric: str | None, y_metric: str, *, record
     heading, small = storage_heading(storage_dir)
     plots.head_figure(fig, heading, small=small,
                       subtitle=f"{y_metric} vs {x_metric or 'entry index'}: one curve per seed; {what}")
-    path = StorageDir(storage_dir).plot_array(x_metric, y_metric)
-    plots.save_fig(fig, path, formats=("png",))
-    return path.parent / f"{path.name}.png"
+    return fig
 
 
 def _no_segment(row: np.ndarray) -> bool:
@@ -153,14 +183,17 @@ def _no_segment(row: np.ndarray) -> bool:
 
 def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_metrics: list[str], settings=None,
                      overrides: dict | None = None, max_panels: int = DEFAULT_MAX_PANELS,
-                     limits: dict | None = None, remove_none: bool = False) -> list[Path]:
+                     limits: dict | None = None, remove_none: bool = False, style: str | None = None,
+                     figure_formats: str | list[str] | None = None) -> list[Path]:
     """Write the figures of every (x, y) pair into ``<storage_dir>/plots/``; returns their paths.
     ``limits``: {(x, y): (x_lim, y_lim)} for the pairs that have axis limits; ``remove_none``:
-    see :func:`plot_array`.
+    see :func:`plot_array`; ``style`` and ``figure_formats`` as for summaries
+    (alfred.utils.plots.presets).
 
     Holds PLOT_ARRAYS_ONGOING while drawing and leaves PLOT_ARRAYS_COMPLETED; another process
     already drawing the same storage dir makes this one return [] at once.
     """
+    from alfred.utils import plots
     from alfred.utils.plots import MAX_PANELS
 
     storage = StorageDir(storage_dir)
@@ -188,9 +221,12 @@ def make_plot_arrays(storage_dir: str | Path, *, x_metrics: list[str | None], y_
             n_total = len(scores.experiments)
         recorder = settings.recorder_name if settings is not None else (overrides or {}).get("recorder_name") \
             or DEFAULT_RECORDER
-        written = [plot_array(storage_dir, x, y, recorder_name=recorder, experiments=experiments, n_total=n_total,
-                              ranked_by=ranked_by, max_panels=max_panels, remove_none=remove_none,
-                              **dict(zip(("x_lim", "y_lim"), (limits or {}).get((x, y), ())))) for x, y in pairs]
+        with plots.use_style(style):
+            formats = plots.output_formats(figure_formats)
+            written = [plot_array(storage_dir, x, y, recorder_name=recorder, experiments=experiments,
+                                  n_total=n_total, ranked_by=ranked_by, max_panels=max_panels, formats=formats,
+                                  remove_none=remove_none,
+                                  **dict(zip(("x_lim", "y_lim"), (limits or {}).get((x, y), ())))) for x, y in pairs]
     except BaseException:
         locks.release_lock(claim)
         raise

@@ -53,6 +53,7 @@ class ExperimentRow:
     upper: float | None = None
     n_seeds: int | None = None  # seeds the summary scored
     overlaps_best: bool = False
+    all_seeds_equal: bool = False  # a zero-width interval: no spread seen, said as such
 
 
 @dataclass
@@ -201,6 +202,7 @@ def collect_search(storage_dir: str | os.PathLike, *, now: float | None = None) 
             row.rank, row.n_seeds = rank, entry.get("n_seeds")
             row.score, row.lower, row.upper = (_finite(entry.get(k)) for k in ("score", "lower", "upper"))
             row.overlaps_best = row.number in overlapping
+            row.all_seeds_equal = bool(entry.get("all_seeds_equal"))
         rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.number))
     del rows[MAX_TABLE_ROWS:]
     plots_dir = StorageDir(storage_dir).plots_dir

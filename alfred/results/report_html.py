@@ -21,7 +21,18 @@ from alfred.results.report_data import (
     SearchView,
     embed_png,
 )
-from alfred.results.report_template import CSS, JS, fmt, fmt_time, fmt_value, h, is_number
+from alfred.results.report_template import (
+    CSS,
+    JS,
+    badge,
+    confidence_parts,
+    fmt,
+    fmt_time,
+    fmt_value,
+    h,
+    is_number,
+    metric_phrase,
+)
 from alfred.search.status import format_duration
 
 __all__ = ["render_report"]
@@ -47,18 +58,6 @@ def search_title(search: SearchView) -> str:
     if parsed is None:
         return search.storage_dir.name
     return " \u00b7 ".join((parsed.alg_name, parsed.task_name, parsed.desc))
-
-
-def confidence_parts(summary: dict) -> tuple[str, str]:
-    """('high' | 'low' | 'unknown' | ..., the explanation) from summary.json's confidence text."""
-    text = str(summary.get("confidence") or "unknown")
-    word, _, rest = text.partition(":")
-    return word.strip(), rest.strip()
-
-
-def badge(word: str) -> str:
-    cls = {"high": "high", "low": "low"}.get(word, "")
-    return f'<span class="badge {cls}">{h(word)}</span>'
 
 
 # ----------------------------------------------------------------------------- progress
@@ -97,17 +96,6 @@ def progress_card(search: SearchView) -> str:
 
 
 # ----------------------------------------------------------------------------- what won, how sure
-def metric_phrase(summary: dict, *, short: bool = False) -> str:
-    """What a score is: ``last_10% test_accuracy per seed, <interval> over seeds; higher is better``."""
-    settings = summary.get("settings") or {}
-    metric = settings.get("performance_metric") or settings.get("y_metric") or "performance"
-    direction = "lower" if settings.get("lower_is_better") else "higher"
-    if short:
-        return f"{settings.get('performance_aggregation', 'last')} {metric} \u00b7 {direction} is better"
-    return (f"{settings.get('performance_aggregation', 'last')} {metric} per seed, "
-            f"{summary.get('interval') or 'mean'} over seeds; {direction} is better")
-
-
 def best_card(view: ReportView, search: SearchView) -> str:
     summary = search.summary
     if summary is None:
@@ -117,6 +105,11 @@ def best_card(view: ReportView, search: SearchView) -> str:
     lo, hi = (summary.get("best_interval") or [None, None])[:2]
     row = next((r for r in search.experiments if r.number == best), None)
     n = f" \u00b7 n={row.n_seeds} seeds" if row is not None and row.n_seeds is not None else ""
+    bounds = (f"all {row.n_seeds} seeds equal" if row is not None and row.all_seeds_equal
+              else f"[{fmt(_num(lo))}, {fmt(_num(hi))}]")
+    retrain = summary.get("retrain_of") if summary.get("kind") == "retrain" else None
+    what = (f"retrain of experiment {h(retrain['experiment'])}" if isinstance(retrain, dict)
+            else "retrain" if summary.get("kind") == "retrain" else f"experiment {h(best)}")
     config = {k: v for k, v in (summary.get("best_config") or {}).items()
               if k not in ("alg_name", "task_name", "desc", "seed")}
     keys = [k for k in search.varied if k in config] + [k for k in config if k not in search.varied]
@@ -124,9 +117,9 @@ def best_card(view: ReportView, search: SearchView) -> str:
     more = f'<p class="muted small">and {len(keys) - 12} more in the summary</p>' if len(keys) > 12 else ""
     note = summary.get("direction_note")
     summary_text = StorageDir(search.storage_dir).summary_files.text
-    return (f'<article class="card"><h3>What won</h3><p class="big">experiment {h(best)}</p>'
+    return (f'<article class="card"><h3>What won</h3><p class="big">{what}</p>'
             f'<p><strong>{h(fmt(_num(summary.get("best_score"))))}</strong> '
-            f'<span class="muted">[{h(fmt(_num(lo)))}, {h(fmt(_num(hi)))}]{h(n)}</span></p>'
+            f'<span class="muted">{h(bounds)}{h(n)}</span></p>'
             f'<p class="muted small">{h(metric_phrase(summary, short=True))}</p>'
             + (f'<dl class="config">{pairs}</dl>{more}' if pairs else "")
             + (f'<p class="muted small">{h(note)}</p>' if note else "")
@@ -243,7 +236,8 @@ def experiments_table(search: SearchView, index: int) -> str:
             text = "" if k not in r.values else fmt_value(value)
             data = f' data-v="{h(value)}"' if numeric[k] and is_number(value) else ""
             cells.append(f'<td{" class=num" if numeric[k] else ""}{data}>{h(text)}</td>')
-        interval = "" if r.lower is None or r.upper is None else f"[{fmt(r.lower)}, {fmt(r.upper)}]"
+        interval = "" if r.lower is None or r.upper is None else (
+            f"all {r.n_seeds} seeds equal" if r.all_seeds_equal else f"[{fmt(r.lower)}, {fmt(r.upper)}]")
         cells += [f'<td class="num" data-v="{"" if r.score is None else repr(r.score)}">{h(fmt(r.score))}</td>',
                   f'<td class="num" data-v="{"" if r.lower is None else repr(r.lower)}">{h(interval)}</td>',
                   f'<td class="num">{h("" if r.n_seeds is None else r.n_seeds)}</td>',
@@ -257,11 +251,22 @@ def experiments_table(search: SearchView, index: int) -> str:
         '<p class="muted small">no scores until the search is summarised.</p>')
     return (f'<div class="tools"><h3 id="{table_id}-h">Experiments ({search.n_experiments})</h3>'
             f'<label>Filter <input type="search" data-filter-for="{table_id}" '
-            f'placeholder="e.g. 0.3 crashed" aria-describedby="{table_id}-count"></label>'
+            f'placeholder="{h(_filter_example(search))}" aria-describedby="{table_id}-count" '
+            f'title="words: each must match a whole value or the start of a word in some column; '
+            f'name=value, name&gt;value, name&lt;value: in that column"></label>'
             f'<span class="muted small" id="{table_id}-count" data-count-for="{table_id}" aria-live="polite">'
             f'{shown} shown</span></div>{explain}{cut}'
             f'<div class="table-wrap"><table class="sortable" id="{table_id}" aria-labelledby="{table_id}-h">'
             f'<thead><tr>{"".join(heads)}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _filter_example(search: SearchView) -> str:
+    """The filter's placeholder: ``e.g. learning_rate=0.3 crashed`` with this search's names."""
+    row = next((r for r in search.experiments if search.varied and search.varied[0] in r.values), None)
+    if row is None:
+        return "e.g. completed crashed"
+    key = search.varied[0]
+    return f"e.g. {key}={fmt_value(row.values[key])} crashed"
 
 
 # ----------------------------------------------------------------------------- figures, sections
@@ -310,26 +315,37 @@ def search_section(view: ReportView, search: SearchView, index: int) -> str:
 
 
 def overview(view: ReportView) -> str:
+    """One row per search: what won, its score with the metric and direction it is on (searches
+    of a list may rank on different metrics), how sure, how far along. On a phone each row is a
+    block of labelled lines, so that the score and the confidence show on the first screen."""
     rows = []
     for i, search in enumerate(view.searches, start=1):
         s, summary = search.status, search.summary
         if summary is not None:
             lo, hi = (summary.get("best_interval") or [None, None])[:2]
             best = f"experiment {h(summary.get('best_experiment'))}"
-            score = f"{h(fmt(_num(summary.get('best_score'))))} [{h(fmt(_num(lo)))}, {h(fmt(_num(hi)))}]"
+            if summary.get("kind") == "retrain":
+                best = "retrain" + (f" of experiment {h(summary['retrain_of'].get('experiment'))}"
+                                    if isinstance(summary.get("retrain_of"), dict) else "")
+            bounds = ("all seeds equal" if summary.get("best_all_seeds_equal")
+                      else f"[{fmt(_num(lo))}, {fmt(_num(hi))}]")
+            score = (f"{h(fmt(_num(summary.get('best_score'))))} {h(bounds)}"
+                     f'<span class="metric">{h(metric_phrase(summary, short=True))}</span>')
             sure = badge(confidence_parts(summary)[0])
         else:
             best, score = "\u2014", ""
             sure = f'<span class="muted small">{h(search.summary_note)}</span>'
-        rows.append(f'<tr><td><a href="#s{i}">{h(search_title(search))}</a></td>'
-                    f'<td>{s.finished} / {s.total}{progress_bar(status_counts(search), s.total, thin=True)}</td>'
-                    f'<td>{best}</td><td class="num">{score}</td><td>{sure}</td></tr>')
+        rows.append(f'<tr><td data-label="search"><a href="#s{i}">{h(search_title(search))}</a></td>'
+                    f'<td data-label="best">{best}</td><td class="num" data-label="score">{score}</td>'
+                    f'<td data-label="confidence">{sure}</td>'
+                    f'<td data-label="seeds done">{s.finished} / {s.total}'
+                    f'{progress_bar(status_counts(search), s.total, thin=True)}</td></tr>')
     return ('<section class="block" id="overview" aria-labelledby="overview-h"><h2 id="overview-h">'
             f'{len(view.searches)} searches</h2><div class="table-wrap"><table class="overview"><thead><tr>'
-            '<th class="plain" scope="col">search</th><th class="plain" scope="col">seeds done</th>'
-            '<th class="plain" scope="col">best</th><th class="plain num" scope="col">score [interval]</th>'
-            f'<th class="plain" scope="col">confidence</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
-            '</section>')
+            '<th class="plain" scope="col">search</th><th class="plain" scope="col">best</th>'
+            '<th class="plain num" scope="col">score [95% interval], metric</th>'
+            '<th class="plain" scope="col">confidence</th><th class="plain" scope="col">seeds done</th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div></section>')
 
 
 def comparisons(view: ReportView) -> str:

@@ -90,7 +90,7 @@ dl.config dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
 .tools + .muted { margin: 0 0 6px; }
 .tools label { display: inline-flex; align-items: center; gap: 6px; font-weight: 600; max-width: 100%; }
 .tools input { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px;
-  width: min(320px, 100%); }
+  width: min(400px, 100%); }
 .table-wrap { max-height: 70vh; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; text-align: left; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
@@ -111,22 +111,30 @@ tr.overlap td:first-child { box-shadow: inset 4px 0 0 var(--sky); }
 .tag { display: inline-block; font-size: .72rem; font-weight: 700; border-radius: 8px; padding: 0 6px;
   margin-left: 4px; color: #fff; background: var(--blue); }
 .tag.overlap { background: var(--sky); color: var(--ink); }
-.figures { display: grid; gap: 12px; align-items: start;
-  grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); }
+.figures { display: grid; gap: 12px; align-items: start; grid-template-columns: minmax(0, 1fr); }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff;
   min-width: 0; }
-figure img { display: block; max-width: 100%; height: auto; max-height: 720px; object-fit: contain;
-  margin: 0 auto; }
+figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption { font-size: .8rem; color: var(--muted); margin-top: 4px; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; font-weight: 700; margin: 16px 0 6px; }
 .overview td { vertical-align: middle; }
 .overview td:first-child { white-space: normal; min-width: 12em; }
+.overview .metric { display: block; font-size: .78rem; color: var(--muted); }
 footer { color: var(--muted); font-size: .8rem; padding: 0 0 24px; }
 @media (max-width: 640px) {
   .wrap { padding: 0 10px; }
   section.block { padding: 12px 10px; }
   .big { font-size: 1.35rem; }
   th, td { padding: 4px 6px; }
+  /* the overview as one block per search: every cell on its own labelled line, none off-screen */
+  .overview thead { display: none; }
+  .overview, .overview tbody, .overview tr, .overview td { display: block; width: 100%; }
+  .overview tr { border-bottom: 1px solid var(--line); padding: 4px 0; }
+  .overview td { border: 0; white-space: normal; text-align: left; padding: 2px 6px; }
+  .overview td::before { content: attr(data-label) ": "; color: var(--muted); font-size: .8rem; }
+  .overview td:first-child::before { content: ""; }
+  .overview .metric { display: inline; margin-left: 6px; }
+  .overview-wrap, .overview-wrap .table-wrap { max-height: none; }
 }
 @media print {
   .table-wrap { max-height: none; overflow: visible; }
@@ -167,9 +175,15 @@ JS = r"""
     this.tbody = table.tBodies[0];
     this.rows = Array.prototype.slice.call(this.tbody.rows);
     this.heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-    this.text = this.rows.map(function (r) {  // cells apart: "0.3" then "7" must not match "0.37"
-      return Array.prototype.map.call(r.cells, function (c) { return c.textContent; }).join("\n").toLowerCase();
+    this.cells = this.rows.map(function (r) {  // per cell: its text, its words, its value as a number
+      return Array.prototype.map.call(r.cells, function (c) {
+        var text = c.textContent.trim().toLowerCase();
+        var raw = c.hasAttribute("data-v") ? c.getAttribute("data-v") : text;
+        return { text: text, words: text.split(/[^a-z0-9_.+-]+/).filter(Boolean),
+                 num: raw === "" ? NaN : Number(raw) };
+      });
     });
+    this.names = this.heads.map(function (th) { return th.textContent.trim().toLowerCase(); });
     this.count = document.querySelector('[data-count-for="' + table.id + '"]');
     this.input = document.querySelector('[data-filter-for="' + table.id + '"]');
     this.keys = {};
@@ -223,18 +237,44 @@ JS = r"""
     });
     this.sorted = [i, direction];
   };
+  // A word matches a cell holding that whole value (0.5 matches 0.5, not 0.55 or 0.6467; numbers
+  // are compared as numbers) or a word starting with it (crash matches "2 crashed"); name=value,
+  // name>value, name<value (>=, <=) look in that column only. Every word must match.
+  function parseTerm(term, names) {
+    var m = /^([^=<>]+?)(<=|>=|=|<|>|:)(.+)$/.exec(term);
+    if (!m) return { column: -1, op: "~", value: term };
+    var column = names.indexOf(m[1]);
+    return { column: column, name: m[1], op: m[2] === ":" ? "=" : m[2], value: m[3] };
+  }
+  function cellMatches(cell, t) {
+    var n = Number(t.value);
+    var numeric = t.value !== "" && !isNaN(n);
+    if (t.op === "<" || t.op === ">" || t.op === "<=" || t.op === ">=") {
+      if (!numeric || isNaN(cell.num)) return false;
+      return t.op === "<" ? cell.num < n : t.op === ">" ? cell.num > n : t.op === "<=" ? cell.num <= n : cell.num >= n;
+    }
+    if (numeric && !isNaN(cell.num)) return cell.num === n;
+    if (cell.text === t.value) return true;
+    if (numeric) return cell.words.some(function (w) { return w === t.value; });
+    return cell.words.some(function (w) { return w.indexOf(t.value) === 0; });
+  }
   Table.prototype.filter = function (query) {
-    var terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-    var shown = 0, text = this.text;
+    var names = this.names;
+    var terms = query.toLowerCase().split(/\s+/).filter(Boolean).map(function (t) { return parseTerm(t, names); });
+    var unknown = terms.filter(function (t) { return t.name !== undefined && t.column < 0; });
+    var shown = 0, cells = this.cells;
     this.rows.forEach(function (row, k) {
-      var ok = terms.every(function (t) { return text[k].indexOf(t) !== -1; });
+      var ok = !unknown.length && terms.every(function (t) {
+        if (t.column >= 0) return cellMatches(cells[k][t.column], t);
+        return cells[k].some(function (c) { return cellMatches(c, t); });
+      });
       row.hidden = !ok;
       if (ok) shown += 1;
     });
     if (this.count) {
-      this.count.textContent = terms.length
-        ? shown + " of " + this.rows.length + " shown"
-        : this.rows.length + " shown";
+      this.count.textContent = unknown.length
+        ? "no column " + unknown[0].name + " (columns: " + names.join(", ") + ")"
+        : terms.length ? shown + " of " + this.rows.length + " shown" : this.rows.length + " shown";
     }
   };
 
@@ -295,3 +335,26 @@ def is_number(value) -> bool:
 
 def fmt_time(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def confidence_parts(summary: dict) -> tuple[str, str]:
+    """('high' | 'low' | 'unknown' | ..., the explanation) from summary.json's confidence text."""
+    text = str(summary.get("confidence") or "unknown")
+    word, _, rest = text.partition(":")
+    return word.strip(), rest.strip()
+
+
+def badge(word: str) -> str:
+    cls = {"high": "high", "low": "low"}.get(word, "")
+    return f'<span class="badge {cls}">{h(word)}</span>'
+
+
+def metric_phrase(summary: dict, *, short: bool = False) -> str:
+    """What a score is: ``last_10% test_accuracy per seed, <interval> over seeds; higher is better``."""
+    settings = summary.get("settings") or {}
+    metric = settings.get("performance_metric") or settings.get("y_metric") or "performance"
+    direction = "lower" if settings.get("lower_is_better") else "higher"
+    if short:
+        return f"{settings.get('performance_aggregation', 'last')} {metric} \u00b7 {direction} is better"
+    return (f"{settings.get('performance_aggregation', 'last')} {metric} per seed, "
+            f"{summary.get('interval') or 'mean'} over seeds; {direction} is better")

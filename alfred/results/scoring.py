@@ -9,22 +9,24 @@ Everything here computes and returns values; nothing is drawn or written.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from alfred.protocol.layout import StorageDir
+from alfred.protocol.layout import StorageDir, experiment_num_of
 from alfred.results.labels import varied_keys
 from alfred.results.loading import LoadReport, iter_curves
+from alfred.results.seed_scores import load_seed_scores, recorded_steps
 from alfred.results.settings import ResultsSettings, resolve_settings
 from alfred.utils.misc import AlfredError
 
-__all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "band_name", "compute_search_scores", "curve_bands",
-           "interval", "select_best"]
+__all__ = ["SearchScores", "CurveBand", "CONFIDENCE", "REL_TOL", "band_name", "compute_search_scores",
+           "curve_bands", "interval", "score_resolution", "select_best"]
 
 CONFIDENCE = 0.95
-_BATCH_ROWS = 4096  # seeds' curves reduced together (32 MB at 1,000 steps)
+REL_TOL = 1e-9  # two bounds closer than this share of the scores' magnitude touch: float noise, not a gap
 NAME_KEYS = ("alg_name", "task_name", "desc")  # in every config_unique, varied or not
 
 
@@ -50,6 +52,28 @@ class SearchScores:
     p_best_note: str = ""
     n_resamples: int = 0  # of every bootstrap here: intervals and P(best)
     seed: int = 0
+    # Experiments of the storage dir with no scored seed (every seed crashed, unfinished, ...),
+    # experiment -> why; they are not ranked.
+    unscored: dict[int, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def tolerance(self) -> float:
+        """How far apart two bounds may be and still touch: REL_TOL of the largest score or bound."""
+        values = np.concatenate([self.point, self.lower, self.upper])
+        values = np.abs(values[np.isfinite(values)])
+        return REL_TOL * float(values.max()) if values.size and values.max() > 0 else 0.0
+
+    def all_equal(self, experiment: int) -> bool:
+        """Whether an experiment's 2 or more scored seeds all scored the same (a zero-width
+        interval: no spread seen, which is not certainty)."""
+        v = np.array([x for x in self.seed_scores[experiment].values() if x == x])
+        return v.size >= 2 and float(v.max() - v.min()) <= self.tolerance
+
+    @functools.cached_property
+    def resolution(self) -> float | None:
+        """The step of the seed scores when they take few values on a grid (e.g. accuracy on a
+        test set of 200 examples: 0.005), else None. See :func:`score_resolution`."""
+        return score_resolution(np.array([v for e in self.experiments for v in self.seed_scores[e].values()]))
 
     @functools.cached_property
     def varied(self) -> list[str]:
@@ -69,8 +93,10 @@ class SearchScores:
         b = int(self.order[0])
         if np.isnan(self.lower[b]) or np.isnan(self.upper[b]):
             return []
+        tol = self.tolerance  # touching intervals overlap, whatever the last bits of their bounds say
         return [self.experiments[i] for i in self.order[1:]
-                if np.isfinite(self.point[i]) and self.lower[i] <= self.upper[b] and self.upper[i] >= self.lower[b]]
+                if np.isfinite(self.point[i]) and self.lower[i] <= self.upper[b] + tol
+                and self.upper[i] >= self.lower[b] - tol]
 
     def single_seed(self) -> list[int]:
         """Ranked experiments with one scored seed: no interval, they cannot be compared."""
@@ -83,6 +109,32 @@ class SearchScores:
             return []
         idx = np.argsort(-np.nan_to_num(self.p_best, nan=-1.0), kind="stable")[:k]
         return [(self.experiments[i], float(self.p_best[i])) for i in idx if self.p_best[i] > 0]
+
+
+def score_resolution(values: np.ndarray, *, max_divisor: int = 10) -> float | None:
+    """The grid step of scores that take few distinct values on a grid, else None.
+
+    Scores such as an accuracy on a fixed test set move by steps (1/200 on 200 examples): a
+    difference smaller than one step is less than one example. Found when at least 4 finite
+    scores repeat some value (fewer distinct values than scores) and every distinct value is
+    a whole number of steps from the smallest, for a step of the smallest gap between
+    distinct values divided by 1 to ``max_divisor`` (the largest such step is returned).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    distinct = np.unique(v)
+    if v.size < 4 or distinct.size < 2 or distinct.size >= v.size:
+        return None
+    gap = float(np.diff(distinct).min())
+    span = float(distinct[-1] - distinct[0])
+    if gap <= REL_TOL * max(abs(distinct).max(), span):
+        return None
+    for m in range(1, max_divisor + 1):
+        step = gap / m
+        k = (distinct - distinct[0]) / step
+        if np.all(np.abs(k - np.round(k)) < 1e-6 * max(1.0, float(k.max()))):
+            return step
+    return None
 
 
 def interval(values: np.ndarray, mode: str, *, n_resamples: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -123,78 +175,42 @@ def _p_best(scores: SearchScores) -> None:
                                                        n_resamples=scores.n_resamples, seed=scores.seed))
 
 
-def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
-    """(sum of rows, max columns) array of 2-D arrays, NaN-padded on the right."""
-    out = np.full((sum(len(a) for a in arrays), max(a.shape[1] for a in arrays)), np.nan)
-    row = 0
-    for a in arrays:
-        out[row : row + len(a), : a.shape[1]] = a
-        row += len(a)
-    return out
+def _unscored(storage_dir: Path, scored: set[int], report: LoadReport) -> dict[int, str]:
+    """Experiments of the storage dir without a scored seed, and why (``3 crashed``, ...)."""
+    from alfred.protocol.listing import list_experiment_dirs
 
-
-def _reduce_batch(batch: list, settings: ResultsSettings, seed_scores: dict, mean_curves: dict, bad: list) -> None:
-    """Seed scores and mean y curves of a batch of experiments' Curves, in a few array operations
-    (per experiment, numpy's overhead on small arrays would cost more than the arithmetic)."""
-    from alfred.utils.stats import aggregate_scores
-
-    if not batch:
-        return
-    perf = settings.perf_metric
-    y = _stacked([c.y for c in batch])
-    p = y if perf == settings.y_metric else _stacked([c.others[perf] for c in batch])
-    starts = np.cumsum([0] + [len(c.seeds) for c in batch])
-    for metric, values in {settings.y_metric: y, perf: p}.items():
-        rows = np.flatnonzero(np.isinf(values).any(axis=1))
-        for r in rows:
-            j = int(np.searchsorted(starts, r, side="right")) - 1
-            bad.append(f"exp{batch[j].experiment}/seed{batch[j].seeds[r - starts[j]]} ({metric})")
-    scores = aggregate_scores(p, settings.performance_aggregation).tolist()
-    valid = ~np.isnan(y)
-    filled = np.where(valid, y, 0.0)
-    sums, counts = np.empty((len(batch), y.shape[1])), np.empty((len(batch), y.shape[1]))
-    j = 0
-    while j < len(batch):  # runs of experiments with as many seeds: one (k, n_seeds, n_steps) sum each
-        n = len(batch[j].seeds)
-        k = next((i for i in range(j, len(batch)) if len(batch[i].seeds) != n), len(batch)) - j
-        rows = slice(starts[j], starts[j] + k * n)
-        sums[j : j + k] = filled[rows].reshape(k, n, -1).sum(axis=1)
-        counts[j : j + k] = valid[rows].reshape(k, n, -1).sum(axis=1)
-        j += k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / counts  # NaN at a step no seed reached
-    for j, c in enumerate(batch):
-        mean = means[j, : c.y.shape[1]]
-        recorded = _recorded_steps(mean)
-        mean_curves[c.experiment] = (c.x[recorded], mean[recorded])
-        seed_scores[c.experiment] = dict(zip(c.seeds, scores[starts[j]: starts[j + 1]]))
+    missing = [n for n, _ in list_experiment_dirs(storage_dir) if n not in scored]
+    if not missing:
+        return {}
+    why: dict[int, dict[str, int]] = {n: {} for n in missing}
+    for label, items in (("crashed", report.crashed), ("unfinished", report.unfinished),
+                         ("without recorder", report.missing_recorder), ("unreadable", report.unreadable),
+                         ("empty", report.empty)):
+        for item in items:
+            try:
+                n = experiment_num_of(item.split("/", 1)[0])  # items read "experiment<N>/seed<S>..."
+            except ValueError:
+                continue
+            if n in why:
+                why[n][label] = why[n].get(label, 0) + 1
+    return {n: ", ".join(f"{k} {label}" for label, k in counts.items()) or "no seed" for n, counts in why.items()}
 
 
 def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_resamples: int = 10_000,
-                          seed: int = 0) -> SearchScores:
-    """Score every seed and experiment of a storage dir; AlfredError when nothing can be scored.
+                          seed: int = 0, experiments: set[int] | None = None,
+                          meanwhile: Callable[[], object] | None = None) -> SearchScores:
+    """Score every seed and experiment of a storage dir (or only ``experiments``); AlfredError
+    when nothing can be scored.
 
     Every recorder is read once: the y_metric curves (their per-experiment means) and the
-    performance metric (one score per seed) come from the same read.
+    performance metric (one score per seed) come from the same read, in forked processes
+    when there are many; ``meanwhile`` is called in this process during the read.
     """
+    only = experiments
     storage_dir = Path(storage_dir)
-    report = LoadReport()
-    experiments, configs, seed_scores, mean_curves = [], {}, {}, {}
-    bad: list[str] = []
+    experiments, configs, seed_scores, mean_curves, report, bad = load_seed_scores(storage_dir, settings, only,
+                                                                                   meanwhile)
     perf = settings.perf_metric
-    also = () if perf == settings.y_metric else (perf,)
-    batch: list = []
-    n_rows = 0
-    for c in iter_curves(storage_dir, y_metric=settings.y_metric, x_metric=settings.x_metric,
-                         recorder_name=settings.recorder_name, report=report, also=also):
-        experiments.append(c.experiment)
-        configs[c.experiment] = c.config
-        batch.append(c)
-        n_rows += len(c.seeds)
-        if n_rows >= _BATCH_ROWS:
-            _reduce_batch(batch, settings, seed_scores, mean_curves, bad)
-            batch, n_rows = [], 0
-    _reduce_batch(batch, settings, seed_scores, mean_curves, bad)
     if bad:
         raise AlfredError(f"non-finite (inf) values in {len(bad)} seed(s) of {storage_dir.name}, e.g. "
                           f"{', '.join(bad[:3])}: fix or remove those runs")
@@ -214,7 +230,8 @@ def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_res
     key = np.where(np.isnan(point), np.inf, point if settings.lower_is_better else -point)
     order = np.argsort(key, kind="stable")
     scores = SearchScores(storage_dir, settings, experiments, configs, seed_scores, point, lower, upper,
-                          mean_curves, report, order, n_resamples=n_resamples, seed=seed)
+                          mean_curves, report, order, n_resamples=n_resamples, seed=seed,
+                          unscored=_unscored(storage_dir, set(experiments), report) if only is None else {})
     _p_best(scores)
     return scores
 
@@ -249,20 +266,28 @@ class CurveBand:
 
 def curve_bands(storage_dir: Path, settings: ResultsSettings, experiments: list[int], *, n_resamples: int,
                 seed: int) -> list[CurveBand]:
-    """Per experiment (in the order given), the y_metric curve's estimate and interval over seeds."""
+    """Per experiment (in the order given), the y_metric curve's estimate and interval over seeds;
+    shared among forked processes (alfred.results.parallel) from 3 experiments on: a bootstrap of
+    100 seeds x 1,000 steps takes a core a quarter of a second."""
+    from alfred.results.parallel import fork_map, n_workers
+
+    workers = n_workers(len(experiments)) if len(experiments) >= 3 else 1
+    if workers > 1:
+        parts = fork_map([functools.partial(_curve_bands, storage_dir, settings, list(part), n_resamples=n_resamples,
+                                            seed=seed) for part in np.array_split(np.array(experiments), workers)])
+        found = {b.experiment: b for part in parts for b in part}
+        return [found[e] for e in experiments if e in found]
+    return _curve_bands(storage_dir, settings, experiments, n_resamples=n_resamples, seed=seed)
+
+
+def _curve_bands(storage_dir: Path, settings: ResultsSettings, experiments: list[int], *, n_resamples: int,
+                 seed: int) -> list[CurveBand]:
     found = {}
     for c in iter_curves(storage_dir, y_metric=settings.y_metric, x_metric=settings.x_metric,
                          recorder_name=settings.recorder_name, experiments=set(experiments)):
         m, lo, hi = (np.atleast_1d(a) for a in interval(c.y, settings.y_error_bars, n_resamples=n_resamples,
                                                          seed=seed))
-        recorded = _recorded_steps(m)
+        recorded = recorded_steps(m)
         found[c.experiment] = CurveBand(c.experiment, c.x[recorded], m[recorded], lo[recorded], hi[recorded],
                                         len(c.seeds))
     return [found[e] for e in experiments if e in found]
-
-
-def _recorded_steps(point: np.ndarray) -> np.ndarray | slice:
-    """The entries a curve is drawn through: all, unless no seed recorded the metric at some of them
-    (a metric written every k-th entry is None in between, which would leave only isolated points)."""
-    finite = np.isfinite(point)
-    return slice(None) if finite.all() or not finite.any() else finite

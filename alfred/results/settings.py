@@ -31,7 +31,8 @@ from alfred.utils.config import add_bool_flag, load_dict_from_json
 from alfred.utils.misc import AlfredError
 
 __all__ = ["DEFAULT_MAX_PANELS", "ResultsSettings", "RESULTS_KEYS", "ERROR_BARS", "LOWER_IS_BETTER_WORDS",
-           "add_results_args", "check_aggregation", "infer_direction", "recorded_defaults", "metric_fallbacks",
+           "HIGHER_IS_BETTER_WORDS", "add_figure_args", "add_results_args", "check_aggregation", "infer_direction",
+           "recorded_defaults", "metric_fallbacks",
            "plot_arrays_to_make", "plot_arrays_for", "resolve_settings",
            "validate_results_settings", "overrides_from"]
 
@@ -121,6 +122,12 @@ LOWER_IS_BETTER_WORDS = frozenset({
     "nll", "cost", "costs", "wer", "cer", "fid", "bpd", "bpc", "xent", "crossentropy", "latency", "runtime",
     "walltime",
 })
+# Words that make a metric higher-is-better, said as inferred rather than assumed (same matching).
+HIGHER_IS_BETTER_WORDS = frozenset({
+    "accuracy", "accuracies", "acc", "return", "returns", "reward", "rewards", "f1", "auc", "auroc", "auprc",
+    "precision", "recall", "iou", "miou", "bleu", "rouge", "meteor", "success", "win", "wins", "winrate", "r2",
+    "ndcg", "mrr", "psnr", "ssim", "elo", "likelihood", "elbo", "fitness",
+})  # not "score": an anomaly score or a distance score may be lower-is-better
 _NEGATIONS = frozenset({"neg", "negative", "minus"})  # "neg_mse" is higher-is-better (scikit-learn scorers)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
@@ -130,16 +137,26 @@ def infer_direction(metric: str | None, lower_is_better: bool | None) -> tuple[b
 
     Set explicitly (True or False): that, with no note. Not set: lower when the metric's
     name holds one of LOWER_IS_BETTER_WORDS as a word (split at ``_``, ``-``, ``.``,
-    digits and camelCase; not after a negation such as ``neg_``), else higher; the note
-    says which and how to set it.
+    digits and camelCase; not after a negation such as ``neg_``), higher when it holds one
+    of HIGHER_IS_BETTER_WORDS (``val_accuracy``, ``eval_return``) or a negated lower word
+    (``neg_mse``), lower for a negated higher word (``neg_log_likelihood``): all said
+    "inferred"; else higher, said "assumed". The note says which and how to set it.
     """
     if lower_is_better is not None:
         return bool(lower_is_better), ""
     words = [w.lower() for w in _WORD.findall(metric or "")]
     found = [w for w in words if w in LOWER_IS_BETTER_WORDS]
-    if found and not _NEGATIONS & set(words):
-        return True, (f"lower {metric} is better: inferred from {found[0]!r} in its name (lower_is_better is not "
+    negated = bool(_NEGATIONS & set(words))
+    alnum = [w for w in re.split(r"[^a-z0-9]+", (metric or "").lower()) if w]  # f1, r2: letters with digits
+    higher = [w for w in dict.fromkeys(words + alnum) if w in HIGHER_IS_BETTER_WORDS]
+    if (found and not negated) or (higher and negated):
+        why = f"{found[0]!r}" if found and not negated else f"negated {higher[0]!r}"
+        return True, (f"lower {metric} is better: inferred from {why} in its name (lower_is_better is not "
                       "set; RESULTS = {'lower_is_better': False} in the schedule says otherwise)")
+    if higher or found:
+        why = f"{higher[0]!r}" if higher else f"negated {found[0]!r}"
+        return False, (f"higher {metric} is better: inferred from {why} in its name (lower_is_better is "
+                       "not set; RESULTS = {'lower_is_better': True} in the schedule says otherwise)")
     return False, (f"higher {metric} is better: assumed, as lower_is_better is not set and the name says nothing "
                    "else (for a loss: --lower_is_better, or RESULTS = {'lower_is_better': True} in the schedule)")
 
@@ -227,12 +244,34 @@ def resolve_settings(storage_dir: Path, overrides: dict | None = None) -> Result
             elif settings.performance_metric in recorded:
                 settings.y_metric = settings.performance_metric
             else:
+                if not recorded:
+                    _require_a_completed_seed(storage_dir)
                 listed = ", ".join(recorded) if recorded else f"none (no {settings.recorder_name} recorder found)"
                 raise AlfredError(f"no y_metric for {Path(storage_dir).name}: pass --y_metric or set RESULTS = "
                                   f"{{'y_metric': ...}} in the schedule; recorded metrics: {listed}")
     settings.lower_is_better, settings.direction_note = infer_direction(settings.perf_metric,
                                                                         explicit.get("lower_is_better"))
     return settings
+
+
+def _require_a_completed_seed(storage_dir: Path) -> None:
+    """AlfredError saying that no seed completed (and how the others ended), when none did: the
+    reason no metric is recorded, rather than a missing y_metric."""
+    from collections import Counter
+
+    from alfred.protocol.listing import iter_seed_dirs
+    from alfred.protocol.seed_state import SeedState, seed_state
+
+    states = Counter(seed_state(seed_dir).state for _, _, seed_dir in iter_seed_dirs(storage_dir))
+    if states[SeedState.COMPLETED]:
+        return
+    name = Path(storage_dir).name
+    if not states:
+        raise AlfredError(f"{name} holds no seed folder: an empty search has nothing to summarise")
+    counts = ", ".join(f"{n} {state.name.lower()}" for state, n in states.most_common())
+    hint = (f"; python -m alfred.status --storage_name {name} --crashes lists the crashes"
+            if states[SeedState.CRASHED] else "; launch it first")
+    raise AlfredError(f"no seed of {name} completed ({counts}): nothing to summarise{hint}")
 
 
 def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = False) -> None:
@@ -260,6 +299,21 @@ def add_results_args(parser: argparse.ArgumentParser, *, metric_lists: bool = Fa
                        "lower for a loss, an error, a regret, ..., else higher; the summary says which)")
     group.add_argument("--recorder_name", default=None,
                        help=f"recorder file name in each seed's recorders/, any suffix (default: {DEFAULT_RECORDER})")
+
+
+def add_figure_args(parser: argparse.ArgumentParser) -> None:
+    """``--style`` and ``--figure_formats``: how the figures of summaries, comparisons and plot
+    arrays are drawn (alfred.utils.plots.presets)."""
+    from alfred.utils.plots.presets import STYLES
+
+    group = parser.add_argument_group("figures")
+    group.add_argument("--style", choices=list(STYLES), default=None,
+                       help="screen (default), paper (a paper's text width, 5.5 in, 8 pt text) or paper_column "
+                            "(one column, 3.25 in, 7 pt): sizes and fonts for print; the paper styles add PDFs "
+                            "(TrueType fonts, as venues require) and leave titles to the caption")
+    group.add_argument("--figure_formats", default=None, metavar="FMT[,FMT]",
+                       help="formats written besides PNG, e.g. pdf or pdf,svg (default: none on screen; pdf for "
+                            "the paper styles)")
 
 
 def overrides_from(args: argparse.Namespace) -> dict:

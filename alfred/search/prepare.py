@@ -37,7 +37,7 @@ from alfred.utils.config import load_dict_from_json, save_dict_to_json
 from alfred.utils.misc import AlfredError, temp_sibling
 from alfred.utils.schedule import RESERVED, Schedule
 
-__all__ = ["StoragePlan", "plan_searches", "create_searches", "describe_plan"]
+__all__ = ["StoragePlan", "plan_searches", "create_searches", "describe_plan", "same_searches", "other_kinds_listed"]
 
 
 @dataclass
@@ -225,3 +225,35 @@ def describe_plan(schedule: Schedule, plans: list[StoragePlan], desc: str, root:
         lines.append(f"  {where}: {len(p.new_experiments)} new experiments x {len(schedule.seeds)} seeds{added}")
     lines.append(f"total: {len(plans)} storage dir(s), {total} seed folder(s)")
     return "\n".join(lines)
+
+
+def same_searches(root: Path, plans: list[StoragePlan], storage_desc: str) -> list[Path]:
+    """Storage dirs of ``root`` that the new plans would repeat: same alg_name, task_name and
+    desc (``<kind>_<desc>``), whatever their git hashes. Preparing again makes a second copy
+    of each, which a list file naming both would run twice."""
+    from alfred.protocol.listing import list_storage_dirs
+    from alfred.protocol.storage_names import StorageName
+
+    wanted = {(folder_name_part(p.alg_name), folder_name_part(p.task_name)) for p in plans if p.existing_dir is None}
+    found = []
+    for path in list_storage_dirs(root):
+        parsed = StorageName.parse(path.name)
+        if parsed and parsed.desc == storage_desc and (parsed.alg_name, parsed.task_name) in wanted:
+            found.append(path)
+    return found
+
+
+def other_kinds_listed(list_path: Path, kind: str) -> dict[str, int]:
+    """How many storage dirs of each other search kind a list file already names (grid and
+    random schedules of one name share ``list_searches_<name>.txt``)."""
+    from alfred.utils.selection import read_list_file
+
+    if not list_path.is_file():
+        return {}
+    counts: dict[str, int] = {}
+    for name, recorded_root in read_list_file(list_path):
+        path = Path(name) if os.sep in name else (recorded_root or list_path.parent) / name
+        other = StorageDir(path).kind() if path.is_dir() else None
+        if other and other != kind:
+            counts[other] = counts.get(other, 0) + 1
+    return counts

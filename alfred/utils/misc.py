@@ -68,7 +68,9 @@ def cli_main(run, argv: list[str] | None) -> int:
     from alfred.protocol.fsio import RefusedFile
 
     try:
-        return run(argv)
+        code = run(argv)
+        sys.stdout.flush()  # here, so that a reader gone away (EPIPE) is caught below, not at exit
+        return code
     except AlfredError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -83,6 +85,22 @@ def cli_main(run, argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # ``python -m alfred.status | head``: the reader went away
+        return quiet_broken_pipe()
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``alfred --aliases | head``): no traceback, and no second
+    error when Python flushes stdout at exit (it is pointed at /dev/null). Exit code 141, as a
+    shell reports a command killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a file (e.g. captured in a test)
+        pass
+    finally:
+        os.close(devnull)
+    return 141
 
 
 def is_full_disk(e: BaseException) -> bool:

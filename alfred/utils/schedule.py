@@ -17,6 +17,7 @@ from typing import Any, Callable, Literal
 from alfred.protocol.layout import list_searches_path
 from alfred.protocol.storage_names import check_name
 from alfred.utils.misc import AlfredError
+from alfred.utils.schedule_checks import capture_parser, check_against_parser, check_duplicate_keys
 
 __all__ = ["Schedule", "load_schedule", "import_user_main", "check_user_main_file"]
 
@@ -44,6 +45,7 @@ class Schedule:
     n_experiments: int = 0
     sample_experiment: Callable[[], dict] | None = None
     results: dict[str, Any] = field(default_factory=dict)  # RESULTS: defaults of summaries
+    parser: argparse.ArgumentParser | None = field(default=None, repr=False, compare=False)  # get_run_args'
 
     @property
     def list_searches_path(self) -> Path:
@@ -69,6 +71,7 @@ class Schedule:
                 raise AlfredError(f"{self.path}: sample_experiment() must return a dict, got {type(sample).__name__}")
             _check_keys(self.path, "sample_experiment()", sample, self.default_config)
             _check_json(self.path, "sample_experiment()", sample)
+            check_against_parser(self.path, "sample_experiment()", sample, self.parser)
             samples.append(sample)
         return samples
 
@@ -166,7 +169,7 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".",
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as e:
         raise AlfredError(f"syntax error in schedule {path} line {e.lineno}: {e.msg}") from None
-    _check_duplicate_keys(path, tree)
+    check_duplicate_keys(path, tree)
     module = _exec_schedule(path, source, project_dir)
     kind = _search_kind(path, module)
     missing = [name for name in _REQUIRED[kind] if not hasattr(module, name)]
@@ -178,13 +181,16 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".",
     alg_names = _name_list(path, "ALG_NAMES", module.ALG_NAMES, "alg_name")
     task_names = _name_list(path, "TASK_NAMES", module.TASK_NAMES, "task_name")
     seeds = _seed_list(path, module.SEEDS)
-    default_config = _default_config(path, module.get_run_args)
+    default_config, parser = _default_config(path, module.get_run_args)
+    for attr, key, names in (("ALG_NAMES", "alg_name", alg_names), ("TASK_NAMES", "task_name", task_names)):
+        for value in names:
+            check_against_parser(path, attr, {key: value}, parser)
     name = path.stem
     for prefix in ("grid_schedule_", "random_schedule_"):
         if name.startswith(prefix) and len(name) > len(prefix):
             name = name[len(prefix):]
     schedule = Schedule(path=path.resolve(), name=name, kind=kind, alg_names=alg_names, task_names=task_names,
-                        seeds=seeds, default_config=default_config)
+                        seeds=seeds, default_config=default_config, parser=parser)
     if hasattr(module, "RESULTS"):
         from alfred.results.settings import validate_results_settings
 
@@ -194,6 +200,9 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".",
             raise _fail(path, str(e)) from None
     if kind == "grid":
         schedule.variations = _variations(path, module.VARIATIONS, default_config)
+        for key, values in schedule.variations.items():
+            for value in values:
+                check_against_parser(path, "VARIATIONS", {key: value}, parser)
     else:
         n = module.N_EXPERIMENTS
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -265,26 +274,6 @@ def _check_size(path: Path, module: ModuleType, kind: SearchKind, max_runs: int)
                       f"--max_experiments {max_runs:,}; {fix}, or raise the limit with --max_experiments {n_runs}")
 
 
-def _check_duplicate_keys(path: Path, tree: ast.Module) -> None:
-    """A key written twice in VARIATIONS would silently keep only its last list."""
-    seen_subscripts: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "VARIATIONS" for t in node.targets):
-            if isinstance(node.value, ast.Dict):
-                keys = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]
-                dupes = sorted({k for k in keys if keys.count(k) > 1}, key=str)
-                if dupes:
-                    raise _fail(path, f"VARIATIONS defines {', '.join(map(repr, dupes))} more than once "
-                                      f"(line {node.lineno}); give each hyperparameter one list")
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if (isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id == "VARIATIONS"
-                        and isinstance(t.slice, ast.Constant)):
-                    if t.slice.value in seen_subscripts:
-                        raise _fail(path, f"VARIATIONS[{t.slice.value!r}] is set more than once (line {t.lineno})")
-                    seen_subscripts.add(t.slice.value)
-
-
 def _name_list(path: Path, attr: str, value: object, kind: str) -> list[str]:
     if not isinstance(value, (list, tuple)) or not value:
         raise _fail(path, f"{attr} must be a non-empty list of names, got {value!r}")
@@ -305,9 +294,9 @@ def _seed_list(path: Path, value: object) -> list[int]:
     return seeds
 
 
-def _default_config(path: Path, get_run_args: Callable) -> argparse.Namespace:
+def _default_config(path: Path, get_run_args: Callable) -> tuple[argparse.Namespace, argparse.ArgumentParser | None]:
     try:
-        config = get_run_args("")
+        config, parser = capture_parser(get_run_args, "")
     except SystemExit as e:
         raise _fail(path, f"get_run_args('') exited (argparse error?) with code {e.code}") from None
     except Exception as e:
@@ -320,7 +309,7 @@ def _default_config(path: Path, get_run_args: Callable) -> argparse.Namespace:
     if missing:
         raise _fail(path, f"get_run_args('') must define {', '.join(RESERVED)}; missing: {', '.join(missing)}")
     _check_json(path, "get_run_args('')", vars(config), nan_ok=True)
-    return config
+    return config, parser
 
 
 def _check_keys(path: Path, where: str, params: dict, config: argparse.Namespace) -> None:

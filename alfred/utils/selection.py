@@ -32,10 +32,25 @@ def add_selection_args(parser: argparse.ArgumentParser, *, storage_help: str = "
                              f"file, else DirectoryTree.default_root = {DirectoryTree.default_root})")
 
 
+def _did_you_mean(name: str, candidates: list[str], what: str) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, else the valid ones when few, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    if candidates and len(candidates) <= 5:
+        return f"; {what}: {', '.join(candidates)}"
+    return ""
+
+
 def read_list_file(path: Path) -> list[tuple[str, Path | None]]:
     """``(storage_name, recorded_root or None)`` for each line of a list file."""
     if not path.is_file():
-        raise AlfredError(f"list file {path} does not exist")
+        folder = path.parent if path.parent.is_dir() else None
+        siblings = sorted(p.name for p in folder.glob("list_*.txt")) if folder else []
+        hint = _did_you_mean(path.name, siblings, f"list files in {folder}")
+        raise AlfredError(f"list file {path} does not exist{hint}")
     entries = []
     root: Path | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -72,7 +87,11 @@ def select_storage_dirs(from_file: Path | None, storage_name: str | list[str] | 
             raise AlfredError(f"storage dir {refusal}: not followed (a storage dir must be a folder in the root "
                               f"dir {root}, not a link)")
         if not path.is_dir():
-            raise AlfredError(f"storage dir {path} does not exist (root dir: {root}; pass --root_dir "
+            from alfred.protocol.listing import list_storage_dirs
+
+            hint = _did_you_mean(path.name, [d.name for d in list_storage_dirs(path.parent)],
+                                 f"storage dirs in {path.parent}")
+            raise AlfredError(f"storage dir {path} does not exist{hint} (root dir: {root}; pass --root_dir "
                               "if the searches live elsewhere)")
         dirs.append(path)
     return list(dict.fromkeys(dirs))

@@ -3,8 +3,11 @@
 ===============  ==================================================================
 module           what it draws / holds
 ===============  ==================================================================
-``style``        the shared look (style context, palette), ``new_figure``, ``save_fig``,
-                 ``short_value`` (labels), the limits ``MAX_PANELS`` and ``MAX_BARS``
+``style``        the shared look (style context, palette, ``ranked_colors``), ``new_figure``,
+                 ``save_fig``, labels never cut inside a word or item (``wrap_words``,
+                 ``shorten_items``, ``short_value``), the limits ``MAX_PANELS`` and ``MAX_BARS``
+``presets``      figure styles: ``screen``, ``paper`` (a paper's text width, 8 pt),
+                 ``paper_column`` (one column, 7 pt); ``use_style``, ``figure_style``
 ``axes``         ``head_figure`` (titles), ``is_log_spaced`` and ``value_axis`` (log axes,
                  one tick per grid value)
 ``curves``       learning curves, thin per seed or means with interval bands, identical
@@ -36,6 +39,19 @@ from __future__ import annotations
 from alfred.utils.misc import lazy_exports
 
 _EXPORTS = {
+    "FigureStyle": "presets",
+    "STYLES": "presets",
+    "current_style": "presets",
+    "figure_style": "presets",
+    "use_style": "presets",
+    "output_formats": "presets",
+    "ranked_colors": "style",
+    "shorten_items": "style",
+    "wrap_words": "style",
+    "number_formatter": "axes",
+    "is_log_spaced_with_zero": "axes",
+    "zoom_past_transient": "curves",
+    "legend_below": "curves",
     "MAX_BARS": "style",
     "MAX_PANELS": "style",
     "head_figure": "axes",

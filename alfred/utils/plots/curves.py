@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "moving_average"]
+__all__ = ["draw_curve_spread", "draw_curves", "draw_thin_curves", "identical_groups", "legend_below",
+           "moving_average", "zoom_past_transient"]
 
 
 def moving_average(y: ArrayLike, window: int) -> np.ndarray:
@@ -101,6 +102,8 @@ def draw_curves(
     band_alpha: float = 0.25,
     mark_identical: bool = True,
     legend_outside: bool = False,
+    linestyles: Sequence[Any] | None = None,
+    n_bands: int | None = None,
 ) -> Axes:
     """Draw curves (e.g. one per seed), or mean curves with a shaded interval band each.
 
@@ -135,6 +138,10 @@ def draw_curves(
         legend_outside: put the legend right of the axes (always done past 10 entries).
             The legend holds every labelled artist of the axes, including ones drawn
             before (e.g. by :func:`draw_curve_spread`).
+        linestyles: one matplotlib line style per curve (e.g. from
+            :func:`~alfred.utils.plots.ranked_colors`); ``None``: solid, or cycled with the palette.
+        n_bands: shade the bands of the first ``n_bands`` curves only (the others are drawn
+            as lines): many overlapping bands make a muddy figure. ``None``: every band.
 
     Returns:
         The axes drawn on.
@@ -171,11 +178,18 @@ def draw_curves(
         raise ValueError(f"got {len(labels)} labels for {n} curves")
     color_list = colors_for(colors, n, "curves")
     styles = ["-"] * n
-    if colors is None:
+    if linestyles is not None:
+        if len(linestyles) != n:
+            raise ValueError(f"got {len(linestyles)} linestyles for {n} curves")
+        styles = list(linestyles)
+    elif colors is None:
         styles = [("-", "--", ":", "-.")[(i // 10) % 4] for i in range(n)]  # palette wraps at 10
     if not 0.0 <= band_alpha <= 1.0:
         raise ValueError(f"band_alpha must be in [0, 1], got {band_alpha}")
-    lw = linewidth if linewidth is not None else (2.0 if bands is not None else 1.0)
+    from alfred.utils.plots.presets import current_style
+
+    scale = current_style().line_width / 1.5  # thinner in print
+    lw = linewidth if linewidth is not None else (2.0 if bands is not None else 1.0) * scale
 
     groups = identical_groups(x_list, curves, bands) if mark_identical else []
     dash = max(4.0, 3.0 * lw)
@@ -195,7 +209,7 @@ def draw_curves(
                 seen.add(label)
             ax.plot(x, moving_average(y, smooth), color=color_list[i], lw=lw, ls=styles[i],
                     alpha=0.9 if bands is None else 1.0, label=legend_label, zorder=2.1 if i in on_top else 2)
-            if bands is not None:
+            if bands is not None and (n_bands is None or i < n_bands):
                 ax.fill_between(x, moving_average(bands[i][0], smooth), moving_average(bands[i][1], smooth),
                                 color=color_list[i], alpha=band_alpha, linewidth=0)
         ax.set_xlabel(xlabel)
@@ -209,9 +223,25 @@ def draw_curves(
             if legend_outside or len(handles) > 10:  # many entries: the legend outside, right of the axes
                 ax.legend(handles, texts, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                           ncols=math.ceil(len(handles) / 25))
+                _room_for_legend(ax, texts, math.ceil(len(handles) / 25))
             else:
                 ax.legend(handles, texts, fontsize="small", loc="best")
     return ax
+
+
+def _room_for_legend(ax: Axes, texts: list[str], ncols: int) -> None:
+    """Make the figure tall enough for a legend beside its axes (entries of several lines add up)."""
+    from matplotlib import rcParams
+
+    size = rcParams["legend.fontsize"]
+    size_pt = 0.833 * (float(size) if not isinstance(size, str) else float(rcParams["font.size"]))  # "small"
+    lines = sum(t.count("\n") + 1 for t in texts) / ncols
+    needed_in = (lines * 1.25 * size_pt + len(texts) / ncols * 0.5 * size_pt + 16) / 72.0
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    panel_in = ax.get_position().height * height
+    if needed_in > panel_in:
+        fig.set_size_inches(width, height + needed_in - panel_in)
 
 
 def identical_groups(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray],
@@ -298,3 +328,59 @@ def draw_curve_spread(ax: Axes, x: ArrayLike, middle: ArrayLike, lower: ArrayLik
     ax.fill_between(x, lower, upper, color=color, alpha=band_alpha, linewidth=0, zorder=0.5,
                     label=label if label is not None else "_nolegend_")
     ax.plot(x, middle, color=color, lw=1.0, ls="-", zorder=0.6, label="_nolegend_")
+
+
+def zoom_past_transient(ax: Axes, xs: Sequence[ArrayLike], ys: Sequence[ArrayLike], *, skip: float = 0.1,
+                        factor: float = 1.5, pad: float = 0.06) -> float | None:
+    """Fit the y-axis to the curves past their first ``skip`` share of x, when what comes before
+    stretches the range more than ``factor`` times (a loss of 10 at step 0, then 0.1 to 0.2):
+    the early values leave the axis instead of squashing the rest.
+
+    Args:
+        ax: the axes drawn on.
+        xs: x values per curve, each shape (n_i,).
+        ys: y values per curve (means, band bounds...), each shape (n_i,); NaN ignored.
+        skip: the share of the x range left out of the fit, from its start.
+        factor: zoom only when the whole range is more than ``factor`` times the late range.
+        pad: margin above and below the late range, as a share of it.
+
+    Returns:
+        The x from which the y-axis is fitted, or None when it was left alone.
+    """
+    pairs = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for x, y in zip(xs, ys)]
+    finite_x = np.concatenate([x[np.isfinite(x)] for x, _ in pairs]) if pairs else np.zeros(0)
+    if finite_x.size < 2:
+        return None
+    start = float(finite_x.min() + skip * (finite_x.max() - finite_x.min()))
+    late = np.concatenate([y[(x >= start) & np.isfinite(y)] for x, y in pairs])
+    every = np.concatenate([y[np.isfinite(y)] for _, y in pairs])
+    if late.size < 2 or every.size < 2:
+        return None
+    late_range, full_range = float(np.ptp(late)), float(np.ptp(every))
+    if late_range <= 0 or full_range <= factor * late_range:
+        return None
+    ax.set_ylim(float(late.min()) - pad * late_range, float(late.max()) + pad * late_range)
+    return start
+
+
+def legend_below(ax: Axes, *, ncols: int | None = None) -> None:
+    """Move the legend of ``ax`` under the figure's panels, in ``ncols`` columns (default: 2 when
+    the figure is 5 inches wide or more), the figure made taller by the legend's height: in a
+    paper's column, a legend beside the plot would leave it no room."""
+    from matplotlib import rcParams
+
+    handles, texts = ax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if not handles:
+        return
+    fig = ax.figure
+    width, height = fig.get_size_inches()
+    ncols = ncols or (2 if width >= 5.0 else 1)
+    size = rcParams["legend.fontsize"]
+    size_pt = float(size) if not isinstance(size, str) else 0.85 * float(rcParams["font.size"])
+    rows = [texts[i:i + ncols] for i in range(0, len(texts), ncols)]
+    lines = sum(max(t.count("\n") + 1 for t in row) for row in rows)
+    fig.set_size_inches(width, height + (lines * 1.3 * size_pt + 14) / 72.0)
+    fig.legend(handles, texts, loc="outside lower center", ncols=ncols, frameon=False, fontsize=size_pt,
+               columnspacing=1.2, handlelength=1.6)

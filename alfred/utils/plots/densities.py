@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alfred.utils.plots.style import MAX_PANELS, colors_for, new_axes, shorten, styled, tilt_if_crowded
+from alfred.utils.plots.style import MAX_PANELS, colors_for, new_axes, styled, tilt_if_crowded, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -110,7 +110,7 @@ def draw_densities(
                        medianprops={"color": "0.1", "linewidth": 1.6},
                        whiskerprops={"color": "0.15", "linewidth": 1.0},
                        capprops={"color": "0.15", "linewidth": 1.0})
-        short = [shorten(name, 28) for name in names]
+        short = [wrap_words(name, 28, 2) for name in names]
         chars_per_axis = 12.0 * n  # ~0.9 inch, ~12 characters per distribution
         tilt = max(len(t) for t in short) + 2 > chars_per_axis / n
         sep = " " if tilt else "\n"

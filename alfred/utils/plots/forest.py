@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alfred.utils.plots.rankings import OTHER, SortMode, _rank, _Ranking, _rest_label, _style_rest_tick
-from alfred.utils.plots.style import new_axes, palette, shorten, styled
+from alfred.utils.plots.style import fit_text, new_axes, palette, styled, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -57,6 +57,7 @@ def draw_ranked_intervals(
     points: Mapping[str, ArrayLike] | None = None,
     values_column: bool = True,
     max_label_len: int = 40,
+    value_notes: Mapping[str, str] | None = None,
 ) -> Axes:
     """Rank entries with a dot and its interval each (a forest plot), best on top, on an axis
     zoomed to the data; the entries past ``top_k`` summarised in one grey row.
@@ -97,6 +98,9 @@ def draw_ranked_intervals(
             score of each seed), so that the data behind each estimate shows.
         values_column: print ``score [lower, upper]`` of each row at the right.
         max_label_len: names longer than this many characters are shortened.
+        value_notes: ``name -> text`` printed in the values column instead of the interval
+            (e.g. ``"all 3 seeds equal"`` for a zero-width interval, which shows no spread
+            rather than certainty).
 
     Returns:
         The axes drawn on (its twin, holding the values column, is ``ax.figure.axes[-1]``).
@@ -120,7 +124,7 @@ def draw_ranked_intervals(
     n_rows = len(shown) + (1 if len(rest) else 0)
     with styled():
         if ax is None:
-            ax = new_axes((9.0, min(max(1.6, 1.0 + 0.3 * n_rows), 18.0)))
+            ax = new_axes((9.0, min(max(1.6, 1.0 + 0.3 * n_rows), 18.0)), n_rows=n_rows)
         y = np.arange(len(shown), dtype=float)
         row_cat = [cats.get(names[i], OTHER) for i in shown]
         with_interval = np.isfinite(lo[shown]) & np.isfinite(up[shown])
@@ -152,7 +156,7 @@ def draw_ranked_intervals(
                 ax.scatter(px_all, py_all, s=10, color="0.4", alpha=0.6, linewidth=0, zorder=1.5,
                            label="_nolegend_")
                 drawn_values += [px_all.min(), px_all.max()]
-        ticks, tick_labels = list(y), [shorten(names[i], max_label_len) for i in shown]
+        ticks, tick_labels = list(y), [wrap_words(names[i], max_label_len, 1) for i in shown]
         if len(rest):
             rest_cats = Counter(cats[names[i]] for i in rest if names[i] in cats)
             summary, finite = _rest_label(r, set(), "")
@@ -174,14 +178,20 @@ def draw_ranked_intervals(
             k = names.index(reference)
             if np.isfinite(lo[k]) and np.isfinite(up[k]):
                 ax.axvspan(lo[k], up[k], color=cat_color.get(cats.get(reference, OTHER)), alpha=0.1, lw=0, zorder=0)
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(fit_text(ax, xlabel))
         if title:
             ax.set_title(title)
-        if len(drawn) > 1:  # one kind of row needs no key
+        if len(drawn) > 1:  # one kind of row needs no key; as many columns as fit the axes' width
+            from matplotlib import rcParams
+
+            width_pt = 0.5 * ax.figure.get_size_inches()[0] * 72  # names left, values right: about half is axes
+            small = 0.833 * float(rcParams["font.size"])
+            entry_pt = max(len(label) for label in drawn) * 0.62 * small + 3.0 * small
+            ncols = max(1, min(3, len(drawn), int(width_pt // entry_pt)))
             ax.legend(list(drawn.values()), list(drawn), fontsize="small", loc="lower left",
-                      bbox_to_anchor=(0.0, 1.0), ncols=min(3, len(drawn)), frameon=False, borderaxespad=0.2)
+                      bbox_to_anchor=(0.0, 1.0), ncols=ncols, frameon=False, borderaxespad=0.2)
         if values_column:
-            _values_column(ax, r, lo, up, ticks, with_interval)
+            _values_column(ax, r, lo, up, ticks, with_interval, value_notes or {})
     return ax
 
 
@@ -199,7 +209,7 @@ def _rest_row(ax: Axes, finite: np.ndarray, y_rest: float) -> None:
 
 
 def _values_column(ax: Axes, r: _Ranking, lo: np.ndarray, up: np.ndarray, ticks: list[float],
-                   with_interval: np.ndarray) -> None:
+                   with_interval: np.ndarray, notes: Mapping[str, str]) -> None:
     """``score [lower, upper]`` of each shown row as tick labels of a twin axis on the right."""
     finite = [v for v in (*r.values[r.shown], *lo[r.shown], *up[r.shown]) if np.isfinite(v)]
     d = _decimals(min(finite), max(finite)) if finite else 3
@@ -207,7 +217,8 @@ def _values_column(ax: Axes, r: _Ranking, lo: np.ndarray, up: np.ndarray, ticks:
     def fmt(v: float) -> str:
         return "nan" if not np.isfinite(v) else (f"{v:.{d}f}" if abs(v) < 1e6 else f"{v:.4g}")
 
-    texts = [f"{fmt(r.values[i])} [{fmt(lo[i])}, {fmt(up[i])}]" if ok else f"{fmt(r.values[i])} (no interval)"
+    texts = [f"{fmt(r.values[i])} ({notes[r.names[i]]})" if r.names[i] in notes else
+             f"{fmt(r.values[i])} [{fmt(lo[i])}, {fmt(up[i])}]" if ok else f"{fmt(r.values[i])} (no interval)"
              for i, ok in zip(r.shown, with_interval)]
     twin = ax.twinx()
     ax.tick_params(axis="y", left=False)  # twinx turned the left tick marks on

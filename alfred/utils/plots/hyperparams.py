@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from alfred.utils.plots.axes import head_figure, is_log_spaced
-from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, shorten, styled, tilt_if_crowded
+from alfred.utils.plots.presets import current_style
+from alfred.utils.plots.style import MAX_PANELS, fit_text, new_figure, palette, shorten, styled, tilt_if_crowded
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,8 +96,10 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
             ax.scatter(numbers, np.full(numbers.size, 0.0), marker="|", s=60, color="0.2", linewidth=1.0,
                        transform=ax.get_xaxis_transform(), zorder=3, clip_on=False)
         if log:  # after plotting: an empty axes warns when made log
+            from alfred.utils.plots.axes import fit_log_ticks
+
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")  # 0.01, 0.1, 1 rather than 10^-2
+            fit_log_ticks(ax, "x", float(edges[0]), float(edges[-1]))  # 0.01, 0.1 as in a config, never overlapping
         ax.yaxis.get_major_locator().set_params(integer=True)
     else:
         counts = Counter(present) if kind == "numeric" else Counter(
@@ -119,9 +122,8 @@ def _draw_hyperparam_panel(ax: Axes, name: str, values: Sequence[Any], bins: int
         ax.set_xticks(pos, tick_text)
         ax.grid(axis="x", visible=False)
         tilt_if_crowded(ax, tick_text, chars_per_axis=36)
-    title = shorten(name, 40)
-    if kind == "numeric" and n_missing:
-        title += f" ({n_missing} unset)"
+    title = name + (f" ({n_missing} unset)" if kind == "numeric" and n_missing else "")
+    title = fit_text(ax, title, max_lines=2)  # wrapped to the panel's width, between words
     if log:
         ax.set_xlabel("log-spaced bins", fontsize="small", color="0.3")
     ax.set_title(title)
@@ -171,7 +173,8 @@ def draw_sampled_hyperparams(
     n = len(samples)
     with styled():
         if axes is None:
-            n_cols = min(4, n)
+            width = current_style().width_in
+            n_cols = min(4, n) if width is None else max(1, min(4, n, int(width / 1.6)))
             fig, grid = new_figure(math.ceil(n / n_cols), n_cols, panel_size=(3.6, 2.8))
             ax_list = list(grid.ravel())
         else:

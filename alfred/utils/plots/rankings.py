@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
-from alfred.utils.plots.style import MAX_BARS, new_axes, palette, short_value, shorten, styled
+from alfred.utils.plots.style import MAX_BARS, new_axes, palette, short_value, styled, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -139,7 +139,7 @@ def draw_ranked_bars(
             mapping by name; drawn as asymmetric error bars. Give ``uppers`` too.
         uppers: upper bound of each score's interval, like ``lowers``.
         labels: entry names, shape (n,); required when ``scores`` is a sequence, must be
-            ``None`` when it is a mapping. Long names are shortened in the middle.
+            ``None`` when it is a mapping. Long names are cut between words, never inside one.
         ylabel: label of the score axis (the horizontal axis, since bars are horizontal).
         title: axes title.
         top_k: number of entries shown individually, 1 <= top_k <= ``MAX_BARS`` (100).
@@ -167,7 +167,7 @@ def draw_ranked_bars(
     base, hl_color = palette()[0], palette()[1]
     with styled():
         if ax is None:
-            ax = new_axes((8.0, min(1.2 + 0.3 * n_rows, 18.0)))
+            ax = new_axes((8.0, min(1.2 + 0.3 * n_rows, 18.0)), n_rows=n_rows)
         y = np.arange(len(shown), dtype=float)
         bar_colors = [hl_color if names[i] in highlight_set else base for i in shown]
         xerr = None
@@ -179,7 +179,7 @@ def draw_ranked_bars(
         for yi, i in zip(y, shown):
             if np.isnan(values[i]):
                 ax.text(0.0, yi, " no score", va="center", ha="left", color="0.4", fontsize="small")
-        tick_labels = [shorten(names[i], max_label_len) for i in shown]
+        tick_labels = [wrap_words(names[i], max_label_len, 1) for i in shown]
         ticks = list(y)
         if len(rest):
             summary, finite = _rest_label(r, highlight_set, highlight_label)

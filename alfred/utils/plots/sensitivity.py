@@ -16,7 +16,8 @@ import numpy as np
 
 from alfred.utils.plots.axes import MAX_VALUE_TICKS, head_figure, is_log_spaced, value_axis
 from alfred.utils.plots.hyperparams import _category_label, _classify, _is_missing, _is_number
-from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, shorten, styled, tilt_if_crowded
+from alfred.utils.plots.presets import current_style
+from alfred.utils.plots.style import MAX_PANELS, new_figure, palette, styled, tilt_if_crowded, wrap_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -115,8 +116,18 @@ def _scale_axis(ax: Axes, kind: str, x: np.ndarray, y: np.ndarray, yerr: np.ndar
     ax.set_ylim(ax.get_ylim())
 
 
+def _same_elsewhere(rows: np.ndarray, idx: np.ndarray, others: list[list[Any]]) -> list[np.ndarray]:
+    """Groups (of 2 or more, positions in ``rows``' panel arrays) of the experiments at ``rows``
+    whose every other varied hyperparameter is equal: a line through one shows one effect."""
+    groups: dict[tuple, list[int]] = {}
+    for r in rows:
+        key = tuple(_category_label(values[idx[r]]) for values in others)
+        groups.setdefault(key, []).append(int(r))
+    return [np.array(g) for g in groups.values() if len(g) >= 2]
+
+
 def _panel(ax: Axes, fig: Figure, name: str, values: list[Any], y: np.ndarray, yerr: np.ndarray | None,
-           colours: _Colours, rng: np.random.Generator) -> None:
+           colours: _Colours, rng: np.random.Generator, others: list[list[Any]]) -> None:
     """Draw one panel: the scores against ``values``, coloured, dodged, joined within a colour."""
     kind, n_missing = _classify(values)
     keep = np.array([not _is_missing(v) for v in values]) & np.isfinite(y)
@@ -156,31 +167,39 @@ def _panel(ax: Axes, fig: Figure, name: str, values: list[Any], y: np.ndarray, y
         if perr is not None:
             ax.errorbar(px[sel], py[sel], yerr=perr[:, sel], fmt="none", ecolor=color, alpha=0.55, elinewidth=0.9,
                         zorder=2)
-        if kind == "numeric" and g and sel.sum() >= 2 and np.unique(x[sel]).size == sel.sum():
-            line = np.argsort(x[sel])  # one experiment per x within this colour: join them
-            ax.plot(px[sel][line], py[sel][line], color=color, lw=0.9, alpha=0.6, zorder=2)
+        if kind == "numeric" and grid_like:  # join experiments that differ only in this panel's value
+            for members in _same_elsewhere(np.flatnonzero(sel), idx, others):
+                line = members[np.argsort(x[members])]
+                ax.plot(px[line], py[line], color=color, lw=0.9, alpha=0.6, zorder=2)
         if colours.mapped:
             ax.scatter(px[sel], py[sel], s=22, c=colours.numbers[idx][sel], cmap="viridis", norm=colours.norm,
                        edgecolor="white", linewidth=0.4, zorder=3)
         else:
             ax.scatter(px[sel], py[sel], s=22, color=color, edgecolor="white", linewidth=0.4, zorder=3,
                        label=g if g else "_nolegend_")
-    label = shorten(name, 40)
-    if n_missing:
-        label += f" ({n_missing} unset)"
-    ax.set_xlabel(label)
+    label = name + (f" ({n_missing} unset)" if n_missing else "")
+    ax.set_xlabel(wrap_words(label, 40, max_lines=2))
     if colours.name is not None and not colours.mapped and len(colours.groups) > 1:
         from matplotlib.lines import Line2D
 
         handles, texts = ax.get_legend_handles_labels()  # one row above the panel: "name: o a  o b"
-        ax.legend([Line2D([], [], ls="none"), *handles], [f"{shorten(colours.name, 30)}:", *texts],
+        ax.legend([Line2D([], [], ls="none"), *handles], [f"{wrap_words(colours.name, 30, max_lines=1)}:", *texts],
                   loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(handles) + 1, frameon=False,
                   fontsize="small", handlelength=0.8, handletextpad=0.3, columnspacing=0.9, borderaxespad=0.1)
     elif colours.mapped:
         from matplotlib.cm import ScalarMappable
+        from matplotlib.ticker import NullFormatter
 
-        bar = fig.colorbar(ScalarMappable(norm=colours.norm, cmap="viridis"), ax=ax, pad=0.01, fraction=0.06)
-        bar.set_label(shorten(colours.name or "", 30), fontsize="small")
+        from alfred.utils.plots.axes import number_formatter
+
+        # Above its panel, like the legends of the other panels: a bar at the right of a panel
+        # sits next to the panel beside it, whose label its own would then seem to be.
+        bar = fig.colorbar(ScalarMappable(norm=colours.norm, cmap="viridis"), ax=ax, location="top", pad=0.02,
+                           fraction=0.05, aspect=30)
+        bar.set_label(wrap_words(colours.name or "", 40, max_lines=1), fontsize="small", labelpad=2)
+        bar.ax.xaxis.set_major_formatter(number_formatter)  # 0.001, 0.01 rather than 10^-3
+        bar.ax.xaxis.set_minor_formatter(NullFormatter())
+        bar.ax.tick_params(labelsize="small")
 
 
 def plot_sensitivity(
@@ -270,13 +289,15 @@ def plot_sensitivity(
             ax.text(0.5, 0.5, "no hyperparameter varies", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
         else:
-            n_cols = min(3, len(varied))
+            width = current_style().width_in  # in print, panels at least 1.6 inches wide
+            n_cols = min(3, len(varied)) if width is None else max(1, min(3, len(varied), int(width / 1.6)))
             fig, grid = new_figure(math.ceil(len(varied) / n_cols), n_cols, panel_size=(4.6, 3.4), sharey=True)
             ax_list = list(grid.ravel())
             for ax, (name, values) in zip(ax_list, varied.items()):
                 c = chosen[name]
                 colours = _Colours(c, varied.get(c) if c else None, max_colors)
-                _panel(ax, fig, name, values, y, yerr, colours, rng)
+                others = [v for k, v in varied.items() if k != name]
+                _panel(ax, fig, name, values, y, yerr, colours, rng, others)
             for ax in grid[:, 0]:
                 ax.set_ylabel(ylabel)
             for ax in ax_list[len(varied):]:

@@ -10,19 +10,22 @@ colour-blind-safe palette apply inside :func:`styled` blocks only (``plt.rc_cont
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alfred.utils.misc import short_value
+from alfred.utils.plots.presets import STYLES, FigureStyle, current_style, figure_style, use_style
 
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["MAX_BARS", "MAX_PANELS", "new_figure", "save_fig", "short_value"]
+__all__ = ["MAX_BARS", "MAX_PANELS", "STYLES", "FigureStyle", "current_style", "figure_style", "new_figure",
+           "fit_text", "ranked_colors", "save_fig", "short_value", "shorten_items", "use_style", "wrap_words"]
 
 MAX_PANELS = 100
 """Most panels (or violins) one figure may hold and stay legible."""
@@ -41,6 +44,71 @@ def shorten(text: str, max_len: int) -> str:
     head = (max_len - 1) // 2
     tail = max_len - 1 - head
     return f"{text[:head]}…{text[-tail:]}"
+
+
+_BREAK_AFTER = re.compile(r"(?<=[_./-])")  # where a long identifier may be cut: after _ . / -
+
+
+def _pieces(word: str, width: int) -> list[str]:
+    """A word longer than ``width`` cut after its ``_ . / -`` (never inside a name's part)."""
+    if len(word) <= width:
+        return [word]
+    out, line = [], ""
+    for part in _BREAK_AFTER.split(word):
+        if line and len(line) + len(part) > width:
+            out.append(line)
+            line = ""
+        line += part
+    return out + [line] if line else out
+
+
+def wrap_words(text: str, width: int, max_lines: int = 2) -> str:
+    """``text`` on at most ``max_lines`` lines of about ``width`` characters, cut only between
+    words (or after the ``_ . / -`` of a long identifier), never inside one; its own line
+    breaks are kept. What does not fit is dropped at a word boundary, marked with an ellipsis."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        start = len(lines)
+        for word in (p for w in paragraph.split() for p in _pieces(w, width)):
+            joined = lines[-1].endswith(("_", ".", "/", "-")) if len(lines) > start else False
+            if len(lines) > start and len(lines[-1]) + (0 if joined else 1) + len(word) <= width:
+                lines[-1] += word if joined else " " + word
+            else:
+                lines.append(word)
+        if len(lines) == start:
+            lines.append("")
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip(",;:") + " …"
+    return "\n".join(lines)
+
+
+def shorten_items(text: str, max_len: int, sep: str = ", ") -> str:
+    """Keep the leading ``sep``-separated items of ``text`` that fit in ``max_len`` characters,
+    then `` …+k`` for the ``k`` left out: an item (``hidden_size=16``) is never cut."""
+    if len(text) <= max_len:
+        return text
+    items = text.split(sep)
+    kept = items[0]
+    for i, item in enumerate(items[1:], start=1):
+        rest = len(items) - i
+        if len(kept) + len(sep) + len(item) + len(f" …+{rest - 1}") > max_len:
+            return f"{kept}, …+{rest}" if sep == ", " else f"{kept}{sep}…+{rest}"
+        kept += sep + item
+    return kept
+
+
+def fit_text(ax: Axes, text: str, axis: str = "x", *, max_lines: int = 3, size_pt: float | None = None) -> str:
+    """``text`` wrapped between words to the length of ``ax``'s x (or y) axis, for a label that
+    must not run past the figure's edge (a paper's column is 3.25 inches wide)."""
+    from matplotlib import rcParams
+
+    fig = ax.figure
+    box = ax.get_position()
+    length_in = box.width * fig.get_size_inches()[0] if axis == "x" else box.height * fig.get_size_inches()[1]
+    size = size_pt or float(rcParams["axes.labelsize"] if not isinstance(rcParams["axes.labelsize"], str)
+                            else rcParams["font.size"])
+    return wrap_words(text, max(12, int(length_in * 72 / (0.6 * size))), max_lines)
 
 
 def tilt_if_crowded(ax: Axes, labels: Sequence[str], chars_per_axis: float) -> None:
@@ -62,6 +130,20 @@ COLORBLIND = ("#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
               "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9")
 """The colour-blind-safe palette (seaborn's "colorblind", Okabe-Ito based), in cycle order."""
 
+OTHERS_GREY = "0.6"
+"""The grey of what is not drawn one by one (a search's other experiments, "other" values)."""
+
+
+def ranked_colors(n: int) -> tuple[list[tuple[float, float, float]], list[str]]:
+    """(colour, line style) of ``n`` ranked items: the palette without its grey (kept for the
+    items not ranked), cycled, solid for the first 9, dashed for the next 9, then dotted."""
+    from matplotlib.colors import to_rgb
+
+    base = [to_rgb(c) for c in COLORBLIND if c != "#949494"]
+    return ([base[i % len(base)] for i in range(n)],
+            [("-", "--", ":", "-.")[(i // len(base)) % 4] for i in range(n)])
+
+
 # seaborn's "whitegrid" style with its "notebook" context at font_scale 0.85, spelled out:
 # the same look without importing seaborn (and the scipy and pandas it imports, ~1 s).
 _RC: dict[str, Any] = {
@@ -82,23 +164,32 @@ _RC: dict[str, Any] = {
 }
 
 
+_TRUETYPE = {"pdf.fonttype": 42, "ps.fonttype": 42}  # Type 42 (TrueType) fonts, never Type 3
+
+
 @functools.cache
-def _style_rc() -> dict[str, Any]:
-    """Return the rcParams of the local style: white grid, small fonts, colour-blind cycle."""
+def _style_rc(style: FigureStyle) -> dict[str, Any]:
+    """Return the rcParams of a style: white grid, its font sizes, colour-blind cycle, Type 42."""
     from cycler import cycler
 
-    return {**_RC, "axes.prop_cycle": cycler(color=list(palette()))}
+    sizes = {"font.size": style.font_pt, "axes.labelsize": style.font_pt, "axes.titlesize": style.font_pt,
+             "legend.fontsize": style.small_pt, "legend.title_fontsize": style.font_pt,
+             "xtick.labelsize": style.small_pt, "ytick.labelsize": style.small_pt, "lines.linewidth": style.line_width}
+    if style.width_in is not None:  # print: thinner frames and grid, smaller markers
+        sizes.update({"axes.linewidth": 0.6, "grid.linewidth": 0.5, "lines.markersize": 4,
+                      "xtick.major.width": 0.6, "ytick.major.width": 0.6, "patch.linewidth": 0.5})
+    return {**_RC, **sizes, **_TRUETYPE, "axes.prop_cycle": cycler(color=list(palette()))}
 
 
 @contextmanager
 def styled() -> Iterator[None]:
-    """Apply the local style for the duration of a ``with`` block (global state restored after).
-
-    Axes created inside the block keep its grid, colours and colour cycle afterwards.
+    """Apply the current style (:func:`use_style`) for the duration of a ``with`` block (global
+    state restored after). Axes created inside the block keep its grid, colours and colour
+    cycle afterwards; text keeps its size.
     """
     import matplotlib.pyplot as plt
 
-    with plt.rc_context(_style_rc()):
+    with plt.rc_context(_style_rc(current_style())):
         yield
 
 
@@ -147,6 +238,7 @@ def new_figure(
     max_size: tuple[float, float] = (24.0, 18.0),
     sharex: bool = False,
     sharey: bool = False,
+    figsize: tuple[float, float] | None = None,
 ) -> tuple[Figure, np.ndarray]:
     """Create a styled figure with a grid of panels, its size capped so it stays reasonable.
 
@@ -158,6 +250,8 @@ def new_figure(
             ``n_cols * width, n_rows * height`` is clipped to it (panels shrink instead).
         sharex: share the x-axis between panels.
         sharey: share the y-axis between panels.
+        figsize: (width, height) of the whole figure in inches, overriding the panels' sizes
+            and the style's width (e.g. to fit a paper's layout exactly).
 
     Returns:
         ``(fig, axes)`` with ``axes`` always a 2-D numpy array of shape (n_rows, n_cols);
@@ -177,8 +271,16 @@ def new_figure(
             f"{n_panels} panels requested ({n_rows} x {n_cols}); at most {MAX_PANELS} stay "
             "legible in one figure: select the top-k items or split them over several figures"
         )
+    style = current_style()
     width = min(n_cols * panel_size[0], max_size[0])
     height = min(n_rows * panel_size[1], max_size[1])
+    if style.width_in is not None:  # the style's width; each panel keeps its shape, within the height allowed
+        panel_w = style.width_in / n_cols
+        height = min(n_rows * panel_w * panel_size[1] / panel_size[0] * _PRINT_ASPECT, style.max_height_in)
+        height = min(max(height, n_rows * 1.1), style.max_height_in)
+        width = style.width_in
+    if figsize is not None:
+        width, height = float(figsize[0]), float(figsize[1])
     with styled():
         fig, axes = plt.subplots(
             n_rows,
@@ -192,17 +294,29 @@ def new_figure(
     return fig, axes
 
 
-def new_axes(figsize: tuple[float, float]) -> Axes:
-    """Create a one-panel styled figure of ``figsize`` inches (capped to 24 x 18) and return its axes."""
-    _, axes = new_figure(1, 1, panel_size=figsize)
+_PRINT_ASPECT = 1.15  # printed panels a little taller than screen ones: small text leaves less room for data
+
+
+def new_axes(figsize: tuple[float, float], *, n_rows: int | None = None) -> Axes:
+    """Create a one-panel styled figure of ``figsize`` inches (capped to 24 x 18) and return its axes.
+
+    ``n_rows``: the rows of text the panel lists (a ranking); in a print style the figure is
+    then as tall as they need at its font size (its width is the style's).
+    """
+    style = current_style()
+    if n_rows is not None and style.width_in is not None:
+        height = min(style.max_height_in, 0.9 + n_rows * 2.0 * style.small_pt / 72.0)
+        _, axes = new_figure(1, 1, figsize=(style.width_in, height))
+    else:
+        _, axes = new_figure(1, 1, panel_size=figsize)
     return axes[0, 0]
 
 
 def save_fig(
     fig: Figure,
     path: str | Path,
-    formats: Sequence[str] = ("png", "pdf"),
-    dpi: int = 150,
+    formats: Sequence[str] | None = ("png", "pdf"),
+    dpi: int | None = None,
     *,
     tight: bool = True,
 ) -> list[Path]:
@@ -214,7 +328,9 @@ def save_fig(
             suffix is appended (dots in the name are kept: ``lr=0.1`` -> ``lr=0.1.png``).
             Missing parent folders are created.
         formats: file formats, e.g. ``("png", "pdf")``; each must be one matplotlib supports.
-        dpi: resolution of raster formats in dots per inch.
+            None: the current style's (``screen``: PNG; the paper styles: PDF and PNG). PDFs
+            embed TrueType (Type 42) fonts, which venues accept, never Type 3.
+        dpi: resolution of raster formats in dots per inch (None: the current style's).
         tight: crop the saved file to what is drawn (``bbox_inches="tight"``), which costs
             one more rendering per file; figures whose layout engine already keeps every
             text inside (``new_figure``'s constrained layout) can pass False.
@@ -229,7 +345,9 @@ def save_fig(
 
     try:
         supported = fig.canvas.get_supported_filetypes()
-        formats = [fmt.lower().lstrip(".") for fmt in formats]
+        style = current_style()
+        dpi = style.dpi if dpi is None else dpi
+        formats = [fmt.lower().lstrip(".") for fmt in (style.formats if formats is None else formats)]
         if not formats:
             raise ValueError("formats must name at least one file format")
         unknown = [fmt for fmt in formats if fmt not in supported]
@@ -240,7 +358,8 @@ def save_fig(
         written = []
         for fmt in formats:
             out = base.parent / f"{base.name}.{fmt}"
-            fig.savefig(out, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None)
+            with plt.rc_context(_TRUETYPE):  # read when the file is written, not when drawn
+                fig.savefig(out, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None)
             written.append(out)
         return written
     finally:

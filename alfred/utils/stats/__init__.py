@@ -19,12 +19,14 @@ Conventions shared by every function of this package:
   Every bootstrap defaults to ``DEFAULT_N_RESAMPLES`` (10,000) resamples.
 * Intervals are ``IntervalEstimate(point, lower, upper)`` named tuples (unpack them as
   ``point, lower, upper = ...``) with ``lower <= point <= upper`` always, so error bars
-  ``point - lower`` and ``upper - point`` are never negative.
+  ``point - lower`` and ``upper - point`` are never negative. The bootstraps over tasks
+  take rliable's ``method`` ('percentile', 'basic', 'bc', 'bca') and ``task_bootstrap``.
 * Invalid inputs raise ``StatsError``, both an ``AlfredError`` (one line for scripts)
   and a ``ValueError``.
 
 Modules: ``curves`` (per-step intervals, IQM, curves to run scores), ``bootstrap``
-(stratified bootstrap over tasks), ``aggregates`` (mean, median, IQM, optimality gap over
+(stratified bootstrap over tasks, rliable's task bootstrap), ``intervals`` (percentile,
+basic, bias-corrected and BCa bounds from resampled statistics), ``aggregates`` (mean, median, IQM, optimality gap over
 tasks; ``interval_estimates``), ``profiles`` (performance profiles), ``improvement``
 (probability of improvement), ``ranking`` (P(best) of a search's experiments) and
 ``legacy`` (the 0.2 names). Pure numpy: no scipy, pandas or plotting import.

@@ -164,6 +164,8 @@ def interval_estimates(
     n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence: float = 0.95,
     seed: Seed,
+    method: str = "percentile",
+    task_bootstrap: bool = False,
 ) -> dict[str, dict[str, IntervalEstimate]]:
     """Point estimates and stratified-bootstrap intervals of aggregates, for every algorithm.
 
@@ -183,6 +185,9 @@ def interval_estimates(
       confidence: coverage of each interval, in (0, 1).
       seed: int or Generator, used by the algorithms in their order in the mapping (the
         first one's intervals equal ``stratified_bootstrap_ci`` with the same seed).
+      method: ``"percentile"`` (default), ``"basic"``, ``"bc"`` or ``"bca"``, as in
+        ``stratified_bootstrap_ci``; each aggregate gets its own bias and acceleration.
+      task_bootstrap: also resample the tasks, as in ``stratified_bootstrap_ci``.
 
     Returns:
       ``{algorithm: {aggregate name: IntervalEstimate(point, lower, upper)}}`` with float
@@ -194,16 +199,33 @@ def interval_estimates(
         raise StatsError("scores_by_algorithm must be a non-empty mapping {algorithm: scores}, got "
                          f"{type(scores_by_algorithm).__name__}")
     fns = _resolve(aggregate_fns)
+    _warn_if_tasks_given_as_algorithms(scores_by_algorithm)
     rng = rng_from(seed)
     out: dict[str, dict[str, IntervalEstimate]] = {}
     for alg, scores in scores_by_algorithm.items():
         tasks, rebuild = task_runs(scores, name=f"scores_by_algorithm[{alg!r}]")
         statistic, vectorized = _statistic(fns, rebuild)
         est = bootstrap_tasks(tasks, statistic, vectorized=vectorized, n_resamples=n_resamples,
-                              alpha=alpha, rng=rng)
+                              alpha=alpha, rng=rng, method=method, task_bootstrap=task_bootstrap)
         out[alg] = {name: IntervalEstimate(float(est.point[i]), float(est.lower[i]), float(est.upper[i]))
                     for i, name in enumerate(fns)}
     return out
+
+
+def _warn_if_tasks_given_as_algorithms(scores_by_algorithm: Mapping[str, Scores]) -> None:
+    """``{task: runs}`` of one algorithm passed where ``{algorithm: scores}`` is expected looks
+    the same as algorithms that each ran one task: say so, as the numbers would be per task."""
+    if len(scores_by_algorithm) < 2:
+        return
+    shapes = [np.shape(v) if not isinstance(v, Mapping) else None for v in scores_by_algorithm.values()]
+    if all(s is not None and len(s) == 1 for s in shapes):
+        import warnings
+
+        keys = ", ".join(map(repr, list(scores_by_algorithm)[:3]))
+        warnings.warn(f"every entry of scores_by_algorithm ({keys}, ...) is one task's runs (a 1-D array): "
+                      "each key is taken as an algorithm evaluated on a single task. If the keys are tasks of "
+                      "one algorithm, pass {algorithm: {task: runs}} (or {algorithm: (n_runs, n_tasks)}) instead",
+                      UserWarning, stacklevel=3)
 
 
 def _statistic(fns: dict[str, AggregateFn], rebuild: Callable[[list], object]) -> tuple[Callable, bool]:

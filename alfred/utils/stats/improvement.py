@@ -19,6 +19,7 @@ from alfred.utils.stats._common import (
     tail_mass,
     task_runs,
 )
+from alfred.utils.stats.intervals import check_method, interval_from_resamples
 
 __all__ = ["probability_of_improvement", "probability_of_improvement_ci"]
 
@@ -32,7 +33,11 @@ class _TaskPair:
         self.n_x, self.n_y = x.size, y.size
         # Resamples are counts per run, exchangeable across runs: y is kept sorted, so the
         # runs of y below each x are the first `below` ones, and those tied with it end at `upto`.
-        y_sorted = np.sort(y)
+        order = np.argsort(y, kind="stable")
+        y_sorted = y[order]
+        self.y_order = order  # the runs of y in sorted order
+        self.y_rank = np.empty(y.size, dtype=np.intp)  # where each run of y sits once sorted
+        self.y_rank[order] = np.arange(y.size)
         self.below = np.searchsorted(y_sorted, x, side="left")
         self.upto = np.searchsorted(y_sorted, x, side="right")
         self.ties = bool(np.any(self.upto != self.below))
@@ -45,17 +50,29 @@ class _TaskPair:
         beaten = cum[:, self.below]  # weight of the y runs strictly below each x run
         if self.ties:
             beaten += 0.5 * (cum[:, self.upto] - beaten)
-        return (counts_x * beaten).sum(axis=1) / (self.n_x * self.n_y)
+        return (counts_x * beaten).sum(axis=1) / (counts_x.sum(axis=1) * cum[:, -1])
 
 
 def _pairs(x: Scores, y: Scores) -> list[_TaskPair]:
+    for name, value in (("x", x), ("y", y)):
+        wide = [k for k, v in value.items() if np.ndim(v) > 1] if isinstance(value, Mapping) else []
+        if wide:
+            keys = list(value)
+            other = keys[1] if len(keys) > 1 else "b"
+            raise StatsError(f"{name}[{wide[0]!r}] has shape {np.shape(value[wide[0]])}: x and y are each ONE "
+                             "algorithm's scores, {task: (n_runs,) scores} or an (n_runs, n_tasks) matrix. For "
+                             f"rliable's {{algorithm: (n_runs, n_tasks)}} layout pass {name}[{keys[0]!r}] as x and "
+                             f"{name}[{other!r}] as y")
     if isinstance(x, Mapping) != isinstance(y, Mapping):
         raise StatsError("x and y must both be mappings {task: runs} or both arrays (n_runs, n_tasks); "
                          f"got {type(x).__name__} and {type(y).__name__}")
     if isinstance(x, Mapping) and isinstance(y, Mapping):
         if set(x) != set(y):
-            raise StatsError(f"x and y must hold the same tasks; only in x: {sorted(map(str, set(x) - set(y)))}, "
-                             f"only in y: {sorted(map(str, set(y) - set(x)))}")
+            raise StatsError(
+                f"x and y are mappings {{task: runs}} of two algorithms and must hold the same tasks; only in x: "
+                f"{sorted(map(str, set(x) - set(y)))}, only in y: {sorted(map(str, set(y) - set(x)))}. For "
+                "rliable's layout ({algorithm: (n_runs, n_tasks)}) pass one algorithm's matrix as x and the "
+                "other's as y")
         y = {k: y[k] for k in x}
     tasks_x, _ = task_runs(x, name="x")
     tasks_y, _ = task_runs(y, name="y")
@@ -63,6 +80,31 @@ def _pairs(x: Scores, y: Scores) -> list[_TaskPair]:
         raise StatsError(f"x has {len(tasks_x)} tasks and y {len(tasks_y)}; give both the same tasks "
                          "(columns of (n_runs, n_tasks); the numbers of runs may differ)")
     return [_TaskPair(a, b) for a, b in zip(tasks_x, tasks_y)]
+
+
+def _jackknife(pairs: list[_TaskPair]) -> FloatArray:
+    """Leave-one-run-out probabilities of improvement: with as many runs of x and y on every
+    task, row i leaves out run i of x and of y on every task at once (rliable's BCa, through
+    arch); otherwise each run of x or y of each task is left out on its own."""
+    sizes = {p.n_x for p in pairs} | {p.n_y for p in pairs}
+    if len(sizes) == 1:
+        n = sizes.pop()
+        drop = 1.0 - np.eye(n)
+        return np.mean([p.probability(drop, drop[:, p.y_order]) for p in pairs], axis=0)
+    rows = []
+    for j, target in enumerate(pairs):
+        for side, n in (("x", target.n_x), ("y", target.n_y)):
+            for i in range(n):
+                total = 0.0
+                for k, p in enumerate(pairs):
+                    cx, cy = np.ones((1, p.n_x)), np.ones((1, p.n_y))
+                    if k == j and side == "x":
+                        cx[0, i] = 0.0
+                    elif k == j:
+                        cy[0, p.y_rank[i]] = 0.0
+                    total += p.probability(cx, cy)[0]
+                rows.append(total / len(pairs))
+    return np.asarray(rows)
 
 
 def _counts(rng: np.random.Generator, n: int, size: int) -> FloatArray:
@@ -99,8 +141,9 @@ def probability_of_improvement_ci(
     n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence: float = 0.95,
     seed: Seed,
+    method: str = "percentile",
 ) -> IntervalEstimate:
-    """``probability_of_improvement`` with a stratified-bootstrap percentile interval.
+    """``probability_of_improvement`` with a stratified-bootstrap interval.
 
     Each resample redraws, within every task, the runs of x and the runs of y
     independently with replacement (rliable's stratified independent bootstrap). A
@@ -112,10 +155,13 @@ def probability_of_improvement_ci(
       n_resamples: number of bootstrap resamples.
       confidence: coverage of the interval, in (0, 1).
       seed: int or Generator; a Generator passed in is advanced.
+      method: ``"percentile"`` (default), ``"basic"``, ``"bc"`` or ``"bca"`` (see
+        alfred.utils.stats.intervals; BCa's jackknife leaves one run out at a time).
 
     Returns:
       (point, lower, upper) as floats.
     """
+    check_method(method)
     alpha = tail_mass(confidence)
     n_resamples = check_n_resamples(n_resamples)
     rng = rng_from(seed)
@@ -130,5 +176,6 @@ def probability_of_improvement_ci(
         for p in pairs:
             total += p.probability(_counts(rng, p.n_x, size), _counts(rng, p.n_y, size))
         values[start:start + size] = total / len(pairs)
-    lower, upper = np.quantile(values, [alpha, 1 - alpha])
+    jackknife = _jackknife(pairs) if method == "bca" else None
+    lower, upper = interval_from_resamples(np.asarray(point), values, method=method, alpha=alpha, jackknife=jackknife)
     return IntervalEstimate(*(float(v) for v in containing(point, lower, upper)))

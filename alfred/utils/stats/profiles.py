@@ -33,10 +33,12 @@ def _profile_batched(tasks: list[np.ndarray], taus: FloatArray) -> FloatArray:
     offsets = np.arange(batch)[:, None] * n_bins
     total = np.zeros((batch, taus.size))
     for t in tasks:
-        below = np.searchsorted(taus[order], t, side="left")  # thresholds < each score
-        hist = np.bincount((offsets + below).ravel(), minlength=batch * n_bins).reshape(batch, n_bins)
-        # Integer counts, then one division per task: exact, and monotone in tau after rounding.
-        total += np.cumsum(hist[:, ::-1], axis=1)[:, -2::-1] / t.shape[-1]
+        valid = ~np.isnan(t)  # NaN pads rows of fewer runs (task bootstrap, jackknife): not counted
+        below = np.searchsorted(taus[order], np.where(valid, t, -np.inf), side="left")  # thresholds < each score
+        hist = np.bincount((offsets + below).ravel(), weights=valid.ravel().astype(np.float64),
+                           minlength=batch * n_bins).reshape(batch, n_bins)
+        # Counts, then one division per row: exact, and monotone in tau after rounding.
+        total += np.cumsum(hist[:, ::-1], axis=1)[:, -2::-1] / valid.sum(axis=-1, keepdims=True)
     out = np.empty_like(total)
     out[:, order] = total / len(tasks)
     return out
@@ -69,8 +71,10 @@ def performance_profile_ci(
     n_resamples: int = DEFAULT_N_RESAMPLES,
     confidence: float = 0.95,
     seed: Seed,
+    method: str = "percentile",
+    task_bootstrap: bool = False,
 ) -> IntervalEstimate:
-    """Performance profile with pointwise stratified-bootstrap percentile intervals.
+    """Performance profile with pointwise stratified-bootstrap intervals.
 
     Args:
       scores: as in ``performance_profile``.
@@ -78,13 +82,18 @@ def performance_profile_ci(
       n_resamples: number of bootstrap resamples.
       confidence: coverage of each interval, in (0, 1).
       seed: int or Generator; a Generator passed in is advanced.
+      method: ``"percentile"`` (default; rliable's for profiles), ``"basic"``, ``"bc"`` or
+        ``"bca"``, per threshold (see ``stratified_bootstrap_ci``).
+      task_bootstrap: also resample the tasks (rliable's ``task_bootstrap``).
 
     Returns:
-      (profile, lower, upper), each (n_taus,), all non-increasing in tau.
+      (profile, lower, upper), each (n_taus,); the profile and the percentile bounds are
+      non-increasing in tau (the other methods' bounds need not be).
     """
     alpha = tail_mass(confidence)
     n_resamples = check_n_resamples(n_resamples)
     taus = np.atleast_1d(np.asarray(taus, dtype=np.float64))
     tasks, _ = task_runs(scores)
     return bootstrap_tasks(tasks, lambda parts: _profile_batched(parts, taus), vectorized=True,
-                           n_resamples=n_resamples, alpha=alpha, rng=rng_from(seed))
+                           n_resamples=n_resamples, alpha=alpha, rng=rng_from(seed), method=method,
+                           task_bootstrap=task_bootstrap)
