@@ -66,7 +66,7 @@ from alfred.protocol.publish import publish
 from alfred.protocol.seed_state import default_stale_after
 
 __all__ = ["Claim", "ClaimWriteError", "claim", "owns", "heartbeat", "complete", "crash", "release",
-           "crash_report", "read_facts_line"]
+           "crash_report"]
 
 
 class ClaimWriteError(OSError):
@@ -110,19 +110,6 @@ def _own_identity() -> dict:
 
 def _line(info: dict) -> bytes:
     return (json.dumps(info, default=str) + "\n").encode()
-
-
-def read_facts_line(data: bytes) -> dict:
-    """The facts in a flag's text: its JSON lines merged (later lines add keys)."""
-    info: dict = {}
-    for line in data.splitlines():
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict):
-            info.update(obj)
-    return info
 
 
 # Recorded in OPENED when the worker runs inside a SLURM job: which job, which incarnation of it

@@ -182,15 +182,21 @@ def format_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
-def _refused(path: str | os.PathLike, mode: int) -> RefusedFile:
+def _what(path: str | os.PathLike, mode: int) -> str:
+    """What ``path`` (of ``st_mode`` ``mode``) is, for a message; a link says where it points."""
     what = describe_mode(mode)
     if stat.S_ISLNK(mode):
         try:
             what += f" to {os.readlink(path)}"
         except OSError:
             pass
+    return what
+
+
+def _refused(path: str | os.PathLike, mode: int) -> RefusedFile:
     verb = "followed" if stat.S_ISLNK(mode) else "opened"
-    return RefusedFile(errno.EINVAL, f"{path} is {what}, not a regular file: not {verb}", os.fspath(path))
+    return RefusedFile(errno.EINVAL, f"{path} is {_what(path, mode)}, not a regular file: not {verb}",
+                       os.fspath(path))
 
 
 def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
@@ -306,10 +312,4 @@ def real_dir_refusal(path: str | os.PathLike) -> str | None:
         return None
     if stat.S_ISDIR(st_mode):
         return None
-    what = describe_mode(st_mode)
-    if stat.S_ISLNK(st_mode):
-        try:
-            what += f" to {os.readlink(path)}"
-        except OSError:
-            pass
-    return f"{path} is {what}, not a folder"
+    return f"{path} is {_what(path, st_mode)}, not a folder"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alfred.protocol import attempts, flags
+from alfred.protocol import attempts
 from alfred.protocol.fsio import read_json_or_empty, read_small, stall_point, write_new
 from alfred.protocol.layout import (
     ATTEMPTS,
@@ -39,7 +39,7 @@ from alfred.protocol.layout import (
     run_file_of,
 )
 from alfred.protocol.publish import publish
-from alfred.protocol.seed_state import SeedState, SeedStatus
+from alfred.protocol.seed_state import SeedState, SeedStatus, parse_facts
 
 __all__ = ["reset", "roll_forward"]
 
@@ -80,7 +80,7 @@ def reset(seed_dir: str | os.PathLike, status: SeedStatus, *, cleaner: dict) -> 
         attempts.record(attempt_dir, CRASH if crashed else OPENED, text.decode(errors="replace"))
         attempts.record(attempt_dir, RESET, {"cleaner": cleaner, "state": status.state.value,
                                              "reason": status.reason, "flag": flag})
-    token = flags.read_facts_line(text).get("token") or flag_token(flag)
+    token = parse_facts(text).get("token") or flag_token(flag)
     _move_run_files(seed_dir, token, attempt_dir, legacy=flag == OPENED)
     stall_point("before_reset_rename")
     try:
