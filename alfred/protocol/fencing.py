@@ -36,7 +36,7 @@ class ClaimLost(BaseException):
     reset it while the worker was stopped (SIGSTOP, a suspended job, a paused VM, a hung
     filesystem), or no heartbeat succeeded for so long that a cleaner may call the run dead
     (its lease ran out). Another worker may run the seed now: let it propagate (saving a
-    checkpoint is pointless: the run's folder is no longer where its paths point). The worker
+    checkpoint is pointless: the run's files are no longer where its paths point). The worker
     changes no flag of the next claim; it sends the seed back itself if it still holds it.
     """
 

@@ -232,7 +232,7 @@ def _attempt_of(claim: flags.Claim) -> Path | None:
 
 
 def _report_lost(claim: flags.Claim, report: WorkerReport, logger: logging.Logger) -> None:
-    close_logger(logger)  # its file, if open, moved with the run's folder; nothing new is opened
+    close_logger(logger)  # its file, if open, moved with the run's files; nothing new is opened
     report.lost.append(str(claim.tree.seed_dir))
     record = _attempt_of(claim)
     if record is None:
