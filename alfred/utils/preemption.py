@@ -3,10 +3,11 @@
 A worker that must stop early (SLURM preempts its job, the job nears its time limit, or the
 job is cancelled) gets a signal. The worker then raises :class:`Preempted` **inside the
 user's main, in the main thread**, at whatever line it is executing. Your main may catch
-it (or use ``try/finally``) to save a checkpoint into ``dir_tree.incrementals_dir`` and
-must then let it propagate (``raise``). The worker sends the seed back to UNHATCHED with
-all its files kept (the attempt is recorded in ``attempts/<n>/RELEASED``), so whichever
-worker claims it next starts main again in the same folder and can resume::
+it to save a checkpoint into ``dir_tree.incrementals_dir`` and must then let it propagate
+(``raise``). The worker sends the seed back to UNHATCHED with all its files kept (the attempt
+is recorded in ``attempts/<n>/RELEASED``), and whichever worker claims it next hands main a
+``dir_tree`` whose ``incrementals_dir`` holds them, so it can resume (so does a run that was
+killed, or lost with its node: its files are carried forward the same way)::
 
     from alfred.utils.preemption import Preempted, latest_checkpoint
 
@@ -26,10 +27,12 @@ worker claims it next starts main again in the same folder and can resume::
 
 ``Preempted`` derives from ``BaseException`` (like ``KeyboardInterrupt``), so an
 ``except Exception`` in your code does not swallow it. So does ``ClaimLost``, raised when
-the worker lost the seed (reset while the worker was stopped): let it propagate, the folder
-is another run's now. A seed released ``--max_releases`` times in a row without a new
-checkpoint in ``incrementals/`` is marked CRASH instead of being run again. It is raised at most once per
-run: later signals are only logged, so a checkpoint being written is not interrupted.
+the worker lost the seed (reset while the worker was stopped), or its heartbeats kept failing:
+let it propagate, the run's files are another run's now. ``ClaimLost`` can interrupt an
+``except Preempted`` block too. A seed released ``--max_releases`` times in a row without a
+new checkpoint in ``incrementals/`` is marked CRASH instead of being run again. Preempted is
+raised at most once per run: later signals are only logged, so a checkpoint being written is
+not interrupted.
 Outside the user's main (while the worker claims or finishes a seed) a signal only asks
 the worker to stop before its next claim. SIGKILL cannot be caught: checkpoint
 periodically too if a run is long.
