@@ -229,11 +229,11 @@ def plot_performance_profiles(
 
 
 def _runs_scale(ax: Axes, taus: np.ndarray, profiles: list[np.ndarray]) -> None:
-    from matplotlib.ticker import NullLocator
-
     """rliable's non-linear tau axis: x = the share of runs (mean over algorithms) scoring at or
     below tau, plus a sliver of linear spacing so that it strictly increases; ticks at the taus
     where that share is 0, 1/4, 1/2, 3/4 and 1, labelled with their tau values."""
+    from matplotlib.ticker import NullLocator
+
     order = np.argsort(taus)
     t = taus[order]
     share = 1.0 - np.mean([p[order] for p in profiles], axis=0)
@@ -305,6 +305,8 @@ def plot_probability_of_improvement(
             raise ValueError(f"pairs keys must be (x, y) tuples of algorithm names, got {key!r}")
         keys.append((str(key[0]), str(key[1])))
         rows.append(_triple(value, f"pairs[{key!r}]"))
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
     color_list = colors_for(colors, len(rows), "pairs")
     with drawing_style(style, font_size), styled():
         fig, axes = new_figure(1, 1, panel_size=(7.0, max(1.8, 1.0 + 0.45 * len(rows))), figsize=figsize)
@@ -320,7 +322,10 @@ def plot_probability_of_improvement(
                         va="center", fontsize="small", color="0.15")
         ax.axvline(0.5, color="0.3", ls="--", lw=1.0, zorder=1)
         ax.set_xlim(-0.03, 1.03)  # all of [0, 1], a dot at either end whole
-        ax.set_xticks([0.0, 0.25, 0.5, 0.75, 1.0])
+        # Quarters where the panel has room, halves where it is narrow (a column-wide figure); labels as
+        # short as they can be (0, 0.25, 0.5): matplotlib picks the count at draw time, from the label size.
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[2.5, 5, 10], min_n_ticks=3))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.set_yticks(y, _named([x for x, _ in keys], labels))
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.grid(axis="y", visible=False)
