@@ -99,6 +99,7 @@ def apply(report: CleanReport, *, stale_after_s: float | None) -> CleanReport:
 
 def format_counts(report: CleanReport) -> str:
     order = [SeedState.UNHATCHED, SeedState.RUNNING, SeedState.INTERRUPTED, SeedState.CRASHED, SeedState.COMPLETED]
+    order += [s for s in (SeedState.PRUNED, SeedState.PAUSED) if report.counts.get(s)]  # adaptive searches
     counts = ", ".join(f"{report.counts.get(s, 0)} {s.value.lower()}" for s in order)
     return f"{report.storage_dir.name}: {counts}"
 

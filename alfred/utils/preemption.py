@@ -47,9 +47,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alfred.protocol.fencing import ClaimLost, Preempted, install_handlers, restore_handlers
+from alfred.protocol.fencing import ClaimLost, Paused, Preempted, Pruned, install_handlers, restore_handlers
 
-__all__ = ["Preempted", "ClaimLost", "latest_checkpoint", "install_handlers", "restore_handlers"]
+__all__ = ["Preempted", "Pruned", "Paused", "ClaimLost", "latest_checkpoint", "install_handlers", "restore_handlers"]
 
 
 def latest_checkpoint(dir_tree, pattern: str = "*") -> Path | None:
