@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from alfred.adaptive.spec import SPEC_FILE, load_spec, parse_spec, trial_id
 from alfred.protocol import flags, rung_records
 from alfred.protocol.layout import rung_dir
 from alfred.protocol.seed_state import SeedState, seed_state
+from alfred.utils.directory_tree import DirectoryTree
 from tests.conftest import grid_schedule, seed_trees, wait_for
 
 # A main with a toy learning curve: value(step) = lr * step / (step + 3) (direction "max"), reported
@@ -286,34 +286,68 @@ def test_sigkill_clean_and_relaunch_lose_no_record_and_decide_nothing_twice(proj
         _kill_when(project, storage_dir, launcher,
                    lambda: len(list(storage_dir.glob("experiment*/seed*/OPENED.*"))) >= 3
                    and sum(map(len, promotions(storage_dir).values())) >= 2 * round_, "runs in flight")
-        time.sleep(0.3)
+        # A worker killed between its claim's rename and its facts leaves a claim judged by its age: 10 s here
+        wait_for(lambda: all(seed_state(t, stale_after_s=10).state is not SeedState.RUNNING
+                             for t in seed_trees(storage_dir)), timeout_s=30, what="every killed claim judged dead")
         clean = project.run_module("alfred.clean_interrupted", "--storage_name", storage_dir.name, "--root_dir",
-                                   str(storage_dir.parent), "--yes")
+                                   str(storage_dir.parent), "--stale_after_s", "10", "--yes")
         assert clean.returncode == 0, clean.stdout + clean.stderr
     launch(project, storage_dir, 4)
     promoted, resumes = check_promote_search(project, storage_dir)
     reset = [t for t in seed_trees(storage_dir) if (t.attempts_dir / "1" / "RESET").exists()]
     assert reset, "no run was in flight at a kill"
-    reread = [t for t in reset if "promoted, continuing" in (t.seed_dir / "logger.out").read_text()]
+    reread = [t for t in reset if "promoted, continuing" in _text(t.seed_dir / "logger.out")]
     assert reread or not any(promoted.get(trial_id(t.seed_dir)) for t in reset)
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def test_a_promoter_killed_between_its_marker_and_the_rename_is_repaired(project, tmp_path):
     storage_dir = make_adaptive(project, LRS[:9], mode="promote", sleep_s=0.01)
     stalled = tmp_path / "stalled"
-    env = {**project.env(), "ALFRED_STALL_AT": f"between_promotion_and_unpause:{stalled}"}
-    launcher = project.popen_module("alfred.launch_schedule", "--storage_name", storage_dir.name, "--root_dir",
-                                    str(storage_dir.parent), "--n_processes", "2", "--heartbeat_s", "0.2",
-                                    "--no_summary", env=env, start_new_session=True)
+    os.environ["ALFRED_STALL_AT"] = f"between_promotion_and_unpause:{stalled}"  # monkeypatched back below
+    try:
+        launcher = launch(project, storage_dir, 1, popen=True)
+    finally:
+        del os.environ["ALFRED_STALL_AT"]
     pid = int(wait_for(lambda: stalled.exists() and stalled.read_text(), timeout_s=120, what="a stalled promoter"))
-    left = [t for t in seed_trees(storage_dir) if seed_state(t).state is SeedState.PAUSED
-            and rung_records.is_promoted(storage_dir, 0, int(seed_state(t).flag.split(".")[1]), trial_id(t.seed_dir))]
-    assert len(left) == 1  # the promotion is decided, its seed still PAUSED
+    (marker,) = [p for p in (storage_dir / "rungs").glob("bracket0/step*/*.promoted")
+                 if json.loads(p.read_text())["pid"] == pid]
+    trial, step = marker.name[:-len(".promoted")], int(marker.parent.name[4:])
+    seed_dir = storage_dir / trial.replace("-", "/")
+    assert seed_state(seed_dir).flag == f"PAUSED.{step}"  # the promotion is decided, its seed still paused
     os.kill(pid, signal.SIGKILL)
-    out, _ = launcher.communicate(timeout=240)
+    launcher.communicate(timeout=240)
     launch(project, storage_dir, 2)  # whatever the first launch left
-    check_promote_search(project, storage_dir)
-    assert log_lines(project, "resume")[trial_id(left[0].seed_dir)] >= 1
+    promoted, resumes = check_promote_search(project, storage_dir)  # its promotion was carried out
+    assert 1 <= resumes[trial] <= len(promoted[trial])
+
+
+def test_a_run_killed_between_its_record_and_the_alias_is_repaired_and_its_first_value_stays(project, tmp_path):
+    storage_dir = make_adaptive(project, LRS[:6], mode="stop", sleep_s=0.01)
+    stalled = tmp_path / "stalled"
+    os.environ["ALFRED_STALL_AT"] = f"between_record_and_alias:{stalled}"
+    try:
+        launcher = launch(project, storage_dir, 1, popen=True)
+    finally:
+        del os.environ["ALFRED_STALL_AT"]
+    pid = int(wait_for(lambda: stalled.exists() and stalled.read_text(), timeout_s=120, what="a stalled run"))
+    (alone,) = [n for names in rung_files(storage_dir).values() for n in names if rung_records.TRIAL_RE.fullmatch(n)]
+    os.killpg(launcher.pid, signal.SIGKILL)  # the run dies holding its claim, its record without alias
+    launcher.wait(timeout=30)
+    wait_for(lambda: all(seed_state(t).state is not SeedState.RUNNING for t in seed_trees(storage_dir)), 30)
+    clean = project.run_module("alfred.clean_interrupted", "--storage_name", storage_dir.name, "--root_dir",
+                               str(storage_dir.parent), "--yes")
+    assert clean.returncode == 0 and pid, clean.stdout + clean.stderr
+    launch(project, storage_dir, 2)
+    values = check_records_once(storage_dir)  # the alias was linked by whoever listed the rung
+    lr = json.loads((storage_dir / alone.replace("-", "/") / "config.json").read_text())["lr"]
+    assert values[(0, 1)][alone] == lr * 1 / 4  # the value at step 1, not the resumed run's at step 2
+    assert set(states(storage_dir)) <= {SeedState.COMPLETED, SeedState.PRUNED}
+    tree = DirectoryTree(storage_dir / alone.replace("-", "/"))
+    assert (tree.attempts_dir / "1" / "RESET").exists() and log_lines(project, "resume")[alone] == 1
 
 
 @pytest.mark.parametrize("report", [0, 1])

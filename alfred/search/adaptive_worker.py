@@ -28,7 +28,7 @@ from pathlib import Path
 from alfred.adaptive.rungs import next_promotion
 from alfred.adaptive.spec import AdaptiveSpec, load_spec
 from alfred.protocol import rung_records
-from alfred.protocol.fsio import stall_point
+from alfred.protocol.fsio import stall_point, write_into
 from alfred.protocol.layout import UNHATCHED, paused_flag_name
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 
@@ -59,15 +59,24 @@ def unpause_promoted(storage_dir: Path, spec: AdaptiveSpec) -> list[str]:
         for step in spec.rungs(bracket):
             for trial in sorted(rung_records.read_rung(storage_dir, bracket, step).promoted):
                 seed_dir = _seed_of(storage_dir, trial)
-                try:
-                    os.rename(os.path.join(seed_dir, paused_flag_name(step)), os.path.join(seed_dir, UNHATCHED))
+                if _unpause(seed_dir, step):
                     log.info("%s: promoted out of step %d, sent back to UNHATCHED (its promoter stopped before)",
                              trial, step)
-                except (FileNotFoundError, NotADirectoryError):
-                    pass
                 if os.path.exists(os.path.join(seed_dir, UNHATCHED)):
                     ready.append(seed_dir)
     return ready
+
+
+def _unpause(seed_dir: str, step: int) -> bool:
+    """``PAUSED.<step>`` emptied (UNHATCHED is empty, as prepare made it), then renamed UNHATCHED; False if
+    the seed is not paused there (sent back by another process, still running, or a planted link)."""
+    paused = os.path.join(seed_dir, paused_flag_name(step))
+    try:
+        write_into(paused, b"", os.O_TRUNC)  # never through a link: a regular file only
+        os.rename(paused, os.path.join(seed_dir, UNHATCHED))
+    except OSError:
+        return False
+    return True
 
 
 def promote_one(storage_dir: Path, spec: AdaptiveSpec, *, worker_id: str = "") -> str | None:
@@ -89,9 +98,7 @@ def promote_one(storage_dir: Path, spec: AdaptiveSpec, *, worker_id: str = "") -
                 continue
             stall_point("between_promotion_and_unpause")
             seed_dir = _seed_of(storage_dir, str(choice.trial_id))
-            try:
-                os.rename(os.path.join(seed_dir, paused_flag_name(step)), os.path.join(seed_dir, UNHATCHED))
-            except (FileNotFoundError, NotADirectoryError):
+            if not _unpause(seed_dir, step):
                 continue  # still running (it reads the marker and goes on), or not a seed that can resume
             log.info("promoted %s out of step %d (%s of %d records)", choice.trial_id, step, choice.value, n)
             return seed_dir
