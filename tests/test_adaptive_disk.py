@@ -300,6 +300,35 @@ def test_sigkill_clean_and_relaunch_lose_no_record_and_decide_nothing_twice(proj
     assert reread or not any(promoted.get(trial_id(t.seed_dir)) for t in reset)
 
 
+def test_stop_mode_killed_cleaned_and_relaunched_rereads_its_decisions(project):
+    storage_dir = make_adaptive(project, LRS, mode="stop", sleep_s=0.03)
+    launcher = launch(project, storage_dir, 3, popen=True)
+    decided_before: dict[str, set[int]] = {}
+
+    def in_flight_with_decisions():
+        opened = [p.parent for p in storage_dir.glob("experiment*/seed*/OPENED.*")]
+        decided = {trial_id(p): {s for s in (1, 3, 9) if rung_records.read_decision(storage_dir, 0, s, trial_id(p))}
+                   for p in opened}
+        decided_before.update(decided)
+        return sum(1 for d in decided.values() if d) >= 2
+
+    _kill_when(project, storage_dir, launcher, in_flight_with_decisions, "runs in flight past a rung")
+    wait_for(lambda: all(seed_state(t, stale_after_s=10).state is not SeedState.RUNNING
+                         for t in seed_trees(storage_dir)), timeout_s=30, what="every killed claim judged dead")
+    clean = project.run_module("alfred.clean_interrupted", "--storage_name", storage_dir.name, "--root_dir",
+                               str(storage_dir.parent), "--stale_after_s", "10", "--yes")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    launch(project, storage_dir, 3)
+    assert set(states(storage_dir)) <= {SeedState.COMPLETED, SeedState.PRUNED}
+    check_records_once(storage_dir)
+    reset = [t for t in seed_trees(storage_dir) if (t.attempts_dir / "1" / "RESET").exists()]
+    assert reset, "no run was in flight at the kill"
+    reread = [t for t in reset if decided_before.get(trial_id(t.seed_dir))]
+    assert reread, "no run killed past a rung"
+    for tree in reread:  # a run that decided at a rung before the kill re-read that decision after it
+        assert "re-read" in _text(tree.seed_dir / "logger.out"), tree.seed_dir
+
+
 def _text(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
