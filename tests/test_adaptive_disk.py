@@ -333,7 +333,8 @@ def _text(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def test_a_promoter_killed_between_its_marker_and_the_rename_is_repaired(project, tmp_path):
+@pytest.mark.parametrize("repairer", ["worker", "clean"])
+def test_a_promoter_killed_between_its_marker_and_the_rename_is_repaired(project, tmp_path, repairer):
     storage_dir = make_adaptive(project, LRS[:9], mode="promote", sleep_s=0.01)
     stalled = tmp_path / "stalled"
     os.environ["ALFRED_STALL_AT"] = f"between_promotion_and_unpause:{stalled}"  # monkeypatched back below
@@ -347,8 +348,17 @@ def test_a_promoter_killed_between_its_marker_and_the_rename_is_repaired(project
     trial, step = marker.name[:-len(".promoted")], int(marker.parent.name[4:])
     seed_dir = storage_dir / trial.replace("-", "/")
     assert seed_state(seed_dir).flag == f"PAUSED.{step}"  # the promotion is decided, its seed still paused
-    os.kill(pid, signal.SIGKILL)
-    launcher.communicate(timeout=240)
+    if repairer == "worker":  # the launcher's next worker, or the relaunch's, finds it
+        os.kill(pid, signal.SIGKILL)
+        launcher.communicate(timeout=240)
+    else:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait(timeout=30)
+        wait_for(lambda: all(seed_state(t).state is not SeedState.RUNNING for t in seed_trees(storage_dir)), 30)
+        clean = project.run_module("alfred.clean_interrupted", "--storage_name", storage_dir.name, "--root_dir",
+                                   str(storage_dir.parent), "--yes")
+        assert clean.returncode == 0 and "sent back 1 promoted seed(s)" in clean.stdout, clean.stdout + clean.stderr
+        assert seed_state(seed_dir).state is SeedState.UNHATCHED and not (seed_dir / "UNHATCHED").read_bytes()
     launch(project, storage_dir, 2)  # whatever the first launch left
     promoted, resumes = check_promote_search(project, storage_dir)  # its promotion was carried out
     assert 1 <= resumes[trial] <= len(promoted[trial])

@@ -26,13 +26,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from alfred.adaptive.rungs import next_promotion
-from alfred.adaptive.spec import AdaptiveSpec, load_spec
+from alfred.adaptive.spec import AdaptiveSpec, load_spec, trial_id
 from alfred.protocol import rung_records
 from alfred.protocol.fsio import stall_point, write_into
 from alfred.protocol.layout import UNHATCHED, paused_flag_name
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 
-__all__ = ["adaptive_specs", "candidates", "next_seed", "promote_one", "unpause_promoted"]
+__all__ = ["adaptive_specs", "candidates", "next_seed", "promote_one", "unpause_promoted", "promoted_but_paused",
+           "unpause"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def unpause_promoted(storage_dir: Path, spec: AdaptiveSpec) -> list[str]:
         for step in spec.rungs(bracket):
             for trial in sorted(rung_records.read_rung(storage_dir, bracket, step).promoted):
                 seed_dir = _seed_of(storage_dir, trial)
-                if _unpause(seed_dir, step):
+                if unpause(seed_dir, step):
                     log.info("%s: promoted out of step %d, sent back to UNHATCHED (its promoter stopped before)",
                              trial, step)
                 if os.path.exists(os.path.join(seed_dir, UNHATCHED)):
@@ -67,7 +68,20 @@ def unpause_promoted(storage_dir: Path, spec: AdaptiveSpec) -> list[str]:
     return ready
 
 
-def _unpause(seed_dir: str, step: int) -> bool:
+def promoted_but_paused(storage_dir: Path, paused: list[tuple[str, int | None]]) -> list[tuple[str, int]]:
+    """Of ``paused`` (seed folder, step of its PAUSED flag), those promoted out of that step already."""
+    spec = load_spec(storage_dir)
+    if spec is None:
+        return []
+    found = []
+    for seed_dir, step in paused:
+        trial = trial_id(seed_dir)
+        if step is not None and rung_records.is_promoted(storage_dir, spec.bracket(trial), step, trial):
+            found.append((seed_dir, step))
+    return found
+
+
+def unpause(seed_dir: str, step: int) -> bool:
     """``PAUSED.<step>`` emptied (UNHATCHED is empty, as prepare made it), then renamed UNHATCHED; False if
     the seed is not paused there (sent back by another process, still running, or a planted link)."""
     paused = os.path.join(seed_dir, paused_flag_name(step))
@@ -98,7 +112,7 @@ def promote_one(storage_dir: Path, spec: AdaptiveSpec, *, worker_id: str = "") -
                 continue
             stall_point("between_promotion_and_unpause")
             seed_dir = _seed_of(storage_dir, str(choice.trial_id))
-            if not _unpause(seed_dir, step):
+            if not unpause(seed_dir, step):
                 continue  # still running (it reads the marker and goes on), or not a seed that can resume
             log.info("promoted %s out of step %d (%s of %d records)", choice.trial_id, step, choice.value, n)
             return seed_dir
