@@ -66,7 +66,8 @@ def main(config, dir_tree, logger, pbar):
 '''
 
 
-def make_adaptive(project, lrs, *, mode: str, sleep_s: float = 0.0, eta: int = 3, name: str = "ad") -> Path:
+def make_adaptive(project, lrs, *, mode: str, sleep_s: float = 0.0, eta: int = 3, name: str = "ad",
+                  **settings) -> Path:
     """An adaptive storage dir: a grid over ``lrs`` (one seed each) and its adaptive.json (until
     prepare_schedule writes adaptive searches, this is the test's stand-in for it)."""
     (project.path / "main.py").write_text(ADAPTIVE_MAIN)
@@ -76,7 +77,7 @@ def make_adaptive(project, lrs, *, mode: str, sleep_s: float = 0.0, eta: int = 3
     (storage_dir,) = [d for d in project.storage_dirs() if d.name.endswith(f"grid_{name}")]
     spec = parse_spec({"search_space": {"lr": {"type": "float", "low": 1e-3, "high": 1.0}}, "metric": "score",
                        "direction": "max", "eta": eta, "min_resource": 1, "max_resource": 27, "mode": mode,
-                       "max_experiments": len(lrs)})
+                       "max_experiments": len(lrs), **settings})
     (storage_dir / SPEC_FILE).write_text(json.dumps(spec.to_dict()))
     return storage_dir
 
@@ -138,6 +139,20 @@ def test_a_record_is_made_once_and_its_alias_is_repaired(tmp_path):
     with pytest.raises(ValueError):
         rung_records.record(tmp_path, 0, 3, "../experiment1-seed1", 1.0)
     assert rung_records.read_rung(tmp_path, 0, 9).records == []  # no folder yet
+
+
+def test_planted_fifos_and_links_are_refused_without_blocking(tmp_path):
+    folder = Path(rung_records.ensure_rung_dir(tmp_path, 0, 1))
+    os.mkfifo(folder / "experiment1-seed1")
+    with pytest.raises(rung_records.RefusedFile, match="not a value alfred wrote"):
+        rung_records.record(tmp_path, 0, 1, "experiment1-seed1", 0.5)  # no writer: a blocking open would hang
+    assert rung_records.read_rung(tmp_path, 0, 1).records == []
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "rungs" / "bracket0" / "step3")
+    assert rung_records.read_rung(tmp_path, 0, 3).records == []
+    with pytest.raises(OSError):
+        rung_records.record(tmp_path, 0, 3, "experiment1-seed1", 0.5)
+    assert os.listdir(tmp_path / "elsewhere") == []
 
 
 def test_decisions_and_promotions_are_made_once(tmp_path):
@@ -223,6 +238,22 @@ def test_stop_mode_with_three_workers_records_once_and_prunes_only_the_worse(pro
         better = sum(v > values[(0, stop)][trial] for v in everything_then.values())
         assert better >= max(1, len({**seen, trial: 0}) // spec.eta), (trial, stop)  # it was not in the top 1/eta
     assert set(log_lines(project, "start").values()) == {1} and not log_lines(project, "resume")
+
+
+def test_hyperband_brackets_keep_each_trial_in_its_own_bracket(project):
+    storage_dir = make_adaptive(project, LRS, mode="stop", hyperband=True, sampler="tpe")  # no proposal: UNHATCHED
+    launch(project, storage_dir, 2)
+    spec = load_spec(storage_dir)
+    assert set(states(storage_dir)) <= {SeedState.COMPLETED, SeedState.PRUNED}
+    values = check_records_once(storage_dir)
+    for tree in seed_trees(storage_dir):
+        trial = trial_id(tree.seed_dir)
+        mine = [s for (b, s), recs in values.items() if trial in recs and b == spec.bracket(trial)]
+        assert all(trial not in recs for (b, _), recs in values.items() if b != spec.bracket(trial))
+        levels = [*spec.rungs(spec.bracket(trial)), spec.max_resource]
+        assert mine == levels[:len(mine)] and mine  # its bracket's rungs, in order, up to where it stopped
+        assert (seed_state(tree).state is SeedState.COMPLETED) == (mine[-1] == spec.max_resource)
+    assert len({b for b, _ in values}) >= 2
 
 
 def promotions(storage_dir: Path) -> dict[str, list[int]]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from alfred.protocol.fsio import RefusedFile, read_regular, stall_point, write_new
 from alfred.protocol.layout import DECISION_SUFFIX, PROMOTED_SUFFIX, rung_dir
 
-__all__ = ["Rung", "check_trial", "ensure_rung_dir", "record", "read_rung", "read_record", "decide",
+__all__ = ["Rung", "RefusedFile", "check_trial", "ensure_rung_dir", "record", "read_rung", "read_record", "decide",
            "read_decision", "promote", "is_promoted", "CONTINUE", "STOP"]
 
 TRIAL_RE = re.compile(r"experiment\d{1,9}-seed-?\d{1,9}")
@@ -111,7 +111,8 @@ def record(storage_dir: str | os.PathLike, bracket: int, step: int, trial: str, 
     if not _link_new(folder, trial, text.encode()):
         found = read_record(folder, trial)
         if found is None:
-            raise RefusedFile(0, f"{os.path.join(folder, trial)}: a record that is not a value alfred wrote")
+            raise RefusedFile(errno.EINVAL, f"{os.path.join(folder, trial)}: a rung record that is not a value "
+                                            "alfred wrote (a link, a FIFO, other text): not read")
         value, text = found, repr(found)
     stall_point("between_record_and_alias")
     _link_alias(folder, trial, text)

@@ -135,8 +135,10 @@ def _propose(storage_dir: Path, spec: AdaptiveSpec) -> str | None:
     if spec.sampler == "random":
         return None
     try:
-        from alfred.search.proposals import propose_one  # written beside this module's branch
-    except ImportError:
+        from alfred.search.proposals import propose_one
+    except ModuleNotFoundError as e:  # no proposals in this alfred: UNHATCHED seeds only
+        if e.name != "alfred.search.proposals":
+            raise
         return None
     seed_dir = propose_one(storage_dir, spec)
     return None if seed_dir is None else os.fspath(seed_dir)
