@@ -34,6 +34,7 @@ def get_run_args(overwritten_cmd_line=None):
     parser.add_argument("--sleep_s", type=float, default=0.0)
     parser.add_argument("--max_steps", type=int, default=27)
     parser.add_argument("--report", type=int, default=1)
+    parser.add_argument("--swallow", type=int, default=0)
     argv = None if overwritten_cmd_line is None else overwritten_cmd_line.split()
     return parser.parse_args(argv)
 
@@ -61,18 +62,21 @@ def main(config, dir_tree, logger, pbar):
                 dir_tree.report(step, config.lr * step / (step + 3))
     except Preempted:
         _save(dir_tree, step)
+        if config.swallow:
+            return
         raise
     _log("done " + trial + " " + str(step))
 '''
 
 
 def make_adaptive(project, lrs, *, mode: str, sleep_s: float = 0.0, eta: int = 3, name: str = "ad",
-                  **settings) -> Path:
+                  variations: dict | None = None, **settings) -> Path:
     """An adaptive storage dir: a grid over ``lrs`` (one seed each) and its adaptive.json (until
     prepare_schedule writes adaptive searches, this is the test's stand-in for it)."""
     (project.path / "main.py").write_text(ADAPTIVE_MAIN)
     schedule = project.write_schedule(f"grid_schedule_{name}.py",
-                                      grid_schedule({"lr": list(lrs), "sleep_s": [sleep_s]}, seeds=[1]))
+                                      grid_schedule({"lr": list(lrs), "sleep_s": [sleep_s], **(variations or {})},
+                                                    seeds=[1]))
     assert project.prepare(schedule) == 0
     (storage_dir,) = [d for d in project.storage_dirs() if d.name.endswith(f"grid_{name}")]
     spec = parse_spec({"search_space": {"lr": {"type": "float", "low": 1e-3, "high": 1.0}}, "metric": "score",
@@ -254,6 +258,16 @@ def test_hyperband_brackets_keep_each_trial_in_its_own_bracket(project):
         assert mine == levels[:len(mine)] and mine  # its bracket's rungs, in order, up to where it stopped
         assert (seed_state(tree).state is SeedState.COMPLETED) == (mine[-1] == spec.max_resource)
     assert len({b for b, _ in values}) >= 2
+
+
+def test_a_main_that_swallows_pruned_and_paused_ends_the_same_way(project):
+    pruning = make_adaptive(project, LRS[:6], mode="stop", variations={"swallow": [1]}, name="st")
+    pausing = make_adaptive(project, LRS[:6], mode="promote", variations={"swallow": [1]}, name="pr")
+    launch(project, pruning, 2)
+    launch(project, pausing, 2)
+    assert set(states(pruning)) == {SeedState.COMPLETED, SeedState.PRUNED}
+    assert states(pausing) == {SeedState.PAUSED: 6}
+    assert sum(map(len, promotions(pausing).values())) == 2  # 6 records at step 1: 2 promoted, paused at 3
 
 
 def promotions(storage_dir: Path) -> dict[str, list[int]]:
