@@ -244,6 +244,13 @@ def test_stop_mode_with_three_workers_records_once_and_prunes_only_the_worse(pro
         better = sum(v > values[(0, stop)][trial] for v in everything_then.values())
         assert better >= max(1, len({**seen, trial: 0}) // spec.eta), (trial, stop)  # it was not in the top 1/eta
     assert set(log_lines(project, "start").values()) == {1} and not log_lines(project, "resume")
+    status = project.run_module("alfred.status", "--storage_name", storage_dir.name, "--root_dir",
+                                str(storage_dir.parent))
+    assert status.returncode == 0, status.stdout + status.stderr
+    header, counts = status.stdout.splitlines()[2:4]
+    assert header.split()[-2:] == ["PRUNED", "PAUSED"]
+    assert counts.split()[-2:] == [str(final[SeedState.PRUNED]), "0"] and counts.split()[0] == str(len(LRS))
+    assert "interrupted seed(s)" not in status.stdout and "-----] 100%" in status.stdout
 
 
 def test_hyperband_brackets_keep_each_trial_in_its_own_bracket(project):

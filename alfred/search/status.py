@@ -249,11 +249,11 @@ def format_duration(seconds: float | None) -> str:
 
 
 def progress_text(status: StorageStatus, width: int = 30) -> str:
-    """``[####x>>.....]  42%``: # completed, x crashed, > running, . the rest."""
+    """``[####x>>.....]  42%``: # completed, - pruned (adaptive searches), x crashed, > running, . the rest."""
     if not status.total:
         return "[" + " " * width + "]   -"
     cells = []
-    for count, char in ((status.completed, "#"), (status.crashed, "x"), (status.running, ">")):
+    for count, char in ((status.completed, "#"), (status.pruned, "-"), (status.crashed, "x"), (status.running, ">")):
         cells.append(char * round(count / status.total * width))
     bar = "".join(cells)[:width]
     return f"[{bar.ljust(width, '.')}] {int(status.fraction_done * 100):3d}%"
