@@ -383,6 +383,23 @@ def test_stop_mode_killed_cleaned_and_relaunched_rereads_its_decisions(project):
         assert "re-read" in _text(tree.seed_dir / "logger.out"), tree.seed_dir
 
 
+def test_preempted_runs_are_released_and_resume_past_their_promotions(project):
+    storage_dir = make_adaptive(project, LRS, mode="promote", sleep_s=0.03)
+    launcher = launch(project, storage_dir, 4, popen=True)
+    wait_for(lambda: len(list(storage_dir.glob("experiment*/seed*/OPENED.*"))) >= 2
+             and sum(map(len, promotions(storage_dir).values())) >= 2, timeout_s=120, what="runs in flight")
+    launcher.send_signal(signal.SIGTERM)  # forwarded to the workers: Preempted in main, seeds released
+    launcher.communicate(timeout=120)
+    released = [t for t in seed_trees(storage_dir) if list(t.attempts_dir.glob("*/RELEASED"))]
+    assert released and set(states(storage_dir)) <= {SeedState.UNHATCHED, SeedState.PAUSED}
+    saved = [t for t in released if list(t.attempts_dir.glob("*/incrementals.*/ckpt"))]
+    assert saved, "no run preempted after its first step"
+    launch(project, storage_dir, 4)
+    promoted, resumes = check_promote_search(project, storage_dir)
+    assert states(storage_dir) == {SeedState.PAUSED: 12}
+    assert all(resumes[trial_id(t.seed_dir)] >= 1 for t in saved)  # from the checkpoint saved when preempted
+
+
 def _text(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
