@@ -136,6 +136,7 @@ def test_a_record_is_made_once_and_its_alias_is_repaired(tmp_path):
     (folder / "experiment4-seed1=9.0").write_text("9.0")
     (folder / "experiment4-seed1").write_text("0.2")  # a record with an alias that is another file
     os.symlink("/etc/passwd", folder / "experiment5-seed1")  # a link is never read
+    os.link(folder / "experiment1-seed1", folder / "experiment1-seed1=0.9")  # a second alias: the record decides
     (folder / "../evil").write_text("x")
     rung = rung_records.read_rung(tmp_path, 0, 3)
     assert sorted(rung.records) == [("experiment1-seed1", 0.5), ("experiment2-seed1", 0.5),

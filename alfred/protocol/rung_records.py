@@ -151,37 +151,45 @@ def read_rung(storage_dir: str | os.PathLike, bracket: int, step: int) -> Rung:
         if e.errno in (errno.ELOOP, errno.EMLINK):
             return rung
         raise
-    records: dict[str, int] = {}
-    aliases: dict[str, list[tuple[int, str]]] = {}
     try:
-        with os.scandir(fd) as it:
-            for entry in it:
-                name = entry.name
-                if name.startswith(".") or not entry.is_file(follow_symlinks=False):
-                    continue
-                trial, eq, text = name.partition("=")
-                if eq:
-                    if TRIAL_RE.fullmatch(trial):
-                        aliases.setdefault(trial, []).append((entry.inode(), text))
-                elif name.endswith(PROMOTED_SUFFIX):
-                    if TRIAL_RE.fullmatch(name[:-len(PROMOTED_SUFFIX)]):
-                        rung.promoted.add(name[:-len(PROMOTED_SUFFIX)])
-                elif name.endswith(DECISION_SUFFIX):
-                    if TRIAL_RE.fullmatch(name[:-len(DECISION_SUFFIX)]):
-                        rung.decided.add(name[:-len(DECISION_SUFFIX)])
-                elif TRIAL_RE.fullmatch(name):
-                    records[name] = entry.inode()
+        with os.scandir(fd) as it:  # d_type and inode come with the listing: no system call per entry
+            entries = [(e.name, e.inode()) for e in it if e.is_file(follow_symlinks=False)]
     finally:
         os.close(fd)
-    for trial, inode in records.items():
-        value = next((_float(text) for ino, text in aliases.get(trial, ()) if ino == inode), None)
-        if value is None:  # no alias yet (its maker died, or is between the two links): repaired here
-            value = read_record(folder, trial)
-            if value is None:
-                continue
-            _link_alias(folder, trial, repr(value))
-            rung.repaired += 1
-        rung.records.append((trial, value))
+    inodes = dict(entries)
+    values: dict[str, float] = {}
+    plain: list[str] = []  # names that may be records (a trial id has no '=' and no '.')
+    doubtful: set[str] = set()  # two aliases that are the record's file (a hard link planted): the record decides
+    for name, inode in entries:
+        trial, eq, text = name.partition("=")
+        if eq:
+            if inodes.get(trial) == inode and TRIAL_RE.fullmatch(trial):  # an alias counts only as its record
+                value = _float(text)
+                if trial in values or value is None:
+                    doubtful.add(trial)
+                values[trial] = value
+        elif name.endswith(PROMOTED_SUFFIX):
+            if TRIAL_RE.fullmatch(name[:-len(PROMOTED_SUFFIX)]):
+                rung.promoted.add(name[:-len(PROMOTED_SUFFIX)])
+        elif name.endswith(DECISION_SUFFIX):
+            if TRIAL_RE.fullmatch(name[:-len(DECISION_SUFFIX)]):
+                rung.decided.add(name[:-len(DECISION_SUFFIX)])
+        elif "." not in name:
+            plain.append(name)
+    for name in plain:  # records without alias (their maker died, or is between the two links): repaired here
+        if name not in values and TRIAL_RE.fullmatch(name):
+            value = read_record(folder, name)
+            if value is not None:
+                _link_alias(folder, name, repr(value))
+                rung.repaired += 1
+                values[name] = value
+    for trial in doubtful:
+        value = read_record(folder, trial)
+        if value is None:
+            del values[trial]
+        else:
+            values[trial] = value
+    rung.records = list(values.items())
     return rung
 
 
