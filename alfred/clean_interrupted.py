@@ -42,6 +42,8 @@ def run(argv: list[str] | None = None) -> int:
                 print(f"  will reset {tree.get_run_name()} ({status.state.value.lower()}: {status.reason or 'crash'})")
             for path in r.stale_flags:
                 print(f"  will remove {path.name}: the summary process that wrote it is gone")
+            for seed_dir, step in r.to_unpause:
+                print(f"  will send back {seed_dir}: promoted out of step {step}, left PAUSED by its promoter")
         n = sum(len(r.to_reset) for r in reports)
         n_flags = sum(len(r.stale_flags) for r in reports)
         question = f"Reset these {n} seed(s) to UNHATCHED?" if n else ""
@@ -55,7 +57,8 @@ def run(argv: list[str] | None = None) -> int:
     total = sum(r.reset for r in reports)
     pending = sum(len(r.to_reset) for r in reports)
     for r in reports:
-        print(f"{format_counts(r)} -> reset {r.reset}" + (f", completed {r.completed}" if r.completed else ""))
+        print(f"{format_counts(r)} -> reset {r.reset}" + (f", completed {r.completed}" if r.completed else "")
+              + (f", sent back {r.unpaused} promoted seed(s) left PAUSED" if r.unpaused else ""))
         if r.taken_over:
             print(f"{r.storage_dir.name}: stopped: this clean was stopped long enough for another to take its lock "
                   "over; that one goes on", file=sys.stderr)

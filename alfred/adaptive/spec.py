@@ -21,10 +21,11 @@ from alfred.adaptive.rungs import bracket_of, n_brackets, rung_steps
 from alfred.adaptive.sampling import SAMPLERS
 from alfred.adaptive.space import SearchSpace, parse_space
 from alfred.errors import AlfredError
+from alfred.protocol.layout import ADAPTIVE_SPEC
 
 __all__ = ["SPEC_FILE", "MODES", "AdaptiveSpec", "parse_spec", "load_spec", "trial_id"]
 
-SPEC_FILE = "adaptive.json"
+SPEC_FILE = ADAPTIVE_SPEC
 MODES = ("stop", "promote")
 _KEYS = {"search_space", "metric", "direction", "eta", "min_resource", "max_resource", "mode", "hyperband",
          "sampler", "max_experiments", "max_steps", "resource_key", "seed"}

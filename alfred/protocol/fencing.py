@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 
-__all__ = ["Preempted", "ClaimLost", "install_handlers", "restore_handlers", "stop_requested", "user_code",
-           "install_fence", "watch_claim", "claim_lost", "sigint_received", "lost", "lost_reason"]
+__all__ = ["Preempted", "Pruned", "Paused", "ClaimLost", "install_handlers", "restore_handlers", "stop_requested",
+           "user_code", "install_fence", "watch_claim", "claim_lost", "sigint_received", "lost", "lost_reason"]
 
 log = logging.getLogger("alfred.utils.preemption")
 
@@ -29,6 +29,27 @@ class Preempted(BaseException):
     def __init__(self, signal_name: str):
         super().__init__(f"stopped by {signal_name}: the seed goes back to UNHATCHED with its files")
         self.signal_name = signal_name
+
+
+class Pruned(Preempted):
+    """Raised by ``dir_tree.report`` in an adaptive search (stop mode): the run is not in the top
+    ``1/eta`` at rung ``step``. Save a checkpoint if you like and re-raise (``except Preempted``
+    does): the seed ends PRUNED with its files published, and is never run again."""
+
+    def __init__(self, step: int):
+        BaseException.__init__(self, f"pruned at step {step}: not in the top 1/eta of its rung")
+        self.step, self.signal_name = step, "pruned"
+
+
+class Paused(Preempted):
+    """Raised by ``dir_tree.report`` in an adaptive search (promote mode) at rung ``step``: save a
+    checkpoint into ``dir_tree.incrementals_dir`` and re-raise. The seed ends PAUSED.<step> with its
+    files published; if a free worker promotes it, the run resumes from them (re-reporting the
+    rungs it crossed changes nothing)."""
+
+    def __init__(self, step: int):
+        BaseException.__init__(self, f"paused at step {step}: resumed if promoted")
+        self.step, self.signal_name = step, "paused"
 
 
 class ClaimLost(BaseException):

@@ -4,6 +4,8 @@ transition is decided by one rename that exactly one process wins.
     UNHATCHED        --claim: rename(UNHATCHED, OPENED.<t>)---------------------> OPENED.<t>
     OPENED.<t>       --complete: rename(OPENED.<t>, COMPLETING.<t>), publish its files,
                        rename(COMPLETING.<t>, COMPLETED)------------------------> COMPLETED
+    OPENED.<t>       --complete with an outcome (adaptive searches): as complete, ending in PRUNED
+                       or PAUSED.<step> instead of COMPLETED (the outcome is in COMPLETING.<t>'s facts)
     OPENED.<t>       --crash: report written into it, rename(OPENED.<t>, CRASH.txt)-> CRASH.txt
     OPENED.<t>       --release: attempts/<n>/ recorded, its files moved there,
                        rename(OPENED.<t>, UNHATCHED)-----------------------------> UNHATCHED
@@ -51,6 +53,7 @@ from alfred.protocol.layout import (
     INCREMENTALS,
     LOG,
     OPENED,
+    PRUNED,
     RECORDERS,
     RELEASED,
     RUN_FILES,
@@ -59,6 +62,7 @@ from alfred.protocol.layout import (
     SeedDir,
     claim_flag_name,
     completing_flag_name,
+    paused_step,
     run_file_name,
 )
 from alfred.protocol.liveness import identity, lease_clock
@@ -66,7 +70,7 @@ from alfred.protocol.publish import publish
 from alfred.protocol.seed_state import default_stale_after
 
 __all__ = ["Claim", "ClaimWriteError", "claim", "owns", "heartbeat", "complete", "crash", "release",
-           "crash_report"]
+           "crash_report", "outcome_flag"]
 
 
 class ClaimWriteError(OSError):
@@ -141,13 +145,16 @@ def _now_iso(t: float) -> str:
 
 def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
           stale_after_s: float | None = None,
-          extra: dict | None = None, tree_type: type[SeedDir] = SeedDir, run_folder: bool = True) -> Claim | None:
+          extra: dict | None = None, tree_type: type[SeedDir] = SeedDir, run_folder: bool = True,
+          resume_published: bool = False) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
     Then the claim's facts are written into its flag and its own files are made
     (``recorders.<token>/``, ``incrementals.<token>/``), taken over from the previous attempt
     when there is one to resume from. ``run_folder`` False (a main.py run by hand) writes into
-    the seed folder's plain names instead.
+    the seed folder's plain names instead. ``resume_published`` (adaptive searches): a seed with
+    no attempt to resume from resumes from its published files (``recorders/``, ...), as a
+    promoted seed, paused and then sent back to UNHATCHED, does.
 
     Returns None when another worker (or state) got there first, or when the seed was reset
     before the claim's facts were written. Raises ClaimWriteError, the seed back to
@@ -171,7 +178,7 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     try:
         write_into(path, _line(info), os.O_TRUNC)  # O_TRUNC: whatever the file held before is gone
         if run_folder:
-            _make_run_files(seed_dir, token, numbers)
+            _make_run_files(seed_dir, token, numbers, resume_published)
     except OSError as e:
         if isinstance(e, FileNotFoundError) and not os.path.exists(path):
             return None  # reset while this process was stopped: the claim is someone else's business now
@@ -180,7 +187,7 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     return Claim(tree=tree, token=token, info=info, seed_dir=seed_dir, clock=clock)
 
 
-def _make_run_files(seed_dir: str, token: str, numbers: list[int]) -> None:
+def _make_run_files(seed_dir: str, token: str, numbers: list[int], resume_published: bool = False) -> None:
     """``recorders.<token>/``, ``incrementals.<token>/``: the previous attempt's files renamed (a
     resume: ``logger.out.<token>`` too), else new folders."""
     found = attempts.resumable_files(seed_dir, numbers) if numbers else {}
@@ -188,8 +195,9 @@ def _make_run_files(seed_dir: str, token: str, numbers: list[int]) -> None:
         unrecorded = os.path.join(seed_dir, run_file_name(RECORDERS, UNRECORDED))
         if os.path.lexists(unrecorded):
             found = {name: os.path.join(seed_dir, run_file_name(name, UNRECORDED)) for name in RUN_FILES}
-        elif numbers:  # released by an older alfred, which kept the run's files at the seed's root
-            found = {name: os.path.join(seed_dir, name) for name in RUN_FILES}
+        elif numbers or resume_published:  # released by an older alfred, which kept the run's files at the
+            # seed's root, or a promoted seed (paused, its files published): never a link carried forward
+            found = {name: path for name in RUN_FILES if not os.path.islink(path := os.path.join(seed_dir, name))}
     for name in RUN_FILES:
         path = os.path.join(seed_dir, run_file_name(name, token))
         if name in found:
@@ -240,17 +248,30 @@ def heartbeat(c: Claim) -> bool:
     return True
 
 
-def complete(c: Claim, *, logged: bool = True) -> bool:
+def outcome_flag(outcome: object) -> str:
+    """The flag a completion ends on: ``PRUNED`` or ``PAUSED.<step>`` as recorded, else COMPLETED."""
+    if outcome == PRUNED or (isinstance(outcome, str) and paused_step(outcome) is not None):
+        return outcome
+    return COMPLETED
+
+
+def complete(c: Claim, *, logged: bool = True, outcome: str | None = None) -> bool:
     """The end time appended to the claim's file; OPENED.<t> -> COMPLETING.<t> decides that the run
     is complete; its files are published to the seed folder; COMPLETING.<t> -> COMPLETED.
 
     False, and nothing changed, if the seed was taken away (reset) while it ran. ``logged``
-    False: the run wrote no logger.out (one rename fewer).
+    False: the run wrote no logger.out (one rename fewer). ``outcome`` (adaptive searches):
+    ``PRUNED`` or ``PAUSED.<step>``, the flag to end on instead of COMPLETED; recorded in the
+    claim's line before the deciding rename, so a cleaner finishing for a dead holder ends on it too.
     """
     end = time.time()
+    facts = {"end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}
+    if outcome is not None:
+        if outcome_flag(outcome) != outcome:
+            raise ValueError(f"a completion's outcome is {PRUNED} or PAUSED.<step>, not {outcome!r}")
+        facts["outcome"] = outcome
     try:
-        write_into(c.path, _line({"end_time": _now_iso(end), "duration_s": round(end - c.info["start_epoch"], 3)}),
-                   os.O_APPEND)
+        write_into(c.path, _line(facts), os.O_APPEND)
     except FileNotFoundError:
         return False
     except OSError:  # no space for the line: the run is done all the same
@@ -265,7 +286,7 @@ def complete(c: Claim, *, logged: bool = True) -> bool:
         stall_point("while_publishing")
         publish(c.seed_dir, c.token, names=RUN_FILES if logged else (RECORDERS, INCREMENTALS))
     try:
-        os.rename(completing, c.flag(COMPLETED))
+        os.rename(completing, c.flag(outcome or COMPLETED))
     except FileNotFoundError:
         pass  # a cleaner finished the publication for us (it took this holder for dead): completed all the same
     return True

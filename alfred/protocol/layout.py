@@ -18,6 +18,7 @@
           seed<S>/                     SeedDir (alfred.utils.directory_tree.DirectoryTree for training code)
             config.json  config_unique.json  one flag: UNHATCHED | OPENED.<token> | COMPLETING.<token> |
                                        COMPLETED | CRASH.txt | RESETTING.<cleaner token> (alfred.protocol.flags)
+                                       | PRUNED | PAUSED.<step> (adaptive searches)
             recorders.<token>/ incrementals.<token>/ logger.out.<token>   a running claim's own files,
                                        renamed to recorders/ incrementals/ logger.out (wandb/) at COMPLETED
             attempts/<n>/              an ended attempt: OPENED, RELEASED | CRASH.txt | RESET, its files
@@ -46,7 +47,9 @@ COMPLETING = "COMPLETING"  # COMPLETING.<token>: decided complete, its files bei
 RESETTING = "RESETTING"  # RESETTING.<cleaner token>: a cleaner decided to reset the seed
 COMPLETED = "COMPLETED"
 CRASH = "CRASH.txt"
-SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH})  # OPENED: as alfred before claim tokens wrote it
+PRUNED = "PRUNED"  # adaptive search, stop mode: stopped at a rung; published like COMPLETED, never reset
+PAUSED = "PAUSED"  # PAUSED.<step>: promote mode, paused at rung <step>, its checkpoint kept in incrementals/
+SEED_FLAGS = frozenset({UNHATCHED, OPENED, COMPLETED, CRASH, PRUNED})  # OPENED: as before claim tokens
 RESET = "RESET"  # in attempts/<n>/: the attempt was reset by a cleaner (who, when, why)
 CONFIG = "config.json"
 CONFIG_UNIQUE = "config_unique.json"
@@ -59,6 +62,9 @@ ATTEMPTS = "attempts"
 RELEASED = "RELEASED"  # in attempts/<n>/: the attempt was released (preemption, Ctrl-C), not failed
 RECORDER_SUFFIXES = (".jsonl", ".csv", ".pkl")  # looked for in this order: text first, a .jsonl wins
 DEFAULT_RECORDER = "train_recorder"
+ADAPTIVE_SPEC = "adaptive.json"  # an adaptive search's settings (alfred.adaptive.spec)
+DECISION_SUFFIX = ".decision"  # rung folder: <trial>.decision, the stop-mode decision (alfred.protocol.rung_records)
+PROMOTED_SUFFIX = ".promoted"  # rung folder: <trial>.promoted, the promotion out of that rung
 # Storage dir -------------------------------------------------------------------------------
 GRID_SEARCH = "GRID_SEARCH"
 RANDOM_SEARCH = "RANDOM_SEARCH"
@@ -128,7 +134,23 @@ def flag_token(name: str) -> str | None:
 
 def is_seed_flag(name: str) -> bool:
     """Whether ``name`` is one of the flags a seed folder holds exactly one of."""
-    return name in SEED_FLAGS or flag_token(name) is not None
+    return name in SEED_FLAGS or flag_token(name) is not None or paused_step(name) is not None
+
+
+def paused_flag_name(step: int) -> str:
+    """``PAUSED.<step>``: a run of an adaptive search paused at rung ``step`` (promote mode)."""
+    return f"{PAUSED}.{int(step)}"
+
+
+def paused_step(name: str) -> int | None:
+    """The step of a ``PAUSED.<step>`` flag; None for another name."""
+    kind, dot, step = name.partition(".")
+    return int(step) if kind == PAUSED and dot and step.isdigit() and len(step) < 19 else None
+
+
+def rung_dir(storage_dir: str | os.PathLike, bracket: int, step: int) -> str:
+    """``<storage_dir>/rungs/bracket<b>/step<s>``: one rung's records (alfred.protocol.rung_records)."""
+    return os.path.join(os.fspath(storage_dir), "rungs", f"bracket{int(bracket)}", f"step{int(step)}")
 
 
 def seed_dir_name(seed: int) -> str:

@@ -7,7 +7,8 @@
     finish      a RESETTING.<x> whose cleaner x no longer holds the storage dir's clean lock is
                 reset the same way, starting with rename(RESETTING.<x>, RESETTING.<mine>)
     roll forward  a COMPLETING.<t> whose holder died: its files are published (idempotent), then
-                rename(COMPLETING.<t>, COMPLETED). A completed run is never reset.
+                rename(COMPLETING.<t>, COMPLETED), or to the outcome its holder recorded in it
+                (PRUNED, PAUSED.<step>: adaptive searches). A completed run is never reset.
 
 <flag> is the one ``seed_state`` read: OPENED.<t> (INTERRUPTED), CRASH.txt (CRASHED), a
 RESETTING of a dead cleaner, or none at all (a folder an older alfred left flagless, given
@@ -22,6 +23,7 @@ import os
 from pathlib import Path
 
 from alfred.protocol import attempts
+from alfred.protocol.flags import outcome_flag
 from alfred.protocol.fsio import read_json_or_empty, read_small, stall_point, write_new
 from alfred.protocol.layout import (
     ATTEMPTS,
@@ -139,8 +141,12 @@ def roll_forward(seed_dir: str | os.PathLike, status: SeedStatus) -> bool:
         raise ValueError(f"roll_forward takes a seed left COMPLETING, not {status.flag}")
     publish(seed_dir, token)
     try:
-        os.rename(os.path.join(seed_dir, status.flag), os.path.join(seed_dir, COMPLETED))
+        final = outcome_flag(parse_facts(read_small(os.path.join(seed_dir, status.flag))).get("outcome"))
+    except OSError:  # gone (finished meanwhile), or not a regular file: the rename below decides
+        final = COMPLETED
+    try:
+        os.rename(os.path.join(seed_dir, status.flag), os.path.join(seed_dir, final))
     except FileNotFoundError:
-        return os.path.exists(os.path.join(seed_dir, COMPLETED))
+        return os.path.exists(os.path.join(seed_dir, final))
     return True
 

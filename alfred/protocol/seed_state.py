@@ -18,12 +18,15 @@ from alfred.protocol.layout import (
     COMPLETING,
     CRASH,
     OPENED,
+    PAUSED,
+    PRUNED,
     RESETTING,
     SEED_FLAGS,
     UNHATCHED,
     SeedDir,
     flag_token,
     is_seed_flag,
+    paused_step,
 )
 from alfred.protocol.liveness import HOSTNAME, fs_now, pid_alive, pid_start_time, same_pid_space
 from alfred.protocol.slurm_jobs import job_verdict
@@ -48,6 +51,8 @@ class SeedState(str, enum.Enum):
     INTERRUPTED = "INTERRUPTED"
     CRASHED = "CRASHED"
     COMPLETED = COMPLETED
+    PRUNED = PRUNED  # adaptive search: stopped at a rung (terminal: never reset)
+    PAUSED = PAUSED  # adaptive search: PAUSED.<step>, waiting for a promotion (never reset)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class SeedStatus:
     state: SeedState
     reason: str = ""
     info: dict = field(default_factory=dict)  # the claim's facts (host, pid, start_epoch, ...) when read
-    flag: str | None = None  # the flag read: OPENED.<token>, COMPLETING.<token> or RESETTING.<token>
+    flag: str | None = None  # the flag read: OPENED.<token>, COMPLETING.<token>, RESETTING.<token>, PAUSED.<step>
     age_s: float | None = None  # the claim's heartbeat age, on the filesystem's clock (negative: clock skew)
 
 
@@ -87,6 +92,8 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
           (:func:`stale_threshold`), measured on the filesystem's clock, is dead.
        ``RESETTING.<token>`` -> INTERRUPTED: a reset under way, or left by a dead cleaner
        (clean_interrupted finishes it; a COMPLETING one it completes, never resets).
+       ``PRUNED`` -> PRUNED, ``PAUSED.<step>`` -> PAUSED (adaptive searches; looked for only
+       in this listing, so a grid search pays nothing for them)
     5. none           -> INTERRUPTED: a folder an older alfred left without a flag
 
     A seed that changes state between two lookups (claimed, then finished) is looked at
@@ -111,6 +118,11 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
         except NotADirectoryError:
             return SeedStatus(SeedState.INTERRUPTED, "not a folder")
         found = sorted(n for n in names if (is_seed_flag(n) and n not in SEED_FLAGS) or n == OPENED)
+        paused = next((n for n in found if paused_step(n) is not None), None)
+        if paused is not None:
+            return SeedStatus(SeedState.PAUSED, "paused at a rung, waiting for a promotion", {}, paused)
+        if PRUNED in names:
+            return _PRUNED
         if found:
             status = _flag_status(base, found[0], stale_after_s, now)
             if status is not None:
@@ -118,6 +130,9 @@ def seed_state(seed_dir: str | os.PathLike, *, stale_after_s: float | None = Non
         elif not SEED_FLAGS.intersection(names):
             return SeedStatus(SeedState.INTERRUPTED, "no FLAG-file (left so by an older alfred)")
     return SeedStatus(SeedState.INTERRUPTED, "its FLAG-files keep changing")
+
+
+_PRUNED = SeedStatus(SeedState.PRUNED)
 
 
 def _flag_status(seed_dir: str, name: str, stale_after_s: float | None, now: float | None) -> SeedStatus | None:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from alfred.protocol.fsio import RefusedFile, read_regular
-from alfred.protocol.layout import COMPLETED, CRASH, OPENED, UNHATCHED, SeedDir
+from alfred.protocol.layout import COMPLETED, CRASH, OPENED, PAUSED, PRUNED, UNHATCHED, SeedDir
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.liveness import fs_now
 from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
@@ -23,7 +23,7 @@ SKEW_S = 2.0  # heartbeats further ahead than this are flagged
 MAX_DURATION_SAMPLES = 200
 _STATE_KEYS = {SeedState.UNHATCHED: "unhatched", SeedState.RUNNING: "running",
                SeedState.INTERRUPTED: "interrupted", SeedState.CRASHED: "crashed",
-               SeedState.COMPLETED: "completed"}
+               SeedState.COMPLETED: "completed", SeedState.PRUNED: "pruned", SeedState.PAUSED: "paused"}
 
 
 @dataclass
@@ -46,6 +46,8 @@ class StorageStatus:
     interrupted: int = 0
     crashed: int = 0
     completed: int = 0
+    pruned: int = 0  # adaptive searches: stopped at a rung (done)
+    paused: int = 0  # adaptive searches: paused at a rung, waiting for a promotion
     first_start_epoch: float | None = None
     last_end_epoch: float | None = None  # once nothing waits or runs: when the last run ended
     elapsed_s: float | None = None  # first start to now, or to last_end_epoch once nothing waits or runs
@@ -64,7 +66,7 @@ class StorageStatus:
 
     @property
     def finished(self) -> int:
-        return self.completed + self.crashed
+        return self.completed + self.crashed + self.pruned
 
     @property
     def fraction_done(self) -> float:
@@ -145,6 +147,9 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
                 continue
             if state is SeedState.UNHATCHED:
                 n_unhatched += 1
+                continue
+            if state in (SeedState.PRUNED, SeedState.PAUSED):
+                counts[_STATE_KEYS[state]] += 1
                 continue
             if state is SeedState.CRASHED:
                 n_crashed += 1
@@ -244,11 +249,11 @@ def format_duration(seconds: float | None) -> str:
 
 
 def progress_text(status: StorageStatus, width: int = 30) -> str:
-    """``[####x>>.....]  42%``: # completed, x crashed, > running, . the rest."""
+    """``[####x>>.....]  42%``: # completed, - pruned (adaptive searches), x crashed, > running, . the rest."""
     if not status.total:
         return "[" + " " * width + "]   -"
     cells = []
-    for count, char in ((status.completed, "#"), (status.crashed, "x"), (status.running, ">")):
+    for count, char in ((status.completed, "#"), (status.pruned, "-"), (status.crashed, "x"), (status.running, ">")):
         cells.append(char * round(count / status.total * width))
     bar = "".join(cells)[:width]
     return f"[{bar.ljust(width, '.')}] {int(status.fraction_done * 100):3d}%"
@@ -258,6 +263,8 @@ def format_status(status: StorageStatus) -> str:
     """The table of one storage dir, as ``alfred status`` prints it."""
     headers = ("total", UNHATCHED, "running", "interrupted", "CRASH", COMPLETED)  # flags named as on disk
     values = (status.total, status.unhatched, status.running, status.interrupted, status.crashed, status.completed)
+    if status.pruned or status.paused:  # an adaptive search's own terminal flags
+        headers, values = headers + (PRUNED, PAUSED), values + (status.pruned, status.paused)
     widths = [max(len(h), len(str(v))) for h, v in zip(headers, values)]
     eta = format_duration(status.eta_s) if status.eta_s is not None else "unknown"
     lines = [

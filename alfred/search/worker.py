@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Callable
 
 from alfred.protocol import attempts, fencing, flags
-from alfred.protocol.fencing import ClaimLost, Preempted, stop_requested, user_code
+from alfred.protocol.fencing import ClaimLost, Paused, Preempted, Pruned, stop_requested, user_code
 from alfred.protocol.fsio import DISK_FULL, stall_point
-from alfred.protocol.layout import CRASH, OPENED
+from alfred.protocol.layout import COMPLETED, CRASH, OPENED, PRUNED, paused_flag_name
 from alfred.protocol.listing import list_experiment_dirs, list_seed_dirs
 from alfred.protocol.seed_state import default_stale_after, lease_s, read_flag_info
 from alfred.search.heartbeat import Heartbeat
@@ -138,9 +138,11 @@ def run_worker(
     fence = fencing.install_fence() if threading.current_thread() is threading.main_thread() else {}
     runs = 0
     try:
+        adaptive = _adaptive_specs(storage_dirs)
+        plain = [d for d in storage_dirs if d not in adaptive]
         while True:
             claimed_any = False
-            for seed_dir in seed_dirs_in_launch_order(storage_dirs, over_tasks=over_tasks):
+            for seed_dir in _candidates(adaptive, plain, over_tasks=over_tasks, worker_id=worker_id):
                 if max_runs is not None and runs >= max_runs:
                     report.stopped_early = True
                     return report
@@ -149,7 +151,8 @@ def run_worker(
                     return report
                 try:
                     claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s,
-                                        stale_after_s=stale_after_s, extra=claim_info, tree_type=DirectoryTree)
+                                        stale_after_s=stale_after_s, extra=claim_info, tree_type=DirectoryTree,
+                                        resume_published=bool(adaptive))
                 except flags.ClaimWriteError as e:
                     if e.errno in DISK_FULL:
                         report.failed = str(e)
@@ -188,6 +191,27 @@ def run_worker(
         beat.stopping.set()
         for signum, handler in fence.items():
             signal.signal(signum, handler)
+
+
+def _adaptive_specs(storage_dirs: list[Path]) -> dict:
+    """The adaptive searches among ``storage_dirs`` (alfred.search.adaptive_worker); one lstat each otherwise."""
+    from alfred.protocol.layout import ADAPTIVE_SPEC
+
+    if not any(os.path.lexists(d / ADAPTIVE_SPEC) for d in storage_dirs):
+        return {}
+    from alfred.search.adaptive_worker import adaptive_specs
+
+    return adaptive_specs(storage_dirs)
+
+
+def _candidates(adaptive: dict, plain: list[Path], *, over_tasks: bool, worker_id: str):
+    """Seeds to try to claim: the adaptive searches' next seeds, then a pass over the others."""
+    if adaptive:
+        from alfred.search.adaptive_worker import candidates
+
+        yield from candidates(adaptive, worker_id=worker_id)
+    if plain:
+        yield from seed_dirs_in_launch_order(plain, over_tasks=over_tasks)
 
 
 class _DiskFull(Exception):
@@ -259,6 +283,7 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
     start = time.time()
     cwd = os.getcwd()
     error: BaseException | None = None
+    outcome: str | None = None  # adaptive searches: PRUNED or PAUSED.<step>
     try:
         stall_point("before_main")
         config = load_config_from_json(tree.config_path)
@@ -266,6 +291,8 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
             user_main(config=config, dir_tree=tree, logger=logger, pbar=pbar)
     except ClaimLost:
         pass  # decided below: lost for good, or still ours (its lease ran out): released
+    except (Pruned, Paused) as e:  # dir_tree.report decided at a rung: the run ends there, its files published
+        outcome = _outcome(e)
     except Preempted as e:
         logger.warning("run stopped by %s: seed sent back to UNHATCHED with its files", e.signal_name)
         close_logger(logger)
@@ -303,9 +330,11 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
         return
     if error is not None:
         logger.error("run crashed", exc_info=error)
+    elif outcome is None and tree.adaptive_outcome is not None:  # main swallowed Pruned/Paused: ends the same way
+        outcome = _outcome(tree.adaptive_outcome)
     logged = _logged(logger)
     close_logger(logger)
-    done = flags.crash(claim, error) if error is not None else flags.complete(claim, logged=logged)
+    done = flags.crash(claim, error) if error is not None else flags.complete(claim, logged=logged, outcome=outcome)
     if not done:  # reset meanwhile: the rename found the claim gone
         _report_lost(claim, report, logger)
     elif error is not None:
@@ -314,7 +343,12 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
     else:
         report.completed += 1
         # With progress bars, a line per run would scroll the other processes' bars away.
-        log.log(logging.DEBUG if use_pbar else logging.INFO, "COMPLETED %s in %.1f s", name, time.time() - start)
+        log.log(logging.DEBUG if use_pbar else logging.INFO, "%s %s in %.1f s", outcome or COMPLETED, name,
+                time.time() - start)
+
+
+def _outcome(e: Pruned | Paused) -> str:
+    return PRUNED if isinstance(e, Pruned) else paused_flag_name(e.step)
 
 
 def _release(claim: flags.Claim, report: WorkerReport, reason: str, logger: logging.Logger) -> bool:

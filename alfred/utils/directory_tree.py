@@ -91,6 +91,29 @@ class DirectoryTree(SeedDir, metaclass=_TreeSettings):
             super().__init__(args[0] if args else kwargs["seed_dir"], run_token)
         else:
             super().__init__(_new_seed_dir(*args, **kwargs), run_token)
+        self._adaptive = None  # the run's AdaptiveRun (alfred.protocol.adaptive_run), made at the first report
+
+    def report(self, step: int, value: float) -> bool:
+        """Report the run's ``value`` (of the search's metric) at its own ``step``; True: go on.
+
+        In a grid or random search, or a main run by hand, it does nothing and returns True. In an
+        adaptive search, at each rung crossed since the last report it records ``value`` once, then
+        (stop mode) raises :class:`~alfred.utils.preemption.Pruned` if the run is not in the top
+        1/eta there, or (promote mode) raises :class:`~alfred.utils.preemption.Paused` unless the run
+        was promoted past it. Both subclass ``Preempted``: save a checkpoint and re-raise. Call it
+        with the step the run has reached (a resumed run re-crosses its rungs and re-reads what was
+        recorded and decided). At ``step >= max_resource`` the final value is recorded.
+        """
+        if getattr(self, "_adaptive", None) is None:
+            from alfred.protocol.adaptive_run import adaptive_run_of
+
+            self._adaptive = adaptive_run_of(self.seed_dir, self.run_token) or False
+        return True if self._adaptive is False else self._adaptive.report(step, value)
+
+    @property
+    def adaptive_outcome(self):
+        """``Pruned`` or ``Paused`` once ``report`` raised one (a main that swallowed it ends the same way)."""
+        return self._adaptive.outcome if getattr(self, "_adaptive", None) else None
 
     # Fields of the storage name (the 0.2 attributes) ---------------------------------------
     def _field(self, i: int) -> str:

@@ -37,6 +37,11 @@ Outside the user's main (while the worker claims or finishes a seed) a signal on
 the worker to stop before its next claim. SIGKILL cannot be caught: checkpoint
 periodically too if a run is long.
 
+In an adaptive search ``dir_tree.report(step, value)`` raises :class:`Pruned` (stop mode: not in
+the top 1/eta at a rung; the seed ends PRUNED) or :class:`Paused` (promote mode: the seed ends
+PAUSED.<step> and resumes from its checkpoint if promoted). Both subclass ``Preempted``, so the
+``except Preempted: save; raise`` above covers them.
+
 Signals (installed by alfred.search.slurm in SLURM jobs, see docs/slurm.md): SIGUSR1/SIGUSR2
 mean "preempted / time limit close": release the seed and requeue the job; SIGTERM means
 "the job is being ended" (scancel, or SLURM's own preemption/time limit): release the seed
@@ -47,9 +52,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alfred.protocol.fencing import ClaimLost, Preempted, install_handlers, restore_handlers
+from alfred.protocol.fencing import ClaimLost, Paused, Preempted, Pruned, install_handlers, restore_handlers
 
-__all__ = ["Preempted", "ClaimLost", "latest_checkpoint", "install_handlers", "restore_handlers"]
+__all__ = ["Preempted", "Pruned", "Paused", "ClaimLost", "latest_checkpoint", "install_handlers", "restore_handlers"]
 
 
 def latest_checkpoint(dir_tree, pattern: str = "*") -> Path | None:
