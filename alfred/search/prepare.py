@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alfred.adaptive.spec import SPEC_FILE, load_spec
 from alfred.protocol.layout import (
     CONFIG_UNIQUE,
     StorageDir,
@@ -77,6 +76,8 @@ def plan_searches(schedule: Schedule, *, add_to_folder: Path | None = None,
 def _plan_addition(schedule: Schedule, storage_dir: Path) -> StoragePlan:
     if not storage_dir.is_dir():
         raise AlfredError(f"--add_to_folder: storage dir {storage_dir} does not exist")
+    from alfred.adaptive.spec import load_spec  # here: it imports numpy, and --help must stay cheap
+
     if schedule.kind == "adaptive" or load_spec(storage_dir) is not None:
         raise AlfredError("--add_to_folder: an adaptive search gets its experiments from its sampler, within its "
                           "budget, not from additions; prepare a new search (--desc <another name>)")
@@ -159,6 +160,8 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
         info["results"] = schedule.results
     storage = StorageDir(storage_dir)
     if schedule.adaptive is not None:  # first: experiments without adaptive.json would be a random search
+        from alfred.adaptive.spec import SPEC_FILE
+
         save_dict_to_json(schedule.adaptive.to_dict(), storage_dir / SPEC_FILE)
         # what workers' proposals build their experiments' configs from (the schedule file may change)
         info.update(run_defaults=vars(schedule.default_config), config_desc=f"{schedule.kind}_{desc}")

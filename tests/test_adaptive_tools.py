@@ -1,0 +1,226 @@
+"""Adaptive searches on the tools' side: the schedule, prepare, proposals under the PROPOSE lock
+(real processes racing and killed), status, summaries, the report and retrain-best."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import experiment_paths, seed_paths, wait_for
+
+from alfred.adaptive.spec import SPEC_FILE, load_spec, parse_spec
+from alfred.protocol.layout import COMPLETED, CONFIG, UNHATCHED
+from alfred.protocol.listing import iter_seed_dirs, list_experiment_dirs
+
+HEADER = textwrap.dedent("""
+    from main import get_run_args
+    ALG_NAMES = ['algA']
+    TASK_NAMES = ['taskA']
+    """)
+SPACE = {"lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
+         "width": {"type": "int", "low": 1, "high": 64}}
+
+
+def adaptive_schedule(**settings) -> str:
+    adaptive = {"search_space": SPACE, "metric": "score", "direction": "max", "eta": 3, "min_resource": 1,
+                "max_resource": 9, "max_experiments": 6, "resource_key": "sleep_s", **settings}
+    return HEADER + f"ADAPTIVE = {adaptive!r}\n"
+
+
+def prepared(project, **settings) -> Path:
+    schedule = project.write_schedule("adaptive_schedule_ada.py", adaptive_schedule(**settings))
+    assert project.prepare(schedule) == 0
+    (storage_dir,) = project.storage_dirs()
+    return storage_dir
+
+
+def configs(storage_dir: Path) -> list[dict]:
+    return [json.loads((Path(p) / CONFIG).read_text()) for _, _, p in iter_seed_dirs(storage_dir)]
+
+
+# The schedule and prepare ---------------------------------------------------------------------
+
+def test_prepare_random_sampler_makes_every_configuration_at_once(project):
+    storage_dir = prepared(project, seed=7)
+    spec = load_spec(storage_dir)
+    assert spec == parse_spec(json.loads((storage_dir / SPEC_FILE).read_text()))
+    assert spec.max_experiments == 6 and spec.seed == 7
+    assert len(experiment_paths(storage_dir)) == 6
+    found = configs(storage_dir)
+    assert [c["seed"] for c in found] == [1] * 6  # SEEDS defaults to [1]
+    for config in found:
+        assert 1e-3 <= config["lr"] <= 1.0 and 1 <= config["width"] <= 64 and isinstance(config["width"], int)
+        assert config["sleep_s"] == 9  # resource_key = max_resource
+        assert config["desc"] == "adaptive_ada"
+    assert len({(c["lr"], c["width"]) for c in found}) == 6
+    for _, _, seed_dir in iter_seed_dirs(storage_dir):
+        assert (Path(seed_dir) / UNHATCHED).exists()
+    # seeded by the spec's seed: the same stream again, another one for another seed
+    again = prepared_again(project, "again", seed=7)
+    other = prepared_again(project, "other", seed=8)
+    assert [c["lr"] for c in configs(again)] == [c["lr"] for c in found]
+    assert [c["lr"] for c in configs(other)] != [c["lr"] for c in found]
+
+
+def prepared_again(project, desc: str, **settings) -> Path:
+    schedule = project.write_schedule("adaptive_schedule_ada.py", adaptive_schedule(**settings))
+    before = set(project.storage_dirs())
+    assert project.prepare(schedule, "--desc", desc) == 0
+    (new,) = set(project.storage_dirs()) - before
+    return new
+
+
+def test_prepare_model_sampler_makes_none_and_keeps_what_proposals_need(project):
+    storage_dir = prepared(project, sampler="tpe", max_steps=100, max_experiments=None, seed=3)
+    assert experiment_paths(storage_dir) == []
+    assert load_spec(storage_dir).sampler == "tpe"
+    info = json.loads((storage_dir / "prepare_info.json").read_text())
+    assert info["kind"] == "adaptive" and info["config_desc"] == "adaptive_ada"
+    assert info["run_defaults"]["width"] == 8 and info["seeds"] == [1]
+
+
+ADAPTIVE_BAD = [
+    ("unknown_name", {"search_space": {"lrr": {"type": "float", "low": 0.1, "high": 1.0}}},
+     ["ADAPTIVE's search_space names 'lrr'", "get_run_args does not define", "valid: crash, lr, sleep_s, width"]),
+    ("reserved_name", {"search_space": {"seed": {"type": "int", "low": 1, "high": 3}}},
+     ["must not set 'seed'"]),
+    ("float_range_for_an_int_option", {"search_space": {"width": {"type": "float", "low": 0.5, "high": 4.0}}},
+     ["'width'", "type=int"]),
+    ("resource_key_unknown", {"resource_key": "epochs"}, ["resource_key names 'epochs'"]),
+    ("bad_eta", {"eta": 1}, ["ADAPTIVE: eta must be an integer >= 2"]),
+    ("no_budget", {"max_experiments": None}, ["give a budget"]),
+    ("too_many_runs", {"max_experiments": 10**7}, ["10,000,000 runs", "--max_experiments"]),
+]
+
+
+@pytest.mark.parametrize("settings, words", [(s, w) for _, s, w in ADAPTIVE_BAD], ids=[i for i, _, _ in ADAPTIVE_BAD])
+def test_a_bad_adaptive_schedule_is_one_line_exit_2_nothing_written(project, settings, words):
+    schedule = project.write_schedule("adaptive_schedule_bad.py", adaptive_schedule(**settings))
+    out = project.run_module("alfred.prepare_schedule", "--schedule_file", str(schedule), "--yes")
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in out.stderr, out.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert not (project.path / "storage").exists() or project.storage_dirs() == []
+
+
+def test_an_adaptive_search_is_not_added_to(project):
+    storage_dir = prepared(project)
+    schedule = project.schedules / "adaptive_schedule_ada.py"
+    from alfred.prepare_schedule import main
+
+    assert main(["--schedule_file", str(schedule), "--yes", "--add_to_folder", str(storage_dir)]) == 2
+    assert len(experiment_paths(storage_dir)) == 6
+
+
+# Proposals -------------------------------------------------------------------------------------
+
+PROPOSER = textwrap.dedent("""
+    import json, sys
+    from alfred.adaptive.spec import load_spec
+    from alfred.search.proposals import propose_one
+    storage_dir = sys.argv[1]
+    made = []
+    while (path := propose_one(storage_dir, load_spec(storage_dir))) is not None:
+        made.append(path.name)
+    print(json.dumps(made))
+    """)
+
+
+def run_proposers(project, storage_dir: Path, n: int, env: dict | None = None) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", PROPOSER, str(storage_dir)], cwd=project.path,
+                             env=env or project.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(n)]
+
+
+def test_two_processes_proposing_at_once_get_different_experiments_within_the_budget(project):
+    storage_dir = prepared(project, sampler="tpe", max_experiments=8, seed=1)
+    procs = run_proposers(project, storage_dir, 2)
+    made = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        made.append(json.loads(out))
+    assert sorted(made[0] + made[1]) == sorted(f"experiment{n}" for n in range(1, 9))  # each once, none lost
+    assert len(experiment_paths(storage_dir)) == 8
+    assert not [n for n in os.listdir(storage_dir) if n.startswith(".experiment")]  # no temporary folder left
+    for experiment_dir in experiment_paths(storage_dir):
+        (seed_dir,) = seed_paths(experiment_dir)
+        config = json.loads((seed_dir / CONFIG).read_text())
+        notes = json.loads((experiment_dir / "proposal.json").read_text())
+        assert notes["params"] == {"lr": config["lr"], "width": config["width"]}
+        assert (seed_dir / UNHATCHED).exists() and config["sleep_s"] == 9
+    from alfred.search.proposals import propose_one
+
+    assert propose_one(storage_dir, load_spec(storage_dir)) is None  # the budget is spent
+
+
+def test_a_proposer_killed_mid_way_leaves_nothing_a_worker_would_run(project, tmp_path):
+    storage_dir = prepared(project, sampler="tpe", max_experiments=3, seed=1)
+    stalled = tmp_path / "stalled"
+    env = {**project.env(), "ALFRED_STALL_AT": f"proposal-built:{stalled}"}
+    (proc,) = run_proposers(project, storage_dir, 1, env)
+    try:
+        wait_for(lambda: stalled.exists() and stalled.read_text(), 120, "the proposer to stop before its rename")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    hidden = [n for n in os.listdir(storage_dir) if n.startswith(".experiment1.")]
+    assert len(hidden) == 1 and (storage_dir / hidden[0] / "seed1" / UNHATCHED).exists()  # it was built, not renamed
+    assert list_experiment_dirs(storage_dir) == [] and list(iter_seed_dirs(storage_dir)) == []
+    out = project.run_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_ada.txt",
+                             "--no_summary")
+    assert out.returncode == 0, out.stderr
+    assert project.calls() == []  # no worker ran anything of it
+    from alfred.search.proposals import propose_one
+
+    made = propose_one(storage_dir, load_spec(storage_dir), wait_s=60)  # takes the dead holder's lock over
+    assert made == storage_dir / "experiment1"
+    assert not [n for n in os.listdir(storage_dir) if n.startswith(".experiment")]
+
+
+def write_record(storage_dir: Path, trial: str, step: int, value: float, *, bracket: int = 0) -> None:
+    """A rung record as workers write it: the record, and its alias with the value in its name."""
+    rung = storage_dir / "rungs" / f"bracket{bracket}" / f"step{step}"
+    rung.mkdir(parents=True, exist_ok=True)
+    (rung / trial).write_text(repr(value))
+    os.link(rung / trial, rung / f"{trial}={value!r}")
+
+
+def finish(seed_dir: Path, flag: str = COMPLETED) -> None:
+    os.rename(seed_dir / UNHATCHED, seed_dir / flag)
+
+
+def test_trials_from_the_storage_dir_and_the_step_budget(project):
+    from alfred.search.proposals import load_trials, propose_one
+
+    storage_dir = prepared(project, max_experiments=3, seed=2)
+    spec = load_spec(storage_dir)
+    e1, e2, e3 = (seed_paths(e)[0] for e in experiment_paths(storage_dir))
+    for step, value in ((1, 0.2), (3, 0.5), (9, 0.9)):
+        write_record(storage_dir, "experiment1-seed1", step, value)
+    finish(e1)
+    write_record(storage_dir, "experiment2-seed1", 1, 0.1)
+    finish(e2, "CRASH.txt")  # ended without a final value: pruned for the sampler
+    write_record(storage_dir, "experiment3-seed1", 1, 0.3)
+    (storage_dir / "rungs" / "bracket0" / "step1" / "experiment3-seed1=0.3").unlink()  # a record without alias
+    trials, steps = load_trials(storage_dir, spec)
+    assert [t.state for t in trials] == ["complete", "pruned", "running"]
+    assert trials[0].value == 0.9 and dict(trials[0].intermediate) == {1: 0.2, 3: 0.5}
+    assert dict(trials[1].intermediate) == {1: 0.1} and trials[1].value is None
+    assert dict(trials[2].intermediate) == {1: 0.3}
+    assert steps == 9 + 1 + 1
+    assert trials[0].params == {k: json.loads((e1 / CONFIG).read_text())[k] for k in SPACE}
+    # max_steps: proposals stop once the recorded steps reach it
+    spent = parse_spec({**spec.to_dict(), "max_experiments": None, "max_steps": 11})
+    assert propose_one(storage_dir, spent) is None
+    more = parse_spec({**spec.to_dict(), "max_experiments": None, "max_steps": 12})
+    assert propose_one(storage_dir, more) == storage_dir / "experiment4"
