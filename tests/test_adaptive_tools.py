@@ -224,3 +224,52 @@ def test_trials_from_the_storage_dir_and_the_step_budget(project):
     assert propose_one(storage_dir, spent) is None
     more = parse_spec({**spec.to_dict(), "max_experiments": None, "max_steps": 12})
     assert propose_one(storage_dir, more) == storage_dir / "experiment4"
+
+
+# Status ----------------------------------------------------------------------------------------
+
+def decide(storage_dir: Path, trial: str, step: int, decision: str) -> None:
+    (storage_dir / "rungs" / "bracket0" / f"step{step}" / f"{trial}.decision").write_text(decision)
+
+
+def staged_search(project) -> Path:
+    """6 configurations (stop mode, rungs 1 and 3, final at 9): all 6 recorded at step 1, where 4 were
+    stopped and 2 went on; both recorded at 3, one stopped, one went on and finished at 9 (0.95)."""
+    storage_dir = prepared(project, seed=5)
+    values = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7]
+    for n, value in enumerate(values, start=1):
+        write_record(storage_dir, f"experiment{n}-seed1", 1, value)
+        decide(storage_dir, f"experiment{n}-seed1", 1, "continue" if n >= 5 else "stop")
+    for n, value in ((5, 0.65), (6, 0.8)):
+        write_record(storage_dir, f"experiment{n}-seed1", 3, value)
+        decide(storage_dir, f"experiment{n}-seed1", 3, "continue" if n == 6 else "stop")
+    write_record(storage_dir, "experiment6-seed1", 9, 0.95)
+    return storage_dir
+
+
+def test_status_shows_the_rungs_and_the_budget(project):
+    storage_dir = staged_search(project)
+    out = project.run_module("alfred.status", "--storage_name", storage_dir.name)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "adaptive search (stop mode, eta 3, sampler random, max score): 6/6 experiments; rungs:" in text
+    table = {line.split()[0]: line.split() for line in text.splitlines()
+             if line.strip() and line.split()[0].isdigit()}
+    assert table["1"][1:] == ["6", "4", "2", "0.7"]  # reached, stopped, continued, best
+    assert table["3"][1:] == ["2", "1", "1", "0.8"]
+    assert table["9"][1:] == ["(final)", "1", "0", "0", "0.95"]
+    assert "pruned" in text and "paused" in text
+    data = json.loads(project.run_module("alfred.status", "--storage_name", storage_dir.name, "--json").stdout)
+    adaptive = data["storage_dirs"][0]["adaptive"]
+    assert adaptive["steps"] == 4 * 1 + 3 + 9 and adaptive["experiments"] == 6
+    assert [(r["step"], r["reached"], r["stopped"]) for r in adaptive["rungs"]] == [(1, 6, 4), (3, 2, 1), (9, 1, 0)]
+
+
+def test_status_of_a_grid_search_has_no_adaptive_part(project):
+    from conftest import grid_schedule
+
+    schedule = project.write_schedule("grid_schedule_g.py", grid_schedule({"lr": [0.1, 0.2]}))
+    assert project.prepare(schedule) == 0
+    (storage_dir,) = project.storage_dirs()
+    out = project.run_module("alfred.status", "--storage_name", storage_dir.name)
+    assert out.returncode == 0 and "adaptive" not in out.stdout and "pruned" not in out.stdout, out.stdout
