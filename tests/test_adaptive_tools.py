@@ -273,3 +273,76 @@ def test_status_of_a_grid_search_has_no_adaptive_part(project):
     (storage_dir,) = project.storage_dirs()
     out = project.run_module("alfred.status", "--storage_name", storage_dir.name)
     assert out.returncode == 0 and "adaptive" not in out.stdout and "pruned" not in out.stdout, out.stdout
+
+
+# Summaries, retrain-best, --slurm sizing -------------------------------------------------------
+
+def run_search(project, storage_dir: Path) -> None:
+    """Every seed run by real workers (the test main records score = lr * width and never reports)."""
+    out = project.run_module("alfred.launch_schedule", "--storage_name", storage_dir.name, "--no_summary",
+                             "--n_processes", "2")
+    assert out.returncode == 0, out.stderr
+    assert len(project.calls()) == len(experiment_paths(storage_dir))
+
+
+def test_the_summary_ranks_among_the_runs_that_reached_the_highest_rung_and_says_so(project):
+    from alfred.create_retrainbest import main as retrain_main
+    from alfred.results.summary import summarize_search
+
+    storage_dir = prepared(project, sampler="random", seed=11, resource_key=None)
+    run_search(project, storage_dir)
+    score = {n: c["lr"] * c["width"] for n, c in enumerate(configs(storage_dir), start=1)}
+    worst_two = sorted(score, key=score.get)[:2]  # they reach the end; the better ones were "stopped"
+    for n in score:
+        write_record(storage_dir, f"experiment{n}-seed1", 1, score[n])
+        if n in worst_two:
+            write_record(storage_dir, f"experiment{n}-seed1", 3, score[n])
+            write_record(storage_dir, f"experiment{n}-seed1", 9, score[n])
+    summary = summarize_search(storage_dir, y_metric="score", performance_metric="score", n_resamples=50)
+    assert sorted(r["experiment"] for r in summary["ranking"]) == sorted(worst_two)
+    assert summary["best_experiment"] == max(worst_two, key=score.get) != max(score, key=score.get)
+    assert summary["adaptive"]["ranked_at_step"] == 9 and summary["adaptive"]["n_reached"] == 2
+    text = (storage_dir / "summary" / "summary.txt").read_text()
+    assert "ranked among the 2 of 6 experiments that reached step 9 (max_resource)" in text
+    rungs = (storage_dir / "summary" / "rungs.txt").read_text()
+    assert "6/6 experiments" in rungs and "9 (final)" in rungs
+    # retrain-best: the best of the ranked ones, on new seeds, a plain search (no adaptive.json), full budget
+    schedule = project.schedules / "adaptive_schedule_ada.py"
+    schedule.write_text(adaptive_schedule(seed=11))  # the retrain reads adaptive.json, not this file
+    assert retrain_main(["--storage_name", storage_dir.name, "--n_retrain_seeds", "3", "--yes",
+                         "--performance_metric", "score"]) == 0
+    (retrain,) = set(project.storage_dirs()) - {storage_dir}
+    assert not (retrain / SPEC_FILE).exists()
+    best = json.loads((storage_dir / f"experiment{summary['best_experiment']}" / "seed1" / CONFIG).read_text())
+    seeds = seed_paths(retrain / "experiment1")
+    assert [s.name for s in seeds] == ["seed2", "seed3", "seed4"]
+    config = json.loads((seeds[0] / CONFIG).read_text())
+    assert (config["lr"], config["width"]) == (best["lr"], best["width"])
+    assert config["sleep_s"] == best["sleep_s"] == 0.0  # no resource_key: nothing changed, nor multiplied
+
+
+def test_retrain_of_an_adaptive_search_sets_the_resource_key_to_max_resource(project):
+    from alfred.results.retrain import plan_retrain
+
+    storage_dir = prepared(project, seed=3)
+    config = json.loads((experiment_paths(storage_dir)[0] / "seed1" / CONFIG).read_text())
+    for path in (experiment_paths(storage_dir)[0] / "seed1").glob("config*.json"):  # as if edited to a lower budget
+        path.write_text(json.dumps({**json.loads(path.read_text()), "sleep_s": 1}))
+    plan = plan_retrain(storage_dir, 1, n_seeds=2, factor=2.0, budget_params=None)
+    assert plan.config["sleep_s"] == plan.unique["sleep_s"] == 9 and plan.budget_params == []
+    assert plan.config["lr"] == config["lr"] and plan.seeds == [2, 3]
+
+
+def test_slurm_job_count_counts_the_experiments_an_adaptive_search_may_still_propose(project):
+    from alfred.search.slurm import count_runs_left
+
+    random_dir = prepared(project, seed=3)  # 6 UNHATCHED seeds, nothing left to propose
+    tpe_dir = prepared_again(project, "tpe", sampler="tpe", max_experiments=20)
+    steps_dir = prepared_again(project, "steps", sampler="tpe", max_experiments=None, max_steps=50)
+    assert count_runs_left([random_dir]) == 6
+    assert count_runs_left([tpe_dir]) == 20
+    assert count_runs_left([steps_dir]) == 50  # max_steps // min_resource
+    from alfred.search.proposals import propose_one
+
+    propose_one(tpe_dir, load_spec(tpe_dir))
+    assert count_runs_left([tpe_dir]) == 20  # 1 UNHATCHED + 19 to propose

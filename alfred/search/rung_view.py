@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass, field
 
 from alfred.protocol.fsio import read_regular
 
-__all__ = ["RungRecords", "RungRow", "read_rungs", "trial_values", "rung_table", "format_rung_table"]
+__all__ = ["RungRecords", "RungRow", "AdaptiveRanking", "read_rungs", "trial_values", "rung_table", "format_rung_table",
+           "adaptive_ranking"]
 
 _RUNGS = "rungs"
+RUNGS_TABLE_FILE = "rungs.txt"  # in summary/: the rungs table, as status shows it
 _BRACKET = re.compile(r"bracket(\d+)")
 _STEP = re.compile(r"step(\d+)")
 _DECISION, _PROMOTED = ".decision", ".promoted"
@@ -164,3 +166,35 @@ def format_rung_table(rows: list[RungRow], *, mode: str, metric: str) -> list[st
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     return ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+
+
+@dataclass(frozen=True)
+class AdaptiveRanking:
+    """Which experiments a summary of an adaptive search ranks: those that reached the highest rung reached."""
+
+    step: int  # the highest step recorded by any run
+    final: bool  # that step is max_resource: the ranked runs ran to the end
+    experiments: tuple[int, ...]  # experiments with a record there (one of their seeds)
+    n_experiments: int  # experiments of the search
+
+    def note(self) -> str:
+        where = f"step {self.step} (max_resource)" if self.final else f"step {self.step}, the highest rung reached"
+        return (f"adaptive search: ranked among the {len(self.experiments)} of {self.n_experiments} experiments "
+                f"that reached {where}; the others were stopped or paused earlier, or have not got there yet")
+
+
+def adaptive_ranking(storage_dir: str | os.PathLike) -> AdaptiveRanking | None:
+    """None for a grid or random search, or an adaptive one without any rung record."""
+    from alfred.adaptive.spec import load_spec
+    from alfred.protocol.layout import experiment_num_of
+    from alfred.protocol.listing import list_experiment_dirs
+
+    spec = load_spec(storage_dir)
+    if spec is None:
+        return None
+    values = trial_values(read_rungs(storage_dir))
+    if not values:
+        return None
+    step = max(max(v) for v in values.values() if v)
+    reached = sorted({experiment_num_of(trial.partition("-")[0]) for trial, v in values.items() if step in v})
+    return AdaptiveRanking(step, step >= spec.max_resource, tuple(reached), len(list_experiment_dirs(storage_dir)))
