@@ -346,3 +346,15 @@ def test_slurm_job_count_counts_the_experiments_an_adaptive_search_may_still_pro
 
     propose_one(tpe_dir, load_spec(tpe_dir))
     assert count_runs_left([tpe_dir]) == 20  # 1 UNHATCHED + 19 to propose
+
+
+def test_the_report_shows_the_rungs_table(project):
+    storage_dir = staged_search(project)
+    out = project.run_module("alfred.report", "--storage_name", storage_dir.name)
+    assert out.returncode == 0, out.stderr
+    html = (storage_dir / "report.html").read_text()
+    assert "<h3>Rungs</h3>" in html and '<span class="kind">adaptive</span>' in html
+    assert "6 of 6 experiments spent" in html
+    rows = html.split("<h3>Rungs</h3>", 1)[1].split("</tbody>", 1)[0]
+    assert '<td class="num">1</td><td class="num">6</td><td class="num">4</td><td class="num">2</td>' in rows
+    assert '<td class="num">9 (final)</td><td class="num">1</td>' in rows
