@@ -128,7 +128,7 @@ PROPOSER = textwrap.dedent("""
     storage_dir = sys.argv[1]
     made = []
     while (path := propose_one(storage_dir, load_spec(storage_dir))) is not None:
-        made.append(path.name)
+        made.append(path.parent.name)  # the first seed folder of the new experiment
     print(json.dumps(made))
     """)
 
@@ -183,7 +183,7 @@ def test_a_proposer_killed_mid_way_leaves_nothing_a_worker_would_run(project, tm
     from alfred.search.proposals import propose_one
 
     made = propose_one(storage_dir, load_spec(storage_dir), wait_s=60)  # takes the dead holder's lock over
-    assert made == storage_dir / "experiment1"
+    assert made == storage_dir / "experiment1" / "seed1"
     assert not [n for n in os.listdir(storage_dir) if n.startswith(".experiment")]
 
 
@@ -223,7 +223,7 @@ def test_trials_from_the_storage_dir_and_the_step_budget(project):
     spent = parse_spec({**spec.to_dict(), "max_experiments": None, "max_steps": 11})
     assert propose_one(storage_dir, spent) is None
     more = parse_spec({**spec.to_dict(), "max_experiments": None, "max_steps": 12})
-    assert propose_one(storage_dir, more) == storage_dir / "experiment4"
+    assert propose_one(storage_dir, more) == storage_dir / "experiment4" / "seed1"
 
 
 # Status ----------------------------------------------------------------------------------------

@@ -122,7 +122,8 @@ def budget_left(spec: AdaptiveSpec, *, n_experiments: int, steps: int) -> bool:
 
 def propose_one(storage_dir: str | os.PathLike, spec: AdaptiveSpec, *, wait_s: float = 300.0,
                 poll_s: float = 0.05) -> Path | None:
-    """Create the next experiment folder of an adaptive search; None once its budget is spent.
+    """Create the next experiment folder of an adaptive search and return its first seed folder (the
+    one for the caller to claim; the others are UNHATCHED like it); None once the budget is spent.
 
     One process at a time proposes (the storage dir's PROPOSE lock, taken over from a dead
     holder): the others wait for it, up to ``wait_s`` seconds (then AlfredError).
@@ -177,7 +178,7 @@ def _propose_held(storage_dir: Path, spec: AdaptiveSpec, claim: locks.LockClaim)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
+    return target / seed_dir_name(info["seeds"][0])
 
 
 def _notes_json(params: dict[str, Any], system_attrs: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ _RUNGS = "rungs"
 RUNGS_TABLE_FILE = "rungs.txt"  # in summary/: the rungs table, as status shows it
 _BRACKET = re.compile(r"bracket(\d+)")
 _STEP = re.compile(r"step(\d+)")
-_DECISION, _PROMOTED = ".decision", ".promoted"
+_DECISION, _PROMOTED = ".decision", ".promoted"  # at the merge: layout.DECISION_SUFFIX, PROMOTED_SUFFIX
 
 
 @dataclass
