@@ -156,8 +156,12 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
             "command": " ".join(sys.argv), "git": commits,
             "defaults": defaults.results_defaults()}  # as the project's main.py and schedule set them
-    if schedule.results:
-        info["results"] = schedule.results
+    results = schedule.results
+    if schedule.adaptive is not None:  # summaries look at what main reports, unless RESULTS says otherwise
+        results = {"y_metric": schedule.adaptive.metric, "lower_is_better": schedule.adaptive.direction == "min",
+                   **results}
+    if results:
+        info["results"] = results
     storage = StorageDir(storage_dir)
     if schedule.adaptive is not None:  # first: experiments without adaptive.json would be a random search
         from alfred.adaptive.spec import SPEC_FILE
