@@ -8,6 +8,11 @@ when the config sets it) multiplied by --train_time_factor. The best experiment 
 summary exists (and no performance flag is given), else the summary's selection is run
 (nothing is written).
 
+An adaptive search (prepared from an adaptive schedule) is ranked among the runs that reached
+its highest rung, and its best is retrained at full budget: the config's resource_key set to
+max_resource (no --train_time_factor unless --budget_params names a parameter), as a plain
+search: its runs are never stopped at a rung.
+
 --over_tasks: the list's storage dirs are one search over several tasks (same experiments
 in each). Per algorithm, the best experiment is the one with the best aggregate over
 tasks: each task's experiment scores are min-max normalised (1 = that task's best

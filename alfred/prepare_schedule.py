@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m alfred.prepare_schedule", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--schedule_file", type=Path, required=True,
-                        help="path of a grid_schedule_<name>.py or random_schedule_<name>.py file")
+                        help="path of a grid_schedule_<name>.py, random_schedule_<name>.py or "
+                             "adaptive_schedule_<name>.py file")
     parser.add_argument("--desc", default=None,
                         help="a short description ending the storage names (default: the schedule's name)")
     parser.add_argument("--add_to_folder", default=None,
@@ -70,7 +71,7 @@ def run(argv: list[str] | None = None) -> int:
                       "('_' separates their fields); config.json keeps it as is")
     print(describe_plan(schedule, plans, desc, root))
     total = sum(p.n_seed_folders(schedule.seeds) for p in plans)
-    if total == 0:
+    if total == 0 and schedule.kind != "adaptive":  # an adaptive search's workers may make all its experiments
         print("nothing to create: every experiment and seed already exists")
         return 0
     question = "Create them?"

@@ -7,7 +7,7 @@ root dir.
   states     UNHATCHED (waiting), running (live pid on this host or fresh heartbeat),
              interrupted (dead pid or stale heartbeat: clean_interrupted resets them),
              CRASH (CRASH.txt), COMPLETED
-  progress   (COMPLETED + CRASH) / total; the bar shows # completed, x crashed,
+  progress   (COMPLETED + CRASH + pruned + paused) / total; the bar shows # completed, x crashed,
              > running, . the rest
   elapsed    from the earliest start recorded in the OPENED files read and in the
              sampled COMPLETED files (the sample includes the first seeds in launch
@@ -19,6 +19,12 @@ root dir.
              comes from at most 200 COMPLETED files, evenly spread. No ETA without a
              completed run or a running worker. Interrupted seeds are not counted: they
              run again only after clean_interrupted.
+  adaptive   (a search prepared from an adaptive schedule) two more states, pruned (stopped
+             at a rung) and paused (at a rung, waiting for a promotion), the budget spent
+             (experiments; steps: the highest step each run recorded, summed), and per
+             rung: the runs that reached it (recorded a value), were stopped there or went
+             on (stop mode), are paused there or were promoted (promote mode), the best
+             value recorded there; "(final)" marks the rung at max_resource.
 """
 from __future__ import annotations
 

@@ -61,6 +61,8 @@ def main(config, dir_tree, logger, pbar):
             loss = -np.mean(y_train * np.log(p + 1e-9) + (1 - y_train) * np.log(1 - p + 1e-9))
             accuracy = np.mean((forward(x_test)[1] > 0.5) == y_test)
             recorder.write_to_tape({"step": step, "train_loss": float(loss), "test_accuracy": float(accuracy)})
+            # An adaptive search may stop the run here (Pruned); elsewhere report does nothing.
+            dir_tree.report(step, float(accuracy))
             logger.debug(f"step {step}: loss {loss:.3f}, test accuracy {accuracy:.3f}")
         if step == config.n_steps:
             break

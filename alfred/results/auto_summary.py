@@ -32,15 +32,17 @@ class FinishedReport:
 
 
 def seed_counts(storage_dir: Path) -> tuple[int, int, int]:
-    """(seeds still to run or running, completed, total) of a storage dir."""
+    """(seeds still to run or running, completed, total) of a storage dir. Completed: ended with results,
+    COMPLETED or, in an adaptive search, stopped or paused at a rung (what a summary loads)."""
     pending = completed = total = 0
+    waiting = (SeedState.UNHATCHED, SeedState.RUNNING, SeedState.INTERRUPTED)
     for _, _, seed_dir in iter_seed_dirs(storage_dir):
         total += 1
         state = seed_state(seed_dir).state
-        if state is SeedState.COMPLETED:
-            completed += 1
-        elif state is not SeedState.CRASHED:
+        if state in waiting:
             pending += 1
+        elif state is not SeedState.CRASHED:
+            completed += 1
     return pending, completed, total
 
 

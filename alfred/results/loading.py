@@ -189,7 +189,9 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
         raise AlfredError(f"storage dir {storage_dir} does not exist")
     names = (recorder_name,) if Path(recorder_name).suffix in RECORDER_SUFFIXES else \
         tuple(recorder_name + suffix for suffix in RECORDER_SUFFIXES)
-    completed = SeedState.COMPLETED
+    # Ended seeds whose files are published: COMPLETED, and an adaptive search's seeds stopped or
+    # paused at a rung (their recorders hold the run up to there).
+    pending = (SeedState.UNHATCHED, SeedState.RUNNING, SeedState.INTERRUPTED, SeedState.CRASHED)
     for n, experiment_dir in list_experiment_dirs(storage_dir, report.unreadable):  # links: listed, not followed
         if experiments is not None and n not in experiments:
             continue
@@ -202,7 +204,8 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
         for seed, sd in seed_dirs:
             ref = _Seed(seed, sd, exp_name)
             state = seed_state(sd).state
-            if state is not completed and not include_unfinished:
+            ended = state not in pending
+            if not ended and not include_unfinished:
                 (report.crashed if state is SeedState.CRASHED else report.unfinished).append(ref.label)
                 continue
             try:
@@ -214,7 +217,7 @@ def iter_seed_tapes(storage_dir: Path, recorder_name: str, report: LoadReport, i
                 report.unreadable.append(f"{ref.label}: {type(e).__name__}: {e}")
                 continue
             if path is None:
-                if state is completed:
+                if ended:
                     report.missing_recorder.append(ref.label)
                 else:
                     (report.crashed if state is SeedState.CRASHED else report.unfinished).append(ref.label)

@@ -120,7 +120,9 @@ def _finite(value) -> float | None:
 
 
 def _storage_kind(storage_dir: Path) -> str:
-    return StorageDir(storage_dir).kind() or ""
+    from alfred.adaptive.spec import SPEC_FILE  # an adaptive search is marked random, and holds adaptive.json
+
+    return "adaptive" if (storage_dir / SPEC_FILE).is_file() else StorageDir(storage_dir).kind() or ""
 
 
 def _completed_when_summarised(summary: dict, storage_dir: Path) -> int | None:

@@ -33,6 +33,7 @@ from alfred.results.report_template import (
     is_number,
     metric_phrase,
 )
+from alfred.results.report_rungs import rungs_block
 from alfred.search.status import format_duration
 
 __all__ = ["render_report"]
@@ -307,7 +308,7 @@ def search_section(view: ReportView, search: SearchView, index: int) -> str:
             f'<h2 id="s{index}-h">{h(search_title(search))}{kind}</h2>'
             f'<p class="storage"><a href="{href(view, search.storage_dir)}">{h(name)}</a></p>'
             f'<div class="cards">{progress_card(search)}{best_card(view, search)}{sure_card(search)}</div>'
-            f'{"".join(notes)}{crash_list(view, search)}{experiments_table(search, index)}'
+            f'{"".join(notes)}{crash_list(view, search)}{rungs_block(search)}{experiments_table(search, index)}'
             f'<h3>Summary figures</h3>'
             f'{figures(view, search.summary_figures, search.summary_note or "no summary figure")}'
             f'<h3>Plot arrays: every seed, one panel per experiment</h3>{figures(view, search.plot_arrays, plot_hint)}'

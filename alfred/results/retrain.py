@@ -2,7 +2,8 @@
 
 For each search storage dir, a new storage dir with one experiment: the best experiment's
 config, ``n_seeds`` new seeds (distinct from the search's), desc ``retrainBest_<desc>``, and
-each ``budget_params`` hyperparameter (e.g. n_steps) multiplied by ``factor``. The best
+each ``budget_params`` hyperparameter (e.g. n_steps) multiplied by ``factor`` (an adaptive search's
+``resource_key`` set to its max_resource first: the retrain is a plain search at full budget). The best
 experiment comes from ``summary/bestConfig_exp<N>.json`` when the summary exists (and no
 performance setting is given), else the summary's selection is run (nothing is written).
 
@@ -180,7 +181,10 @@ BUDGET_PARAMS_02 = ("max_episodes", "max_steps")  # 0.2 multiplied the first of 
 
 def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, budget_params: list[str] | None,
                  overrides: dict | None = None) -> RetrainPlan:
-    """``budget_params`` None: 0.2's rule, the first of max_episodes, max_steps the config sets to a number."""
+    """``budget_params`` None: 0.2's rule, the first of max_episodes, max_steps the config sets to a number
+    (none for an adaptive search: its resource_key set to max_resource is the full budget)."""
+    from alfred.adaptive.spec import load_spec
+
     storage = StorageDir(storage_dir)
     experiment_dir = storage.experiment_dir(best)
     seed_dirs = list_seed_dirs(experiment_dir) if experiment_dir.is_dir() else []
@@ -189,6 +193,11 @@ def plan_retrain(storage_dir: Path, best: int, *, n_seeds: int, factor: float, b
     tree = SeedDir(seed_dirs[0][1])
     config = load_dict_from_json(tree.config_path)
     unique = _strip(load_dict_from_json(tree.config_unique_path), "seed")
+    spec = load_spec(storage.path)
+    if spec is not None:  # an adaptive search's runs may have stopped early: the retrain gets the full budget
+        if spec.resource_key:
+            config[spec.resource_key] = unique[spec.resource_key] = spec.max_resource
+        budget_params = [] if budget_params is None else budget_params  # max_resource is the budget, not x factor
     if budget_params is None:
         budget_params = [n for n in BUDGET_PARAMS_02 if isinstance(config.get(n), (int, float))
                          and not isinstance(config.get(n), bool)][:1]

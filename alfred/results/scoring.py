@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,9 @@ class SearchScores:
     # Experiments of the storage dir with no scored seed (every seed crashed, unfinished, ...),
     # experiment -> why; they are not ranked.
     unscored: dict[int, str] = field(default_factory=dict)
+    # An adaptive search (alfred.search.rung_view.AdaptiveRanking): ranked only among the experiments
+    # that reached the highest rung reached; None otherwise.
+    adaptive: Any = None
 
     @functools.cached_property
     def tolerance(self) -> float:
@@ -208,8 +212,13 @@ def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_res
     """
     only = experiments
     storage_dir = Path(storage_dir)
-    experiments, configs, seed_scores, mean_curves, report, bad = load_seed_scores(storage_dir, settings, only,
-                                                                                   meanwhile)
+    ranking = None
+    if only is None:  # an adaptive search is ranked among the runs that went furthest
+        from alfred.search.rung_view import adaptive_ranking
+
+        ranking = adaptive_ranking(storage_dir)
+    experiments, configs, seed_scores, mean_curves, report, bad = load_seed_scores(
+        storage_dir, settings, set(ranking.experiments) if ranking else only, meanwhile)
     perf = settings.perf_metric
     if bad:
         raise AlfredError(f"non-finite (inf) values in {len(bad)} seed(s) of {storage_dir.name}, e.g. "
@@ -231,7 +240,12 @@ def compute_search_scores(storage_dir: Path, settings: ResultsSettings, *, n_res
     order = np.argsort(key, kind="stable")
     scores = SearchScores(storage_dir, settings, experiments, configs, seed_scores, point, lower, upper,
                           mean_curves, report, order, n_resamples=n_resamples, seed=seed,
-                          unscored=_unscored(storage_dir, set(experiments), report) if only is None else {})
+                          unscored=_unscored(storage_dir, set(experiments), report) if only is None else {},
+                          adaptive=ranking)
+    if ranking is not None:
+        for n in scores.unscored:
+            if n not in ranking.experiments:
+                scores.unscored[n] = f"did not reach step {ranking.step} (adaptive search)"
     _p_best(scores)
     return scores
 

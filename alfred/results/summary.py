@@ -170,6 +170,7 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
         summary["figures"].sort()
         summary.update(figure_style=active.name, figure_formats=list(formats))
         files.text.write_text(summary_text(summary, scores), encoding="utf-8")
+        _write_rungs(tmp, storage.path)
         files.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")  # written last
         swap_dir(tmp, final)
     except BaseException:
@@ -178,6 +179,17 @@ def summarize_search(storage_dir: str | os.PathLike, *, x_metric: str | None = N
     if record_flags:
         _record_success(storage, summary)
     return summary
+
+
+def _write_rungs(out_dir: Path, storage_dir: Path) -> None:
+    """``rungs.txt`` of an adaptive search: its budget spent and rungs table, as status shows them."""
+    from alfred.protocol.listing import list_experiment_dirs
+    from alfred.search.rung_view import RUNGS_TABLE_FILE
+    from alfred.search.status import adaptive_status, format_adaptive
+
+    adaptive = adaptive_status(storage_dir, n_experiments=len(list_experiment_dirs(storage_dir)))
+    if adaptive is not None:
+        (out_dir / RUNGS_TABLE_FILE).write_text("\n".join(format_adaptive(adaptive)) + "\n", encoding="utf-8")
 
 
 def _import_pyplot() -> None:

@@ -47,6 +47,11 @@ def _interval_text(lower: float, upper: float, n_seeds: int, all_equal: bool) ->
 
 
 def _unscored_note(scores: SearchScores) -> str:
+    if scores.adaptive is not None:
+        others = {e: why for e, why in scores.unscored.items() if e in scores.adaptive.experiments}
+        listed = ", ".join(f"{experiment_dir_name(e)}: {why}" for e, why in list(others.items())[:5])
+        return f"; {scores.adaptive.note()}" + (f"; {len(others)} of those were not scored ({listed})" if others
+                                                else "")
     if not scores.unscored:
         return ""
     total = len(scores.experiments) + len(scores.unscored)
@@ -132,6 +137,10 @@ def summary_dict(scores: SearchScores, n_resamples: int, seed: int, *, is_retrai
         "best_all_seeds_equal": scores.all_equal(scores.best),
         "overlapping_experiments": overlap if not is_retrain else [], "single_seed_experiments": single,
         "unscored_experiments": {str(e): why for e, why in scores.unscored.items()},
+        "adaptive": None if scores.adaptive is None else {
+            "ranked_at_step": scores.adaptive.step, "final": scores.adaptive.final,
+            "n_reached": len(scores.adaptive.experiments), "n_experiments": scores.adaptive.n_experiments,
+            "note": scores.adaptive.note()},
         "score_resolution": scores.resolution, "confidence": confidence,
         "p_best": p_best, "p_best_top": p_best_top, "p_best_note": p_best_note, "next_step": next_step,
         "retrain_of": retrain,
@@ -157,6 +166,8 @@ def summary_text(d: dict, scores: SearchScores) -> str:
     lines = [first + (f" -- {s.direction_note}" if s.direction_note else ""),
              f"performance: {s.performance_aggregation} of {s.perf_metric} per seed "
              f"({'lower' if s.lower_is_better else 'higher'} is better), {d['interval']} over seeds"]
+    if d.get("adaptive"):
+        lines.append(f"ranking: {d['adaptive']['note']} (rungs: rungs.txt)")
     if d.get("kind") == "retrain":
         lines += [f"retrain: {d['confidence'].partition(': ')[2]}",
                   f"config: {json.dumps(d['best_config'], sort_keys=True)}"]
@@ -213,7 +224,10 @@ def summary_headline(summary: dict, *, short: bool = False) -> str:
     if short:
         unscored = summary.get("unscored_experiments") or {}
         n = len(unscored)
+        adaptive = summary.get("adaptive")
         confidence = confidence.split(":")[0].split(" among ")[0] + " confidence" + (
+            f"; ranked among the {adaptive['n_reached']} of {adaptive['n_experiments']} experiments that reached "
+            f"step {adaptive['ranked_at_step']}" if adaptive else
             f"; {n} experiment{'s' if n > 1 else ''} not scored, no seed of theirs completed" if n else "")
         return f"best experiment{summary['best_experiment']} ({confidence})"
     return f"best experiment{summary['best_experiment']} ({fmt(summary['best_score'])}); confidence {confidence}"

@@ -10,8 +10,9 @@ In this order:
    ``next_promotion`` on them, then ``link(<tmp>, <trial>.promoted)`` decides it (EEXIST: someone
    else promoted it first; the rungs are listed again), then ``rename(PAUSED.<step>, UNHATCHED)``;
 3. an UNHATCHED seed, experiments in order;
-4. (a model sampler) a new experiment from ``alfred.search.proposals.propose_one``, which holds the
-   PROPOSE lock and checks the budget (absent: no proposal).
+4. a new experiment from ``alfred.search.proposals.propose_one``, which holds the PROPOSE lock and
+   checks the budget (a random sampler's experiments are all made at prepare unless the budget is
+   in steps: then it proposes too).
 
 The seed returned is UNHATCHED (or was a moment ago): the worker claims it like any other, with
 ``resume_published`` so a promoted seed resumes from its published files.
@@ -132,14 +133,10 @@ def _first_unhatched(storage_dir: Path) -> str | None:
 
 
 def _propose(storage_dir: Path, spec: AdaptiveSpec) -> str | None:
-    if spec.sampler == "random":
-        return None
-    try:
-        from alfred.search.proposals import propose_one
-    except ModuleNotFoundError as e:  # no proposals in this alfred: UNHATCHED seeds only
-        if e.name != "alfred.search.proposals":
-            raise
-        return None
+    """A new experiment's first seed folder, while the budget lasts (every sampler: a random search
+    whose budget is in steps made no experiment at prepare)."""
+    from alfred.search.proposals import propose_one  # Optuna, for a model sampler, only when proposing
+
     seed_dir = propose_one(storage_dir, spec)
     return None if seed_dir is None else os.fspath(seed_dir)
 

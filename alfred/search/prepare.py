@@ -60,6 +60,11 @@ def plan_searches(schedule: Schedule, *, add_to_folder: Path | None = None,
     if add_to_folder is not None:
         return [_plan_addition(schedule, add_to_folder)]
     pairs = [(a, t) for a in schedule.alg_names for t in schedule.task_names]
+    if schedule.kind == "adaptive":  # the random sampler's configurations, at once; the others' by the workers
+        from alfred.search.proposals import initial_experiments
+
+        experiments = initial_experiments(schedule.adaptive)
+        return [StoragePlan(a, t, experiments) for a, t in pairs]
     if schedule.kind == "grid":
         experiments = schedule.grid_experiments()
         return [StoragePlan(a, t, experiments) for a, t in pairs]
@@ -71,6 +76,11 @@ def plan_searches(schedule: Schedule, *, add_to_folder: Path | None = None,
 def _plan_addition(schedule: Schedule, storage_dir: Path) -> StoragePlan:
     if not storage_dir.is_dir():
         raise AlfredError(f"--add_to_folder: storage dir {storage_dir} does not exist")
+    from alfred.adaptive.spec import load_spec  # here: it imports numpy, and --help must stay cheap
+
+    if schedule.kind == "adaptive" or load_spec(storage_dir) is not None:
+        raise AlfredError("--add_to_folder: an adaptive search gets its experiments from its sampler, within its "
+                          "budget, not from additions; prepare a new search (--desc <another name>)")
     kind = StorageDir(storage_dir).kind()
     if kind != schedule.kind:
         raise AlfredError(f"--add_to_folder: {storage_dir.name} is a {kind or 'unknown'} search, "
@@ -146,16 +156,27 @@ def _write_storage_files(storage_dir: Path, schedule: Schedule, plan: StoragePla
             "created": time.strftime("%Y-%m-%d %H:%M:%S"), "host": socket.gethostname(),
             "command": " ".join(sys.argv), "git": commits,
             "defaults": defaults.results_defaults()}  # as the project's main.py and schedule set them
-    if schedule.results:
-        info["results"] = schedule.results
+    results = schedule.results
+    if schedule.adaptive is not None:  # summaries look at what main reports, unless RESULTS says otherwise
+        results = {"y_metric": schedule.adaptive.metric, "lower_is_better": schedule.adaptive.direction == "min",
+                   **results}
+    if results:
+        info["results"] = results
     storage = StorageDir(storage_dir)
+    if schedule.adaptive is not None:  # first: experiments without adaptive.json would be a random search
+        from alfred.adaptive.spec import SPEC_FILE
+
+        save_dict_to_json(schedule.adaptive.to_dict(), storage_dir / SPEC_FILE)
+        # what workers' proposals build their experiments' configs from (the schedule file may change)
+        info.update(run_defaults=vars(schedule.default_config), config_desc=f"{schedule.kind}_{desc}")
     save_dict_to_json(info, storage.prepare_info)
     if schedule.kind == "grid":
         _record_variations(storage.variations, 1, len(plan.new_experiments), schedule)
-    else:
+    elif plan.new_experiments:
         _plot_sampled_variations(storage_dir, plan.new_experiments, plan, f"{schedule.kind}_{desc}",
                                  f"sampled by {schedule.path.name}")
-    storage.kind_flag(schedule.kind).touch()
+    # an adaptive search is marked a random one (its configurations are sampled), told apart by adaptive.json
+    storage.kind_flag("random" if schedule.kind == "adaptive" else schedule.kind).touch()
 
 
 def _plot_sampled_variations(storage_dir: Path, experiments: list[dict], plan: StoragePlan, storage_desc: str,
@@ -223,6 +244,14 @@ def describe_plan(schedule: Schedule, plans: list[StoragePlan], desc: str, root:
         n_added = sum(len(s) for s in p.new_seeds.values())
         added = f", {n_added} seeds added to existing experiments" if p.new_seeds else ""
         lines.append(f"  {where}: {len(p.new_experiments)} new experiments x {len(schedule.seeds)} seeds{added}")
+    if schedule.adaptive is not None:
+        spec = schedule.adaptive
+        budget = ", ".join(f"{k} {v:,}" for k, v in (("max_experiments", spec.max_experiments),
+                                                     ("max_steps", spec.max_steps)) if v is not None)
+        made = "all made now" if any(p.new_experiments for p in plans) else "proposed by the workers as they run"
+        lines.append(f"adaptive: sampler {spec.sampler!r}, {spec.mode} mode, rungs at steps "
+                     f"{', '.join(map(str, spec.rungs()))} (eta {spec.eta}), complete at {spec.max_resource}; "
+                     f"budget {budget}; experiments {made}")
     lines.append(f"total: {len(plans)} storage dir(s), {total} seed folder(s)")
     return "\n".join(lines)
 

@@ -43,7 +43,7 @@ __all__ = ["SlurmOptions", "SubmittedJob", "add_slurm_args", "options_from_args"
 
 DEFAULT_LOG_FOLDER = SLURM_LOGS  # under the root dir of the (first) storage dir
 REQUEUE_SIGNALS = ("SIGUSR1", "SIGUSR2")  # "preempted / time limit close": release and requeue
-DEFAULT_MAX_JOBS = 100  # default --slurm_n_jobs: min(UNHATCHED seeds, this)
+DEFAULT_MAX_JOBS = 100  # default --slurm_n_jobs: min(UNHATCHED seeds + adaptive runs left, this)
 
 
 @dataclass
@@ -81,7 +81,8 @@ def add_slurm_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--slurm_gpus_per_job", type=non_negative_int, default=0, help="GPUs per job (default: 0)")
     g.add_argument("--slurm_mem_gb", type=float, default=None, help="memory per job in GB (default: the cluster's)")
     g.add_argument("--slurm_n_jobs", type=positive_int, default=None,
-                   help=f"number of jobs (array tasks), one worker each (default: the number of UNHATCHED seeds, "
+                   help=f"number of jobs (array tasks), one worker each (default: the number of UNHATCHED seeds, plus "
+                        "the runs an adaptive search may still propose, "
                         f"at most {DEFAULT_MAX_JOBS})")
     g.add_argument("--slurm_array_parallelism", type=positive_int, default=None,
                    help="at most this many jobs of the array run at once (default: no limit)")
@@ -126,6 +127,28 @@ def count_unhatched(storage_dirs: list[Path]) -> int:
                for d in storage_dirs for _, _, seed_dir in iter_seed_dirs(d))
 
 
+def count_runs_left(storage_dirs: list[Path]) -> int:
+    """UNHATCHED seeds, and for an adaptive search the runs of the experiments its workers may still
+    propose (max_experiments less those made, times the seeds per experiment; with a max_steps budget
+    alone, at most max_steps // min_resource runs): what sizes the job array."""
+    from alfred.adaptive.spec import load_spec
+    from alfred.protocol.layout import StorageDir
+    from alfred.protocol.listing import list_experiment_dirs
+    from alfred.utils.config import read_json_or_empty
+
+    n = count_unhatched(storage_dirs)
+    for d in storage_dirs:
+        spec = load_spec(d)
+        if spec is None:
+            continue
+        n_seeds = len(read_json_or_empty(StorageDir(d).prepare_info).get("seeds") or [1])
+        if spec.max_experiments is not None:
+            n += max(spec.max_experiments - len(list_experiment_dirs(d)), 0) * n_seeds
+        else:
+            n += spec.max_steps // spec.min_resource
+    return n
+
+
 def submit(storage_dirs: list[Path], options: SlurmOptions, worker_kwargs: dict) -> list[SubmittedJob]:
     """Submit one job array whose tasks each run ``job_main``; returns at once.
 
@@ -137,7 +160,7 @@ def submit(storage_dirs: list[Path], options: SlurmOptions, worker_kwargs: dict)
     storage_dirs = [Path(d).resolve() for d in storage_dirs]
     folder = Path(options.folder or storage_dirs[0].parent / DEFAULT_LOG_FOLDER).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    n_jobs = options.n_jobs or min(max(count_unhatched(storage_dirs), 1), DEFAULT_MAX_JOBS)
+    n_jobs = options.n_jobs or min(max(count_runs_left(storage_dirs), 1), DEFAULT_MAX_JOBS)
     executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=0)
     params: dict = dict(job_name=options.job_name, time=options.time_min, cpus_per_task=options.cpus_per_job,
                         signal_delay_s=options.signal_delay_s, ntasks_per_node=1, nodes=1,
@@ -250,9 +273,9 @@ def run_slurm_launch(args: argparse.Namespace, storage_dirs: list[Path], worker_
     if args.n_processes > 1 or args.n_experiments_per_proc or args.use_pbar:
         print("note: --n_processes, --n_experiments_per_proc and --use_pbar apply to local launches; with --slurm "
               "each job is one worker (use --slurm_n_jobs)", flush=True)
-    n_unhatched = count_unhatched(storage_dirs)
+    n_unhatched = count_runs_left(storage_dirs)
     if n_unhatched == 0:
-        print("--slurm: no UNHATCHED seed in the storage dir(s): nothing submitted "
+        print("--slurm: no UNHATCHED seed (nor adaptive budget left) in the storage dir(s): nothing submitted "
               "(interrupted seeds? add --run_clean_interrupted)", flush=True)
         return 0
     if options.n_jobs is None:

@@ -17,7 +17,8 @@ from alfred.protocol.liveness import fs_now
 from alfred.protocol.seed_state import SeedState, read_flag_info, seed_state
 from alfred.utils.misc import AlfredError
 
-__all__ = ["CrashInfo", "StorageStatus", "format_duration", "format_status", "progress_text", "storage_status"]
+__all__ = ["CrashInfo", "StorageStatus", "adaptive_status", "format_adaptive", "format_duration", "format_status",
+           "progress_text", "storage_status"]
 
 SKEW_S = 2.0  # heartbeats further ahead than this are flagged
 MAX_DURATION_SAMPLES = 200
@@ -59,6 +60,7 @@ class StorageStatus:
     eta_note: str = ""
     crashes: list[CrashInfo] | None = None  # filled only when asked (opens every CRASH.txt)
     refused: list[str] = field(default_factory=list)  # experiment and seed entries that are links, FIFOs, ...
+    adaptive: dict | None = None  # adaptive search: settings, budget spent, rungs table (see adaptive_status)
 
     @property
     def name(self) -> str:
@@ -83,6 +85,8 @@ class StorageStatus:
         d["fraction_done"] = round(self.fraction_done, 6)
         if self.crashes is None:
             del d["crashes"]
+        if self.adaptive is None:
+            del d["adaptive"]
         return d
 
 
@@ -172,8 +176,10 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
     counts.update(unhatched=n_unhatched, running=n_running, interrupted=n_interrupted, crashed=n_crashed,
                   completed=n_completed)
     for key, value in counts.items():
-        setattr(status, key, value)
+        if hasattr(status, key):
+            setattr(status, key, value)
     status.total = sum(counts.values())
+    status.adaptive = adaptive_status(storage_dir, n_experiments=len(experiment_dirs))
     status.workers_running = status.running
 
     completed.sort()  # launch order: the first seed of every experiment, then the second...
@@ -199,6 +205,37 @@ def storage_status(storage_dir: str | os.PathLike, *, stale_after_s: float | Non
         status.crashes = [CrashInfo(SeedDir(d).get_run_name(), _crash_headline(os.path.join(d, CRASH)),
                                     os.path.join(d, CRASH)) for d in sorted(crashed)]
     return status
+
+
+def adaptive_status(storage_dir: Path, *, n_experiments: int) -> dict | None:
+    """An adaptive search's settings, budget spent and rungs table (RungRow dicts); None for another search."""
+    from alfred.adaptive.spec import load_spec  # here: numpy, and only where a status is made
+    from alfred.search.rung_view import read_rungs, rung_table, trial_values
+
+    spec = load_spec(storage_dir)
+    if spec is None:
+        return None
+    rungs = read_rungs(storage_dir)
+    steps = sum(max(v) for v in trial_values(rungs).values() if v)
+    rows = rung_table(rungs, mode=spec.mode, max_resource=spec.max_resource, direction=spec.direction)
+    return {"metric": spec.metric, "direction": spec.direction, "mode": spec.mode, "sampler": spec.sampler,
+            "eta": spec.eta, "max_resource": spec.max_resource, "hyperband": spec.hyperband,
+            "max_experiments": spec.max_experiments, "max_steps": spec.max_steps, "experiments": n_experiments,
+            "steps": steps, "rungs": [r.to_dict() for r in rows]}
+
+
+def format_adaptive(adaptive: dict) -> list[str]:
+    """The lines of an adaptive search's part of the status: budget spent, then the rungs table."""
+    from alfred.search.rung_view import RungRow, format_rung_table
+
+    spent = [f"{adaptive['experiments']}/{adaptive['max_experiments']} experiments"
+             if adaptive["max_experiments"] is not None else f"{adaptive['experiments']} experiments"]
+    if adaptive["max_steps"] is not None:
+        spent.append(f"{adaptive['steps']}/{adaptive['max_steps']} steps")
+    lines = [f"adaptive search ({adaptive['mode']} mode, eta {adaptive['eta']}, sampler {adaptive['sampler']}, "
+             f"{adaptive['direction']} {adaptive['metric']}): {', '.join(spent)}; rungs:"]
+    rows = [RungRow(**r) for r in adaptive["rungs"]]
+    return lines + ["  " + line for line in format_rung_table(rows, mode=adaptive["mode"], metric=adaptive["metric"])]
 
 
 def _last_end(completed: list[tuple[int, int, str]], crashed: list[str], interrupted: list[str]) -> float | None:
@@ -263,8 +300,8 @@ def format_status(status: StorageStatus) -> str:
     """The table of one storage dir, as ``alfred status`` prints it."""
     headers = ("total", UNHATCHED, "running", "interrupted", "CRASH", COMPLETED)  # flags named as on disk
     values = (status.total, status.unhatched, status.running, status.interrupted, status.crashed, status.completed)
-    if status.pruned or status.paused:  # an adaptive search's own terminal flags
-        headers, values = headers + (PRUNED, PAUSED), values + (status.pruned, status.paused)
+    if status.adaptive is not None or status.pruned or status.paused:  # an adaptive search's own flags
+        headers, values = (*headers, PRUNED, PAUSED), (*values, status.pruned, status.paused)
     widths = [max(len(h), len(str(v))) for h, v in zip(headers, values)]
     eta = format_duration(status.eta_s) if status.eta_s is not None else "unknown"
     lines = [
@@ -274,6 +311,8 @@ def format_status(status: StorageStatus) -> str:
         f"  {progress_text(status)}  elapsed {format_duration(status.elapsed_s)}  ETA {eta}"
         + (f" ({status.eta_note})" if status.eta_note else ""),
     ]
+    if status.adaptive is not None:
+        lines.extend("  " + line for line in format_adaptive(status.adaptive))
     if status.clock_skew_s:
         lines.append(f"  heartbeats up to {status.clock_skew_s:.0f} s in the future: the clocks of some hosts disagree "
                      "with the storage's (check NTP on them); ages are judged on the storage's clock")

@@ -1,4 +1,4 @@
-"""Load and validate a schedule file (grid or random search) and a project's ``main.py``."""
+"""Load and validate a schedule file (grid, random or adaptive search) and a project's ``main.py``."""
 from __future__ import annotations
 
 import argparse
@@ -21,11 +21,12 @@ from alfred.utils.schedule_checks import capture_parser, check_against_parser, c
 
 __all__ = ["Schedule", "load_schedule", "import_user_main", "check_user_main_file"]
 
-SearchKind = Literal["grid", "random"]
+SearchKind = Literal["grid", "random", "adaptive"]
 RESERVED = ("alg_name", "task_name", "seed", "desc")
 _REQUIRED = {
     "grid": ("ALG_NAMES", "TASK_NAMES", "SEEDS", "VARIATIONS", "get_run_args"),
     "random": ("ALG_NAMES", "TASK_NAMES", "SEEDS", "N_EXPERIMENTS", "sample_experiment", "get_run_args"),
+    "adaptive": ("ALG_NAMES", "TASK_NAMES", "ADAPTIVE", "get_run_args"),  # SEEDS: default [1]
 }
 _RESERVED_HINT = {"alg_name": "ALG_NAMES", "task_name": "TASK_NAMES", "seed": "SEEDS", "desc": "--desc"}
 
@@ -46,6 +47,7 @@ class Schedule:
     sample_experiment: Callable[[], dict] | None = None
     results: dict[str, Any] = field(default_factory=dict)  # RESULTS: defaults of summaries
     parser: argparse.ArgumentParser | None = field(default=None, repr=False, compare=False)  # get_run_args'
+    adaptive: Any = None  # AdaptiveSpec of an adaptive schedule (ADAPTIVE)
 
     @property
     def list_searches_path(self) -> Path:
@@ -154,7 +156,7 @@ def check_user_main_file(project_dir: str | os.PathLike = ".") -> Path:
 
 def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".", *,
                   max_runs: int | None = None) -> Schedule:
-    """Load a ``grid_schedule_*.py`` / ``random_schedule_*.py`` file and validate all of it.
+    """Load a ``grid_schedule_*.py`` / ``random_schedule_*.py`` / ``adaptive_schedule_*.py`` file, validate all of it.
 
     Raises AlfredError with one line naming the problem and what is valid; with ``max_runs``,
     first of all for a search of more runs (experiments x seeds) per storage dir.
@@ -180,13 +182,13 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".",
 
     alg_names = _name_list(path, "ALG_NAMES", module.ALG_NAMES, "alg_name")
     task_names = _name_list(path, "TASK_NAMES", module.TASK_NAMES, "task_name")
-    seeds = _seed_list(path, module.SEEDS)
+    seeds = _seed_list(path, getattr(module, "SEEDS", [1]) if kind == "adaptive" else module.SEEDS)
     default_config, parser = _default_config(path, module.get_run_args)
     for attr, key, names in (("ALG_NAMES", "alg_name", alg_names), ("TASK_NAMES", "task_name", task_names)):
         for value in names:
             check_against_parser(path, attr, {key: value}, parser)
     name = path.stem
-    for prefix in ("grid_schedule_", "random_schedule_"):
+    for prefix in ("grid_schedule_", "random_schedule_", "adaptive_schedule_"):
         if name.startswith(prefix) and len(name) > len(prefix):
             name = name[len(prefix):]
     schedule = Schedule(path=path.resolve(), name=name, kind=kind, alg_names=alg_names, task_names=task_names,
@@ -203,6 +205,10 @@ def load_schedule(path: str | os.PathLike, project_dir: str | os.PathLike = ".",
         for key, values in schedule.variations.items():
             for value in values:
                 check_against_parser(path, "VARIATIONS", {key: value}, parser)
+    elif kind == "adaptive":
+        from alfred.utils.schedule_adaptive import check_adaptive
+
+        schedule.adaptive = check_adaptive(path, module.ADAPTIVE, default_config, parser, seeds, max_runs)
     else:
         n = module.N_EXPERIMENTS
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -247,11 +253,14 @@ def _search_kind(path: Path, module: ModuleType) -> SearchKind:
         return "grid"
     if path.name.startswith("random_schedule"):
         return "random"
+    if path.name.startswith("adaptive_schedule") or hasattr(module, "ADAPTIVE"):
+        return "adaptive"
     has_grid, has_random = hasattr(module, "VARIATIONS"), hasattr(module, "sample_experiment")
     if has_grid != has_random:
         return "grid" if has_grid else "random"
     raise _fail(path, "cannot tell grid from random search: name it grid_schedule_<name>.py (with VARIATIONS) "
-                      "or random_schedule_<name>.py (with N_EXPERIMENTS and sample_experiment())")
+                      "or random_schedule_<name>.py (with N_EXPERIMENTS and sample_experiment()) or "
+                      "adaptive_schedule_<name>.py (with ADAPTIVE)")
 
 
 def _check_size(path: Path, module: ModuleType, kind: SearchKind, max_runs: int) -> None:
