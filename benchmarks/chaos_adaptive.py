@@ -4,12 +4,13 @@
 
 Each of ``--searches`` adaptive searches (spec seeds 0, 1, ...) minimises multi-fidelity Hartmann-6
 ("terrible": rungs rank configurations poorly) over ``--configs`` configurations: fidelity 3 to 27
-(``eta`` 3, rungs at 3 and 9), each step 40 ms; main appends a line per step to its recorder,
+(``eta`` 3, rungs at 3 and 9), each step 80 ms; main appends a line per step to its recorder,
 keeps a checkpoint, calls ``dir_tree.report(step, value)`` and logs what it was told. Every
-search runs twice from the same configurations: once without faults (1 launcher, 4 workers) and
-once under chaos.py's faults (launchers under other hostnames and in other PID namespaces, SIGKILL,
-SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows) for ``--seconds``, then
-cleaned and relaunched until nothing is left. Checked in every chaos search:
+search runs twice from the same configurations: once without faults (1 launcher, 4 workers), and
+once with ``--kill`` (20%) of its runs SIGKILLed at a random step (the run kills its own worker
+process) under chaos.py's faults for ``--seconds`` (launchers under other hostnames and in other
+PID namespaces, SIGKILL, SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows),
+then cleaned and relaunched until nothing is left. Checked in every chaos search:
 
   seeds not terminal        seeds without exactly one of COMPLETED, PRUNED, PAUSED.<step>
   records per trial         every rung's trials have one record and one alias with its value
@@ -20,9 +21,10 @@ cleaned and relaunched until nothing is left. Checked in every chaos search:
   foreign writes            as chaos.py: recorder lines of runs that held no claim of the seed,
                             or of a run after a later run's lines
 
-and the final regret (best value at fidelity 27 among the trials that reached it, against
-Hartmann-6's minimum) of the chaos searches against the fault-free ones: mean over searches and
-a 95% bootstrap interval of the fault-free mean.
+and the final regret (normalised: the full-fidelity Hartmann-6 value of the configuration with the
+best value at fidelity 27 above the function's minimum, over the median random configuration's) of
+the chaos searches against the fault-free ones: mean over searches and a 95% bootstrap interval of
+the fault-free mean.
 """
 from __future__ import annotations
 
@@ -47,18 +49,19 @@ import chaos  # noqa: E402  (benchmarks/chaos.py: the faults)
 RUNGS = (3, 9, 27)  # min_resource 3, eta 3, max_resource 27: decisions at 3 and 9, final values at 27
 
 MAIN = textwrap.dedent('''
-    import argparse, json, os, sys, time
+    import argparse, json, os, random, signal, sys, time
     sys.path.insert(0, os.environ["CHAOS_BENCH"])
     import numpy as np
     from adaptive_sim.problems import Hartmann6
     from alfred.utils import Preempted
 
     PROBLEM = Hartmann6("terrible")
+    KILL = float(os.environ.get("CHAOS_KILL", "0"))
 
     def get_run_args(overwritten_cmd_line=None):
         parser = argparse.ArgumentParser()
         for name, kind, default in (("alg_name", str, "hart"), ("task_name", str, "t"), ("desc", str, ""),
-                                    ("seed", int, 0), ("max_steps", int, 27), ("step_s", float, 0.04),
+                                    ("seed", int, 0), ("max_steps", int, 27), ("step_s", float, 0.08),
                                     *((f"x{j}", float, 0.5) for j in range(6))):
             parser.add_argument("--" + name, type=kind, default=default)
         return parser.parse_args(None if overwritten_cmd_line is None else overwritten_cmd_line.split())
@@ -74,7 +77,12 @@ MAIN = textwrap.dedent('''
         start = json.loads(ckpt.read_text())["step"] if ckpt.exists() else 0
         x = np.array([[getattr(config, f"x{j}") for j in range(6)]])
         log(f"start {dir_tree.seed_dir} {token} {start}")
+        doomed = KILL and random.Random(token).random() < KILL  # this run is SIGKILLed at a random step
+        kill_at = random.Random(token + "k").randint(start + 1, config.max_steps) if doomed else None
         for step in range(start + 1, config.max_steps + 1):
+            if step == kill_at:
+                log(f"killed {dir_tree.seed_dir} {token} {step}")
+                os.kill(os.getpid(), signal.SIGKILL)
             value = float(PROBLEM.value(x, np.array([step]))[0, 0])
             with open(dir_tree.recorders_dir / "train_recorder.jsonl", "a") as f:
                 f.write(json.dumps({"step": step, "value": value, "token": token}) + "\\n")
@@ -134,10 +142,31 @@ def finish(project: Path, env: dict, list_file: str, done, wait_s: float) -> int
             return rounds
 
 
-def final_value(storage: Path) -> float:
-    finals = list((storage / "rungs").glob("bracket*/step27"))
-    values = [float(n.split("=", 1)[1]) for d in finals for n in os.listdir(d) if "=" in n]
-    return min(values) if values else float("nan")
+def final_regret(storage: Path) -> float:
+    """Normalised simple regret of the configuration the search recommends (the best value at fidelity
+    27): its Hartmann-6 value at full fidelity (no bias, no noise) above the function's minimum, over
+    the median random configuration's (0: the optimum, 1: no better than the median)."""
+    from adaptive_sim.problems import HARTMANN6_MIN, Hartmann6
+
+    best = None
+    for rung in (storage / "rungs").glob("bracket*/step27"):
+        for n in os.listdir(rung):
+            if "=" in n and (best is None or float(n.split("=", 1)[1]) < best[0]):
+                best = (float(n.split("=", 1)[1]), n.split("=", 1)[0])
+    if best is None:
+        return float("nan")
+    experiment, seed = best[1].split("-", 1)
+    config = json.loads((storage / experiment / seed / "config.json").read_text())
+    x = np.array([[config[f"x{j}"] for j in range(6)]])
+    value = float(Hartmann6("terrible").value(x, np.array([100]))[0, 0])
+    return (value - HARTMANN6_MIN) / (_median_value() - HARTMANN6_MIN)
+
+
+def _median_value() -> float:
+    """The median full-fidelity value of random configurations (normalised regret 1)."""
+    from adaptive_sim.problems import Hartmann6, reference
+
+    return reference(Hartmann6("terrible"))["median"]
 
 
 def check(storage: Path, log: Path, mode: str) -> dict:
@@ -205,6 +234,7 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=5)
     parser.add_argument("--configs", type=int, default=81)
     parser.add_argument("--launchers", type=int, default=2)
+    parser.add_argument("--kill", type=float, default=0.2, help="the share of runs SIGKILLed at a random step")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="where to make the searches (default: a temp folder)")
@@ -213,16 +243,14 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="alfred-chaos-adaptive-", dir=args.dir))
     repo = str(HERE.parent)
     sys.path.insert(0, repo)
-    from adaptive_sim.problems import HARTMANN6_MIN
-
     clean_final, chaos_final = [], []
     totals: collections.Counter = collections.Counter()
     actions: collections.Counter = collections.Counter()
-    logs = ""
+    logs, killed = "", 0
     for s in range(args.searches):
         for kind in ("clean", "chaos"):
             env = {**os.environ, "PYTHONPATH": repo, "CHAOS_BENCH": str(HERE),
-                   "CHAOS_LOG": str(base / f"{kind}{s}.log")}
+                   "CHAOS_LOG": str(base / f"{kind}{s}.log"), "CHAOS_KILL": str(args.kill if kind == "chaos" else 0)}
             project, storage = prepare(base, f"{kind}{s}", args.mode, args.configs, s, env)
             list_file = "schedules/list_searches_hart.txt"
             start = time.time()
@@ -230,7 +258,7 @@ def main() -> None:
                 launch = chaos.run_alfred(project, env, "alfred.launch_schedule", "--from_file", list_file,
                                           "--n_processes", "4", "--no_summary")
                 assert launch.returncode == 0, launch.stdout[-2000:] + launch.stderr[-2000:]
-                clean_final.append(final_value(storage) - HARTMANN6_MIN)
+                clean_final.append(final_regret(storage))
                 print(f"search {s} without faults: {time.time() - start:.0f} s, regret {clean_final[-1]:.3f}",
                       flush=True)
                 continue
@@ -243,8 +271,9 @@ def main() -> None:
             actions.update(c.done)
             logs += "".join(p.read_text() for p in project.glob("launcher*.log"))
             found = check(storage, base / f"chaos{s}.log", args.mode)
+            killed += (base / f"chaos{s}.log").read_text().count("killed ")
             totals.update(found)
-            chaos_final.append(final_value(storage) - HARTMANN6_MIN)
+            chaos_final.append(final_regret(storage))
             print(f"search {s} under chaos: {time.time() - start:.0f} s ({rounds} finishing rounds), "
                   f"regret {chaos_final[-1]:.3f}, {json.dumps(found)}", flush=True)
     print(f"\nmode {args.mode}: {args.searches} searches of {args.configs} configurations, each without faults "
@@ -252,6 +281,7 @@ def main() -> None:
     print("| action (done) | times |\n|---|---:|")
     for action, n in sorted(actions.items()):
         print(f"| {action} | {n} |")
+    print(f"| runs SIGKILLed at a random step | {killed} |")
     print(f"| runs fenced (LOST) | {logs.count('LOST ')} |")
     print(f"| crashes recorded for killed workers | {logs.count('its worker process killed by SIGKILL')} |")
     keys = ["seeds not terminal", "trials without exactly one record and one alias", "lost records",
