@@ -117,11 +117,12 @@ def run(argv: list[str] | None = None) -> int:
                     over_tasks=args.over_tasks, max_attempts=args.max_attempts, max_releases=args.max_releases,
                     gpus=args.gpus,
                     runs_per_gpu=args.runs_per_gpu or 1)
-    idle = report.ok and report.completed == 0
+    idle = report.ok and report.completed == 0 and report.stopped_at_rung == 0
     if idle:  # every seed was done (or taken) before this launch: say where things stand
         print(nothing_to_run(storage_dirs, args.from_file))
     else:
-        print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, "
+        rungs = f"{report.stopped_at_rung} stopped or paused at a rung, " if report.stopped_at_rung else ""
+        print(f"done in {time.time() - start:.1f} s: {report.completed} run(s) completed, {rungs}"
               f"{len(report.crashed)} crashed, {len(report.died)} worker(s) died")
     for path in report.crashed:
         print(f"  crashed: {SeedDir(path).flag_path(CRASH)}")

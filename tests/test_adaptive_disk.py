@@ -222,9 +222,11 @@ def certainly_before(folder: Path, records: dict[str, float], when: float) -> di
 
 def test_stop_mode_with_three_workers_records_once_and_prunes_only_the_worse(project):
     storage_dir = make_adaptive(project, LRS, mode="stop", sleep_s=0.01)
-    launch(project, storage_dir, 3)
+    out = launch(project, storage_dir, 3).stdout
     final = states(storage_dir)
     assert set(final) <= {SeedState.COMPLETED, SeedState.PRUNED} and final[SeedState.PRUNED] >= 3, final
+    assert (f"{final[SeedState.COMPLETED]} run(s) completed, {final[SeedState.PRUNED]} stopped or paused at a rung, "
+            "0 crashed") in out, out
     values = check_records_once(storage_dir)
     spec = load_spec(storage_dir)
     for tree in seed_trees(storage_dir):

@@ -28,6 +28,7 @@ class LaunchReport:
 
     def __init__(self) -> None:
         self.completed = 0
+        self.stopped_at_rung = 0  # adaptive searches: runs that ended PRUNED or PAUSED at a rung
         self.crashed: list[str] = []
         self.lost: list[str] = []
         self.died: list[str] = []  # workers killed or failed to start, with why
@@ -378,6 +379,7 @@ def _tail(path: Path, n_lines: int = 20) -> str:
 
 def _merge(report: LaunchReport, worker: dict) -> None:
     report.completed += worker["completed"]
+    report.stopped_at_rung += worker.get("stopped_at_rung", 0)
     report.crashed += worker["crashed"]
     report.lost += worker["lost"]
     if worker.get("preempted") and report.stopped_by is None and not report.failed:  # not when it stopped them

@@ -220,8 +220,9 @@ def job_main(storage_dirs: list[Path], worker_kwargs: dict) -> dict:
     log.info("alfred worker %s (job %s, restart %d) on %s", worker_id, job_id, restarts, env.get("HOSTNAME", "?"))
     report = run_worker([Path(d) for d in storage_dirs], worker_id=worker_id, claim_info=claim_info,
                         **worker_kwargs)
-    log.info("worker %s done: %d completed, %d crashed, %d lost%s", worker_id, report.completed,
-             len(report.crashed), len(report.lost), f", stopped by {report.preempted}" if report.preempted else "")
+    log.info("worker %s done: %d completed, %d stopped or paused at a rung, %d crashed, %d lost%s", worker_id,
+             report.completed, report.stopped_at_rung, len(report.crashed), len(report.lost),
+             f", stopped by {report.preempted}" if report.preempted else "")
     if report.error:  # e.g. main.py failed to import: fail the job, so sacct and the log show it
         raise RuntimeError(f"worker {worker_id} could not start: {report.error}")
     if report.preempted in REQUEUE_SIGNALS and "SLURM_JOB_ID" in env:

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 class WorkerReport:
     worker_id: str
     completed: int = 0
+    stopped_at_rung: int = 0  # adaptive searches: runs that ended PRUNED or PAUSED.<step> (not completed)
     crashed: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)  # runs a cleaner took away while they ran
     stopped_early: bool = False  # reached max_runs with seeds possibly left
@@ -341,7 +342,10 @@ def _run_one(claim: flags.Claim, user_main: Callable, report: WorkerReport, *, u
         report.crashed.append(str(tree.seed_dir))
         log.warning("CRASH %s (%s: %s) see %s", name, type(error).__name__, error, tree.flag_path(CRASH))
     else:
-        report.completed += 1
+        if outcome is None:
+            report.completed += 1
+        else:
+            report.stopped_at_rung += 1
         # With progress bars, a line per run would scroll the other processes' bars away.
         log.log(logging.DEBUG if use_pbar else logging.INFO, "%s %s in %.1f s", outcome or COMPLETED, name,
                 time.time() - start)
