@@ -134,6 +134,27 @@ def test_a_killed_worker_is_recorded_as_a_crash_and_replaced(project):
     assert "1 crashed" in out and "killed by SIGKILL" in out
 
 
+def test_a_worker_killed_between_its_claims_rename_and_its_facts_is_recorded_as_a_crash(project, tmp_path,
+                                                                                       monkeypatch):
+    """The launcher learns a claim's token before its rename: a worker killed right after the rename
+    (no facts written, nothing told to the launcher yet) still has its seed recorded as CRASH."""
+    schedule = project.write_schedule("grid_schedule_early.py", grid_schedule({"lr": [0.1, 0.2]}, seeds=[1]))
+    assert project.prepare(schedule) == 0
+    stalled = tmp_path / "stalled"
+    monkeypatch.setenv("ALFRED_STALL_AT", f"after_claim_rename:{stalled}")
+    launcher = project.popen_module("alfred.launch_schedule", "--from_file", "schedules/list_searches_early.txt",
+                                    "--n_processes", "1")
+    pid = int(wait_for(lambda: stalled.exists() and stalled.read_text(), what="a worker stopped after its rename"))
+    (flag,) = opened_files(project)
+    assert flag.read_text() == ""  # renamed, its facts not written yet
+    os.kill(pid, signal.SIGKILL)
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 1, out
+    assert states(project) == {SeedState.COMPLETED: 1, SeedState.CRASHED: 1}, out
+    assert (flag.parent / "CRASH.txt").read_text().startswith(
+        "exception: the worker process running this seed died: killed by SIGKILL"), out
+
+
 def test_crashed_seed_sets_exit_code_and_clean_crashes_keeps_the_trace(project):
     schedule = project.write_schedule("grid_schedule_crash.py", grid_schedule({"crash": [0, 1]}, seeds=[1]))
     assert project.prepare(schedule) == 0

@@ -146,7 +146,7 @@ def _now_iso(t: float) -> str:
 def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: float,
           stale_after_s: float | None = None,
           extra: dict | None = None, tree_type: type[SeedDir] = SeedDir, run_folder: bool = True,
-          resume_published: bool = False) -> Claim | None:
+          resume_published: bool = False, announce=None) -> Claim | None:
     """Take the seed if it is UNHATCHED: one rename, which exactly one worker wins.
 
     Then the claim's facts are written into its flag and its own files are made
@@ -154,7 +154,9 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     when there is one to resume from. ``run_folder`` False (a main.py run by hand) writes into
     the seed folder's plain names instead. ``resume_published`` (adaptive searches): a seed with
     no attempt to resume from resumes from its published files (``recorders/``, ...), as a
-    promoted seed, paused and then sent back to UNHATCHED, does.
+    promoted seed, paused and then sent back to UNHATCHED, does. ``announce(seed_dir, token)``,
+    if given, is called before the deciding rename (a launcher learns the token of a worker that
+    may die at any moment after it).
 
     Returns None when another worker (or state) got there first, or when the seed was reset
     before the claim's facts were written. Raises ClaimWriteError, the seed back to
@@ -163,6 +165,8 @@ def claim(tree: SeedDir | str | os.PathLike, *, worker_id: str, heartbeat_s: flo
     seed_dir = os.fspath(tree.seed_dir if isinstance(tree, SeedDir) else tree)
     token = os.urandom(8).hex()
     path = os.path.join(seed_dir, claim_flag_name(token))
+    if announce is not None:
+        announce(seed_dir, token)
     try:
         os.rename(os.path.join(seed_dir, UNHATCHED), path)
     except FileNotFoundError:

@@ -15,6 +15,7 @@ import struct
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from alfred.protocol.layout import StorageDir
 from alfred.utils.config import load_dict_from_json
@@ -113,6 +114,11 @@ class _ClaimBoard:
         self.memory[8:8 + len(text)] = text
         struct.pack_into("q", self.memory, 0, len(text))
 
+    def announce(self, seed_dir: str, token: str) -> None:
+        """The token of a claim about to be made (before its rename): a worker killed between the
+        rename and its ``publish`` is still known. Its facts are then read from its flag."""
+        self.publish(SimpleNamespace(seed_dir=seed_dir, token=token, info={}))
+
     def read(self) -> tuple[str, str, dict] | None:
         length = struct.unpack_from("q", self.memory, 0)[0]
         if not 0 < length <= self.SIZE - 8:
@@ -167,6 +173,7 @@ def _worker_entry(conn, board, storage_dirs, kwargs, env=None) -> None:
     if kwargs.pop("report_progress", False):  # one small message per run, for the overall bar
         kwargs["on_run_done"] = lambda: send(_RUN_DONE)
     kwargs["on_claim"] = board.publish
+    kwargs["announce"] = board.announce
     try:
         report = run_worker(storage_dirs, **kwargs)
     except KeyboardInterrupt:
@@ -347,9 +354,12 @@ def _crash_for(w: _Slot, report: LaunchReport) -> None:
     from alfred.protocol import flags
     from alfred.protocol.layout import CRASH, SeedDir, completing_flag_name
     from alfred.protocol.reset import roll_forward
-    from alfred.protocol.seed_state import SeedState, SeedStatus
+    from alfred.protocol.layout import claim_flag_name
+    from alfred.protocol.seed_state import SeedState, SeedStatus, read_flag_info
 
     seed_dir, token, info = w.claim
+    if not info:  # killed between its claim's rename and telling the launcher: the facts are in the flag
+        info = read_flag_info(os.path.join(seed_dir, claim_flag_name(token)))
     code = w.process.exitcode
     if code is not None and code < 0:
         how = _HOW.get(-code, f"killed by {signal.Signals(-code).name}")

@@ -95,6 +95,7 @@ def run_worker(
     max_releases: int | None = None,
     on_run_done: Callable[[], None] | None = None,
     on_claim: Callable[[flags.Claim | None], None] | None = None,
+    announce: Callable[[str, str], None] | None = None,
     parent_pid: int | None = None,
 ) -> WorkerReport:
     """Run seeds of ``storage_dirs`` until none is UNHATCHED (or ``max_runs`` are done).
@@ -115,6 +116,8 @@ def run_worker(
         on_run_done: called after each run (e.g. to advance the launcher's overall progress bar).
         on_claim: called with each claim before its run starts, and with None after it (the
             launcher records the crash of a worker process that dies holding a claim).
+        announce: called with (seed folder, token) just before each claim's rename (the same,
+            for a worker killed before ``on_claim``).
         parent_pid: the launcher's pid: the worker stops if it goes away.
 
     A stop signal (see alfred.utils.preemption) raises ``Preempted`` in the user's main: the
@@ -153,7 +156,7 @@ def run_worker(
                 try:
                     claim = flags.claim(seed_dir, worker_id=worker_id, heartbeat_s=heartbeat_s,
                                         stale_after_s=stale_after_s, extra=claim_info, tree_type=DirectoryTree,
-                                        resume_published=bool(adaptive))
+                                        resume_published=bool(adaptive), announce=announce)
                 except flags.ClaimWriteError as e:
                     if e.errno in DISK_FULL:
                         report.failed = str(e)
