@@ -3,14 +3,15 @@
     python benchmarks/chaos_adaptive.py [--mode stop|promote] [--searches 5] [--seconds 60] [--seed 0]
 
 Each of ``--searches`` adaptive searches (spec seeds 0, 1, ...) minimises multi-fidelity Hartmann-6
-("terrible": rungs rank configurations poorly) over ``--configs`` configurations: fidelity 3 to 27
-(``eta`` 3, rungs at 3 and 9), each step 80 ms; main appends a line per step to its recorder,
-keeps a checkpoint, calls ``dir_tree.report(step, value)`` and logs what it was told. Every
-search runs twice from the same configurations: once without faults (1 launcher, 4 workers), and
-once with ``--kill`` (20%) of its runs SIGKILLed at a random step (the run kills its own worker
-process) under chaos.py's faults for ``--seconds`` (launchers under other hostnames and in other
-PID namespaces, SIGKILL, SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows),
-then cleaned and relaunched until nothing is left. Checked in every chaos search:
+(``--preset``: "good" by default, "terrible" where low fidelities rank configurations poorly) over
+``--configs`` configurations: fidelity 3 to 27 (``eta`` 3, rungs at 3 and 9), each step 80 ms;
+main appends a line per step to its recorder, keeps a checkpoint, calls
+``dir_tree.report(step, value)`` and logs what it was told. Every search runs twice from the same
+configurations: once without faults (1 launcher, 4 workers), and once with ``--kill`` (20%) of its
+runs SIGKILLed at a random step (the run kills its own worker process) under chaos.py's faults for
+``--seconds`` (launchers under other hostnames and in other PID namespaces, SIGKILL,
+SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows), then cleaned and
+relaunched until nothing is left. Checked in every chaos search:
 
   seeds not terminal        seeds without exactly one of COMPLETED, PRUNED, PAUSED.<step>
   records per trial         every rung's trials have one record and one alias with its value
@@ -55,7 +56,7 @@ MAIN = textwrap.dedent('''
     from adaptive_sim.problems import Hartmann6
     from alfred.utils import Preempted
 
-    PROBLEM = Hartmann6("terrible")
+    PROBLEM = Hartmann6(os.environ["CHAOS_PRESET"])
     KILL = float(os.environ.get("CHAOS_KILL", "0"))
 
     def get_run_args(overwritten_cmd_line=None):
@@ -142,7 +143,7 @@ def finish(project: Path, env: dict, list_file: str, done, wait_s: float) -> int
             return rounds
 
 
-def final_regret(storage: Path) -> float:
+def final_regret(storage: Path, preset: str) -> float:
     """Normalised simple regret of the configuration the search recommends (the best value at fidelity
     27): its Hartmann-6 value at full fidelity (no bias, no noise) above the function's minimum, over
     the median random configuration's (0: the optimum, 1: no better than the median)."""
@@ -158,15 +159,15 @@ def final_regret(storage: Path) -> float:
     experiment, seed = best[1].split("-", 1)
     config = json.loads((storage / experiment / seed / "config.json").read_text())
     x = np.array([[config[f"x{j}"] for j in range(6)]])
-    value = float(Hartmann6("terrible").value(x, np.array([100]))[0, 0])
-    return (value - HARTMANN6_MIN) / (_median_value() - HARTMANN6_MIN)
+    value = float(Hartmann6(preset).value(x, np.array([100]))[0, 0])
+    return (value - HARTMANN6_MIN) / (_median_value(preset) - HARTMANN6_MIN)
 
 
-def _median_value() -> float:
+def _median_value(preset: str) -> float:
     """The median full-fidelity value of random configurations (normalised regret 1)."""
     from adaptive_sim.problems import Hartmann6, reference
 
-    return reference(Hartmann6("terrible"))["median"]
+    return reference(Hartmann6(preset))["median"]
 
 
 def check(storage: Path, log: Path, mode: str) -> dict:
@@ -234,6 +235,8 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=5)
     parser.add_argument("--configs", type=int, default=81)
     parser.add_argument("--launchers", type=int, default=2)
+    parser.add_argument("--preset", choices=("good", "terrible"), default="good",
+                        help="Hartmann-6's fidelity correlation (mf-prior-bench's presets)")
     parser.add_argument("--kill", type=float, default=0.2, help="the share of runs SIGKILLed at a random step")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -250,7 +253,8 @@ def main() -> None:
     for s in range(args.searches):
         for kind in ("clean", "chaos"):
             env = {**os.environ, "PYTHONPATH": repo, "CHAOS_BENCH": str(HERE),
-                   "CHAOS_LOG": str(base / f"{kind}{s}.log"), "CHAOS_KILL": str(args.kill if kind == "chaos" else 0)}
+                   "CHAOS_LOG": str(base / f"{kind}{s}.log"), "CHAOS_KILL": str(args.kill if kind == "chaos" else 0),
+                   "CHAOS_PRESET": args.preset}
             project, storage = prepare(base, f"{kind}{s}", args.mode, args.configs, s, env)
             list_file = "schedules/list_searches_hart.txt"
             start = time.time()
@@ -258,7 +262,7 @@ def main() -> None:
                 launch = chaos.run_alfred(project, env, "alfred.launch_schedule", "--from_file", list_file,
                                           "--n_processes", "4", "--no_summary")
                 assert launch.returncode == 0, launch.stdout[-2000:] + launch.stderr[-2000:]
-                clean_final.append(final_regret(storage))
+                clean_final.append(final_regret(storage, args.preset))
                 print(f"search {s} without faults: {time.time() - start:.0f} s, regret {clean_final[-1]:.3f}",
                       flush=True)
                 continue
@@ -273,10 +277,11 @@ def main() -> None:
             found = check(storage, base / f"chaos{s}.log", args.mode)
             killed += (base / f"chaos{s}.log").read_text().count("killed ")
             totals.update(found)
-            chaos_final.append(final_regret(storage))
+            chaos_final.append(final_regret(storage, args.preset))
             print(f"search {s} under chaos: {time.time() - start:.0f} s ({rounds} finishing rounds), "
                   f"regret {chaos_final[-1]:.3f}, {json.dumps(found)}", flush=True)
-    print(f"\nmode {args.mode}: {args.searches} searches of {args.configs} configurations, each without faults "
+    print(f"\nmode {args.mode}, Hartmann-6 {args.preset}: {args.searches} searches of {args.configs} "
+          f"configurations, each without faults "
           f"and under {args.seconds:.0f} s of chaos\n")
     print("| action (done) | times |\n|---|---:|")
     for action, n in sorted(actions.items()):
