@@ -86,11 +86,27 @@ def make_adaptive(project, lrs, *, mode: str, sleep_s: float = 0.0, eta: int = 3
     return storage_dir
 
 
+_LAUNCHED: list = []  # background launches, killed (with their workers) after each test however it ended
+
+
+@pytest.fixture(autouse=True)
+def _kill_background_launches():
+    yield
+    while _LAUNCHED:
+        launcher = _LAUNCHED.pop()
+        try:
+            os.killpg(launcher.pid, signal.SIGKILL)  # its stopped or stalled workers too (one session)
+        except ProcessLookupError:
+            pass
+        launcher.wait(timeout=30)
+
+
 def launch(project, storage_dir: Path, n: int, *extra: str, popen: bool = False):
     args = ("alfred.launch_schedule", "--storage_name", storage_dir.name, "--root_dir", str(storage_dir.parent),
             "--n_processes", str(n), "--heartbeat_s", "0.2", "--no_summary", *extra)
     if popen:
-        return project.popen_module(*args, start_new_session=True)
+        _LAUNCHED.append(project.popen_module(*args, start_new_session=True))
+        return _LAUNCHED[-1]
     result = project.run_module(*args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
