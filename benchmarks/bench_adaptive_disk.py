@@ -11,6 +11,11 @@ records, each of ``--repeats`` times (medians printed, in ms):
   record and decision read back;
 - promotion: ``promote_one`` in promote mode (every record PAUSED at the rung): the rungs listed,
   ASHA's choice, the marker created, the seed's PAUSED.<step> renamed UNHATCHED;
+- proposal (TPE, CMA-ES): ``propose_one`` in a search of ``--records`` experiments (1/2 completed
+  with a final record, 1/3 pruned at the first rung, 1/6 pending), the whole step a worker takes:
+  the PROPOSE lock, the trials rebuilt from the storage dir, the sampler asked, the experiment
+  folder built and renamed into place (``--proposals`` times after an untimed first one, which
+  imports Optuna; each adds an experiment);
 - floor: the same file operations in a bare loop, without alfred (one listdir of the rung, a
   temp file written, two links, one unlink, a second small file linked), for the ratio.
 """
@@ -52,6 +57,55 @@ def make_storage(base: Path, mode: str, n: int, extra: int) -> tuple[Path, objec
     return storage, spec
 
 
+PROPOSE_MAIN = """
+import argparse
+def get_run_args(overwritten_cmd_line=None):
+    p = argparse.ArgumentParser()
+    for name, kind, default in (("alg_name", str, "a"), ("task_name", str, "t"), ("desc", str, ""), ("seed", int, 0),
+                                ("lr", float, 0.1), ("width", int, 8), ("steps", int, 27)):
+        p.add_argument("--" + name, type=kind, default=default)
+    return p.parse_args(None if overwritten_cmd_line is None else overwritten_cmd_line.split())
+def main(config, dir_tree, logger, pbar):
+    pass
+"""
+
+
+def proposal_search(base: Path, n: int, sampler: str, extra: int) -> tuple[Path, object]:
+    """A search of ``n`` experiments made by prepare (random sampler), then switched to ``sampler``
+    with ``extra`` experiments of budget left, its seeds ended as a search's would be."""
+    import subprocess
+
+    from alfred.adaptive.spec import load_spec
+
+    project = base / f"project_{sampler}"
+    (project / "schedules").mkdir(parents=True)
+    (project / "main.py").write_text(PROPOSE_MAIN)
+    space = {"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True}, "width": {"type": "int", "low": 1,
+                                                                                       "high": 64, "log": True}}
+    adaptive = dict(search_space=space, metric="loss", direction="min", eta=3, min_resource=1, max_resource=27,
+                    resource_key="steps", sampler="random", max_experiments=n, seed=0)
+    (project / "schedules" / "adaptive_schedule_p.py").write_text(
+        f"from main import get_run_args\nALG_NAMES = ['a']\nTASK_NAMES = ['t']\nADAPTIVE = {adaptive!r}\n")
+    out = subprocess.run([sys.executable, "-m", "alfred.prepare_schedule", "--schedule_file",
+                          "schedules/adaptive_schedule_p.py", "--yes", "--max_experiments", str(n)],
+                         cwd=project, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    storage = next((project / "storage").iterdir())
+    spec_dict = json.loads((storage / SPEC_FILE).read_text())
+    (storage / SPEC_FILE).write_text(json.dumps({**spec_dict, "sampler": sampler, "max_experiments": n + extra}))
+    for i in range(1, n + 1):
+        seed, trial = storage / f"experiment{i}" / "seed1", f"experiment{i}-seed1"
+        value = (i * 7919 % 1000) / 1000
+        rung_records.record(storage, 0, 1, trial, value)
+        if i % 6 < 3:  # completed: its records up to the final one
+            for step in (3, 9, 27):
+                rung_records.record(storage, 0, step, trial, value / step)
+            os.rename(seed / "UNHATCHED", seed / "COMPLETED")
+        elif i % 6 < 5:
+            os.rename(seed / "UNHATCHED", seed / "PRUNED")
+    return storage, load_spec(storage)
+
+
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -82,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--proposals", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None)
     args = parser.parse_args()
     from alfred.search.adaptive_worker import promote_one
@@ -99,6 +154,13 @@ def main() -> None:
         pstorage, pspec = make_storage(base, "promote", n, 0)
         promotions = [timed(lambda: promote_one(pstorage, pspec)) for _ in range(r)]
         markers = sum(name.endswith(".promoted") for name in os.listdir(rung_records.rung_dir(pstorage, 0, 1)))
+        from alfred.search.proposals import propose_one
+
+        proposals = {}
+        for sampler in ("tpe", "cmaes"):
+            sstorage, sspec = proposal_search(base, n, sampler, args.proposals + 1)
+            propose_one(sstorage, sspec)  # a worker's first proposal imports Optuna: not timed
+            proposals[sampler] = [timed(lambda: propose_one(sstorage, sspec)) for _ in range(args.proposals)]
     finally:
         shutil.rmtree(base, ignore_errors=True)
     fs = os.popen(f"stat -f -c %T {args.dir or tempfile.gettempdir()}").read().strip()
@@ -106,8 +168,11 @@ def main() -> None:
     print("| operation | median ms | min ms | ratio to floor |\n|---|---:|---:|---:|")
     f = statistics.median(floor)
     for name, values in (("stop decision, new record", new), ("stop decision, re-read (resumed run)", again),
-                         (f"promotion ({markers} made)", promotions), ("floor: the same file operations", floor)):
-        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {statistics.median(values) / f:.1f} |")
+                         (f"promotion ({markers} made)", promotions),
+                         *((f"proposal, {s} ({len(v)} made)", v) for s, v in proposals.items()),
+                         ("floor: the same file operations", floor)):
+        ratio = "-" if name.startswith("proposal") else f"{statistics.median(values) / f:.1f}"
+        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {ratio} |")
 
 
 if __name__ == "__main__":
