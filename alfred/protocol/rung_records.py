@@ -136,10 +136,11 @@ class Rung:
     repaired: int = 0  # records whose alias this listing linked
 
 
-def read_rung(storage_dir: str | os.PathLike, bracket: int, step: int) -> Rung:
+def read_rung(storage_dir: str | os.PathLike, bracket: int, step: int, *, repair: bool = True) -> Rung:
     """The rung's records, promotions and decisions from one listing (empty if the rung has no folder).
 
-    A record without its alias (its maker died in between) is read and its alias linked here.
+    A record without its alias (its maker died in between) is read and, unless ``repair`` is
+    False (readers that write nothing: status, summaries), its alias linked here.
     """
     folder = rung_dir(storage_dir, bracket, step)
     rung = Rung()
@@ -180,8 +181,9 @@ def read_rung(storage_dir: str | os.PathLike, bracket: int, step: int) -> Rung:
         if name not in values and TRIAL_RE.fullmatch(name):
             value = read_record(folder, name)
             if value is not None:
-                _link_alias(folder, name, repr(value))
-                rung.repaired += 1
+                if repair:
+                    _link_alias(folder, name, repr(value))
+                    rung.repaired += 1
                 values[name] = value
     for trial in doubtful:
         value = read_record(folder, trial)

@@ -8,9 +8,9 @@ them, for proposals (the sampler's history, the step budget), status, summaries 
                                            <trial>.decision  stop mode: "continue" or "stop"
                                            <trial>.promoted  promote mode: the promotion
 
-One listing per rung: a value is taken from an alias's name, and read from the record itself
-only where the alias is missing (a writer stopped between its two links). Hidden names
-(a writer's temporary files) are skipped. Nothing here writes.
+One listing per rung (``rung_records.read_rung`` without its repair): a value is taken from an
+alias that is its record's file, and read from the record itself only where the alias is missing
+(a writer stopped between its two links). Nothing here writes.
 """
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 
-from alfred.protocol.fsio import read_regular
-from alfred.protocol.layout import DECISION_SUFFIX, PROMOTED_SUFFIX
+from alfred.protocol import rung_records
 
 __all__ = ["RungRecords", "RungRow", "AdaptiveRanking", "read_rungs", "trial_values", "rung_table", "format_rung_table",
            "adaptive_ranking"]
@@ -29,7 +28,6 @@ _RUNGS = "rungs"
 RUNGS_TABLE_FILE = "rungs.txt"  # in summary/: the rungs table, as status shows it
 _BRACKET = re.compile(r"bracket(\d+)")
 _STEP = re.compile(r"step(\d+)")
-_DECISION, _PROMOTED = DECISION_SUFFIX, PROMOTED_SUFFIX
 
 
 @dataclass
@@ -53,56 +51,21 @@ def _numbered(folder: str, pattern: re.Pattern) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _read_text(path: str) -> str | None:
-    try:
-        return read_regular(path, max_bytes=4096).decode(errors="replace").strip()
-    except (OSError, ValueError):
-        return None
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _read_rung(bracket: int, step: int, folder: str) -> RungRecords:
-    rung = RungRecords(bracket, step)
-    try:
-        names = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return rung
-    plain = []
-    for name in names:
-        if name.startswith("."):
-            continue
-        if name.endswith(_PROMOTED):
-            rung.promoted.add(name[:-len(_PROMOTED)])
-        elif name.endswith(_DECISION):
-            decision = _read_text(os.path.join(folder, name))
-            if decision:
-                rung.decisions[name[:-len(_DECISION)]] = decision
-        elif "=" in name:
-            trial, _, text = name.partition("=")
-            value = _float(text)
-            if value is not None:
-                rung.values[trial] = value
-        else:
-            plain.append(name)
-    for trial in plain:  # a record whose alias is missing: its content is the value
-        if trial not in rung.values:
-            value = _float(_read_text(os.path.join(folder, trial)))
-            if value is not None:
-                rung.values[trial] = value
+def _read_rung(storage_dir: str, bracket: int, step: int) -> RungRecords:
+    listed = rung_records.read_rung(storage_dir, bracket, step, repair=False)
+    rung = RungRecords(bracket, step, dict(listed.records), promoted=set(listed.promoted))
+    for trial in listed.decided:
+        decision = rung_records.read_decision(storage_dir, bracket, step, trial)
+        if decision:
+            rung.decisions[trial] = decision
     return rung
 
 
 def read_rungs(storage_dir: str | os.PathLike) -> list[RungRecords]:
     """Every rung of the storage dir, by (bracket, step); [] for a search without records."""
     top = os.path.join(os.fspath(storage_dir), _RUNGS)
-    return [_read_rung(b, s, step_dir) for b, bracket_dir in _numbered(top, _BRACKET)
-            for s, step_dir in _numbered(bracket_dir, _STEP)]
+    return [_read_rung(os.fspath(storage_dir), b, s) for b, bracket_dir in _numbered(top, _BRACKET)
+            for s, _ in _numbered(bracket_dir, _STEP)]
 
 
 def trial_values(rungs: list[RungRecords]) -> dict[str, dict[int, float]]:
