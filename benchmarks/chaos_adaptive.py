@@ -135,8 +135,10 @@ def finish(project: Path, env: dict, list_file: str, done, wait_s: float) -> int
     while True:  # reset what died (judged by heartbeat past the claims' 10 s), run what is left
         rounds += 1
         time.sleep(wait_s)
+        # --stale_after_s 10 as the launches: a claim whose holder died before writing its facts
+        # (stopped right after its rename, then its launcher killed) records no threshold of its own.
         chaos.run_alfred(project, env, "alfred.clean_interrupted", "--from_file", list_file, "--yes",
-                         "--clean_crashes")
+                         "--clean_crashes", "--stale_after_s", "10")
         launch = chaos.run_alfred(project, env, "alfred.launch_schedule", "--from_file", list_file, "--n_processes",
                                   "4", "--no_summary", "--max_attempts", "1000", "--max_releases", "1000")
         if (launch.returncode == 0 and done()) or rounds >= 5:
