@@ -93,8 +93,8 @@ LABELS = {"random": "random, full budget", "asha_stop": "alfred ASHA stop", "ash
           "optuna_sha": "Optuna SuccessiveHalvingPruner", "optuna_hb": "Optuna HyperbandPruner"}
 
 
-def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, path) -> None:
-    """One panel per problem: aggregate regret vs budget, 95% bootstrap bands."""
+def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, path, settings: str = "") -> None:
+    """One panel per problem: aggregate regret vs budget, 95% bootstrap bands; ``settings`` heads the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -127,8 +127,9 @@ def plot(summaries: dict[str, dict[str, dict]], *, budget: float, workers: int, 
     order = [s for s in LABELS if s in handles]
     fig.legend([handles[s] for s in order], [LABELS[s] for s in order], loc="lower center", ncol=3 if cols == 1 else 4,
                fontsize=9, frameon=False)
-    fig.suptitle("Regret vs budget, 95% bootstrap bands over seeds\n(alfred ASHA stop and Optuna's "
-                 "SuccessiveHalvingPruner coincide)", fontsize=10)
+    head = f"Regret vs budget ({settings}), 95% bootstrap bands over seeds" if settings else \
+        "Regret vs budget, 95% bootstrap bands over seeds"
+    fig.suptitle(f"{head}\n(alfred ASHA stop and Optuna's SuccessiveHalvingPruner coincide)", fontsize=10)
     fig.tight_layout(rect=(0, 0.1 if rows == 1 else 0.06, 1, 0.96))
     fig.savefig(path, dpi=110)
     plt.close(fig)
