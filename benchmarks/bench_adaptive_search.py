@@ -134,7 +134,9 @@ def analyse(raw: dict, args: argparse.Namespace) -> tuple[dict, dict]:
     (without it), and over that subset (every strategy, so they compare on the same tasks).
     """
     by_problem: dict[str, dict] = {}
-    for name, task, seed, out in raw["results"]:
+    # In (problem, task, seed) order, not the order the processes finished in: the bootstrap's
+    # draws then fall on the same rows in every run of the same command.
+    for name, task, seed, out in sorted(raw["results"], key=lambda r: (r[0], str(r[1]), r[2])):
         by_problem.setdefault(name, {}).setdefault(task, {})[seed] = out
     summaries, checks = {}, {}
     for name, tasks in by_problem.items():
