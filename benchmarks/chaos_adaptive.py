@@ -8,8 +8,8 @@ Each of ``--searches`` adaptive searches (spec seeds 0, 1, ...) minimises multi-
 main appends a line per step to its recorder, keeps a checkpoint, calls
 ``dir_tree.report(step, value)`` and logs what it was told. Every search runs twice from the same
 configurations: once without faults (1 launcher, 4 workers), and once with ``--kill`` (20%) of its
-runs SIGKILLed at a random step (the run kills its own worker process) under chaos.py's faults for
-``--seconds`` (launchers under other hostnames and in other PID namespaces, SIGKILL,
+runs SIGKILLed at a random step before their next rung (the run kills its own worker process)
+under chaos.py's faults for ``--seconds`` (launchers under other hostnames and in other PID namespaces, SIGKILL,
 SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows), then cleaned and
 relaunched until nothing is left. Checked in every chaos search:
 
@@ -78,8 +78,11 @@ MAIN = textwrap.dedent('''
         start = json.loads(ckpt.read_text())["step"] if ckpt.exists() else 0
         x = np.array([[getattr(config, f"x{j}") for j in range(6)]])
         log(f"start {dir_tree.seed_dir} {token} {start}")
-        doomed = KILL and random.Random(token).random() < KILL  # this run is SIGKILLed at a random step
-        kill_at = random.Random(token + "k").randint(start + 1, config.max_steps) if doomed else None
+        # This run is SIGKILLed, with probability KILL, at a random step before its next rung (which
+        # every run reaches: the rung decides whether it goes further).
+        doomed = KILL and random.Random(token).random() < KILL
+        next_rung = min(r for r in (3, 9, 27) if r > start)
+        kill_at = random.Random(token + "k").randint(start + 1, next_rung) if doomed else None
         for step in range(start + 1, config.max_steps + 1):
             if step == kill_at:
                 log(f"killed {dir_tree.seed_dir} {token} {step}")
@@ -251,7 +254,7 @@ def main() -> None:
     clean_final, chaos_final = [], []
     totals: collections.Counter = collections.Counter()
     actions: collections.Counter = collections.Counter()
-    logs, killed = "", 0
+    logs, killed, started = "", 0, 0
     for s in range(args.searches):
         for kind in ("clean", "chaos"):
             env = {**os.environ, "PYTHONPATH": repo, "CHAOS_BENCH": str(HERE),
@@ -277,7 +280,8 @@ def main() -> None:
             actions.update(c.done)
             logs += "".join(p.read_text() for p in project.glob("launcher*.log"))
             found = check(storage, base / f"chaos{s}.log", args.mode)
-            killed += (base / f"chaos{s}.log").read_text().count("killed ")
+            text = (base / f"chaos{s}.log").read_text()
+            killed, started = killed + text.count("killed "), started + text.count("start ")
             totals.update(found)
             chaos_final.append(final_regret(storage, args.preset))
             print(f"search {s} under chaos: {time.time() - start:.0f} s ({rounds} finishing rounds), "
@@ -288,7 +292,8 @@ def main() -> None:
     print("| action (done) | times |\n|---|---:|")
     for action, n in sorted(actions.items()):
         print(f"| {action} | {n} |")
-    print(f"| runs SIGKILLed at a random step | {killed} |")
+    share = f"{killed / max(started, 1):.0%}"
+    print(f"| runs SIGKILLed at a random step (of {started} runs started) | {killed} ({share}) |")
     print(f"| runs fenced (LOST) | {logs.count('LOST ')} |")
     print(f"| crashes recorded for killed workers | {logs.count('its worker process killed by SIGKILL')} |")
     keys = ["seeds not terminal", "trials without exactly one record and one alias", "lost records",
