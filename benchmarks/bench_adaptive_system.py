@@ -104,7 +104,7 @@ def run_search(base: Path, name: str, problem, space: dict, seed: int, n: int, *
     assert prep.returncode == 0, prep.stdout + prep.stderr
     storage = next((project / "storage").iterdir())
     experiments = sorted(storage.glob("experiment*"), key=lambda p: int(p.name[len("experiment"):]))
-    configs = [json.loads((e / "config.json").read_text()) for e in experiments]
+    configs = [json.loads((e / "seed1" / "config.json").read_text()) for e in experiments]
     c = problem.curves(configs, tuple(range(1, 53)))
     (project / "curves").mkdir()
     for e, values, times in zip(experiments, c.values, c.times):
