@@ -144,8 +144,8 @@ def finish(project: Path, env: dict, list_file: str, done, wait_s: float) -> int
                          "--clean_crashes", "--stale_after_s", "10")
         launch = chaos.run_alfred(project, env, "alfred.launch_schedule", "--from_file", list_file, "--n_processes",
                                   "4", "--no_summary", "--max_attempts", "1000", "--max_releases", "1000")
-        if (launch.returncode == 0 and done()) or rounds >= 5:
-            return rounds
+        if (launch.returncode == 0 and done()) or rounds >= 40:  # a cleaner killed on another node holds
+            return rounds  # CLEAN_ONGOING for 5 min (judged by age): wait that out, not longer
 
 
 def final_regret(storage: Path, preset: str) -> float:

@@ -223,6 +223,32 @@ def test_a_cleaner_whose_lock_was_taken_over_changes_nothing_when_it_resumes(pro
     assert all(n == 1 for n in starts(proj).values()) and len(starts(proj)) == 3, out
 
 
+@needs_uts
+def test_a_cleaner_killed_on_another_node_blocks_cleaning_for_5_minutes_not_an_hour(proj):
+    """Its CLEAN_ONGOING is judged by age (its pid cannot be checked from here): 4 minutes old, a
+    clean skips the storage dir; 6 minutes old, the lock is taken over and the seeds are reset."""
+    list_file, storage = prepare(proj, "clkill", {"lr": [0.1, 0.2]})
+    trees = _plant_dead_claims(storage)
+    cmd = ["unshare", "-u", "sh", "-c", 'hostname node-k && exec "$@"', "sh", sys.executable, "-c",
+           "import sys; from alfred.protocol import locks; "
+           "c = locks.claim_lock(sys.argv[1], stale_after_s=300); print(c.token, flush=True); sys.stdin.read()",
+           str(storage / "CLEAN_ONGOING")]
+    holder = subprocess.Popen(cmd, cwd=proj.path, env=proj.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    token = holder.stdout.readline().strip()
+    holder.kill()  # killed on "another node": nobody releases its lock
+    holder.wait(timeout=30)
+    lock = storage / f"CLEAN_ONGOING.{token}"
+    age(lock, 240)
+    skipped = clean(proj, list_file)
+    assert "another clean_interrupted holds" in skipped.stdout + skipped.stderr
+    assert all(flags_of(t) != ["UNHATCHED"] for t in trees)
+    age(lock, 360)
+    done = clean(proj, list_file)
+    assert done.returncode == 0 and all(flags_of(t) == ["UNHATCHED"] for t in trees), done.stdout + done.stderr
+    assert not lock.exists()
+
+
 # 3. A claim lost before main starts ---------------------------------------------------------------
 
 @needs_uts

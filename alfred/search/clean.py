@@ -35,7 +35,11 @@ from alfred.results.auto_summary import SUMMARY_STALE_S
 
 __all__ = ["CleanReport", "survey", "apply", "clean", "format_counts"]
 
-CLEAN_STALE_S = 3600.0  # a CLEAN_ONGOING of another host untouched this long counts as abandoned
+# A CLEAN_ONGOING of another host untouched this long counts as abandoned. Its holder touches it
+# every 30 s (a tenth of it) while it cleans, and a cleaner stopped past it and taken over changes
+# nothing when it resumes: 5 min, so that a cleaner killed on another node (the lock then judged by
+# age) blocks cleaning for minutes, not an hour.
+CLEAN_STALE_S = 300.0
 
 
 @dataclass
