@@ -9,8 +9,9 @@ main appends a line per step to its recorder, keeps a checkpoint, calls
 ``dir_tree.report(step, value)`` and logs what it was told. Every search runs twice from the same
 configurations: once without faults (1 launcher, 4 workers), and once with ``--kill`` (20%) of its
 runs SIGKILLed at a random step before their next rung (the run kills its own worker process)
-under chaos.py's faults for ``--seconds`` (launchers under other hostnames and in other PID namespaces, SIGKILL,
-SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows), then cleaned and
+under chaos.py's faults for ``--seconds`` (launchers under other hostnames and in other PID
+namespaces, SIGKILL, SIGSTOP/SIGCONT, preemption, cleaners, stalls in the protocol's windows and
+between a rung record and its alias or a promotion's marker and its rename), then cleaned and
 relaunched until nothing is left. Checked in every chaos search:
 
   seeds not terminal        seeds without exactly one of COMPLETED, PRUNED, PAUSED.<step>
@@ -47,6 +48,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import chaos  # noqa: E402  (benchmarks/chaos.py: the faults)
 
+# Stalls in the adaptive windows too: between a rung record and its alias, between a promotion's
+# marker and the rename that sends its seed back.
+chaos.LAUNCH_STALLS = (*chaos.LAUNCH_STALLS, "between_record_and_alias", "between_promotion_and_unpause")
 RUNGS = (3, 9, 27)  # min_resource 3, eta 3, max_resource 27: decisions at 3 and 9, final values at 27
 
 MAIN = textwrap.dedent('''
