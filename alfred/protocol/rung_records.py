@@ -157,28 +157,30 @@ def read_rung(storage_dir: str | os.PathLike, bracket: int, step: int, *, repair
             entries = [(e.name, e.inode()) for e in it if e.is_file(follow_symlinks=False)]
     finally:
         os.close(fd)
-    inodes = dict(entries)
-    values: dict[str, float] = {}
-    plain: list[str] = []  # names that may be records (a trial id has no '=' and no '.')
-    doubtful: set[str] = set()  # two aliases that are the record's file (a hard link planted): the record decides
-    for name, inode in entries:
-        trial, eq, text = name.partition("=")
-        if eq:
-            if inodes.get(trial) == inode and TRIAL_RE.fullmatch(trial):  # an alias counts only as its record
-                value = _float(text)
-                if trial in values or value is None:
-                    doubtful.add(trial)
-                values[trial] = value
+    records: dict[str, int] = {}  # the records (names that are trial ids) and their inodes
+    aliases, promoted, decided = [], [], []
+    for name, inode in entries:  # one regex per record; an alias counts only beside its record
+        if "=" in name:
+            aliases.append((name, inode))
         elif name.endswith(PROMOTED_SUFFIX):
-            if TRIAL_RE.fullmatch(name[:-len(PROMOTED_SUFFIX)]):
-                rung.promoted.add(name[:-len(PROMOTED_SUFFIX)])
+            promoted.append(name[:-len(PROMOTED_SUFFIX)])
         elif name.endswith(DECISION_SUFFIX):
-            if TRIAL_RE.fullmatch(name[:-len(DECISION_SUFFIX)]):
-                rung.decided.add(name[:-len(DECISION_SUFFIX)])
-        elif "." not in name:
-            plain.append(name)
-    for name in plain:  # records without alias (their maker died, or is between the two links): repaired here
-        if name not in values and TRIAL_RE.fullmatch(name):
+            decided.append(name[:-len(DECISION_SUFFIX)])
+        elif "." not in name and TRIAL_RE.fullmatch(name):
+            records[name] = inode
+    values: dict[str, float] = {}
+    doubtful: set[str] = set()  # two aliases that are the record's file (a hard link planted): the record decides
+    for name, inode in aliases:
+        trial, _, text = name.partition("=")
+        if records.get(trial) == inode:  # an alias counts only as its record's file
+            value = _float(text)
+            if trial in values or value is None:
+                doubtful.add(trial)
+            values[trial] = value
+    rung.promoted = {t for t in promoted if t in records or TRIAL_RE.fullmatch(t)}  # a record's name: a trial id
+    rung.decided = {t for t in decided if t in records or TRIAL_RE.fullmatch(t)}
+    for name in records:  # records without alias (their maker died, or is between the two links): repaired here
+        if name not in values:
             value = read_record(folder, name)
             if value is not None:
                 if repair:
